@@ -1,0 +1,169 @@
+"""``critpt-harness <command> [hydra overrides]`` (also ``python -m critpt_harness``).
+
+The command becomes the ``command=`` override, so Hydra parses everything else:
+typed overrides, config groups, ``-m`` sweeps.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import List
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+from tqdm import tqdm
+
+from . import config as config_module
+from .errors import ConfigError, HarnessError
+from .runs import RunFolder
+from .secrets import RedactingFilter, load_env_file
+
+USAGE = """\
+usage: critpt-harness <command> [key=value ...]
+
+commands:
+  run        generate, assemble and submit (the whole pipeline)
+  generate   ask the model every problem for every epoch (resumable)
+  assemble   check the answers and build one batch per epoch
+  submit     send the batches to the grader (dry run unless evaluator.dry_run=false)
+
+examples:
+  critpt-harness run                                   # offline: mock model, dry-run submission
+  critpt-harness run model=openai model.name=gpt-4o generation.epochs=5
+  critpt-harness submit run_dir=runs/gpt-4o/2026-01-01_12-00-00 evaluator.dry_run=false
+  critpt-harness run --cfg job                         # print the composed config
+
+Config groups: model (mock, openai_compatible, openai, openrouter, together, deepseek, vllm,
+ollama), generation (two_step, one_step), dataset, evaluator, experiment.
+API keys are read from the environment variables the config names (or a .env file)."""
+
+COMMANDS = config_module.COMMANDS
+_ARGV: List[str] = []
+
+
+class _TqdmHandler(logging.Handler):
+    """Console log lines that do not tear the progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # logging must never crash the run
+            self.handleError(record)
+
+
+def _setup_logging() -> logging.Handler:
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    redactor = RedactingFilter()
+    console = _TqdmHandler(level=logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    console.addFilter(redactor)
+    root.addHandler(console)
+    for noisy in ("httpx", "httpx2", "openai", "httpcore", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return console
+
+
+class _RunLog(logging.FileHandler):
+    """harness.log in the run folder; records logged before the folder exists
+    are held back and written once it does (a command never creates it just to log)."""
+
+    def __init__(self, run: RunFolder):
+        super().__init__(run.log_file, encoding="utf-8", delay=True)
+        self.run = run
+        self.pending: List[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.run.path.is_dir():
+            if len(self.pending) < 1000:
+                self.pending.append(record)
+            return
+        while self.pending:
+            super().emit(self.pending.pop(0))
+        super().emit(record)
+
+
+def _attach_file_log(run: RunFolder) -> logging.Handler:
+    handler = _RunLog(run)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    logging.getLogger().addHandler(handler)
+    return handler
+
+
+def _to_config(cfg: DictConfig) -> config_module.HarnessConfig:
+    try:
+        obj = OmegaConf.to_object(cfg)
+    except MissingMandatoryValue as exc:
+        key = exc.full_key or "a key"
+        raise ConfigError(f"{key} must be set (it is ??? in the chosen config): pass {key}=...") from exc
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"config error at {getattr(exc, 'full_key', '?')}: {exc}") from exc
+    config_module.validate(obj)
+    return obj
+
+
+@hydra.main(version_base="1.3", config_path="pkg://critpt_harness.configs", config_name="config")
+def _hydra_entry(cfg: DictConfig) -> None:
+    from .pipeline import COMMANDS as HANDLERS
+
+    load_env_file()
+    console = _setup_logging()
+    file_handler = None
+    run = None
+    try:
+        harness_cfg = _to_config(cfg)
+        run = RunFolder(harness_cfg.run_dir)
+        file_handler = _attach_file_log(run)
+        outcome = "ok"
+        try:
+            HANDLERS[harness_cfg.command](harness_cfg, run)
+        except HarnessError as exc:
+            outcome = f"error: {exc}"[:1000]
+            raise
+        except KeyboardInterrupt:
+            outcome = "interrupted"
+            raise
+        finally:
+            if run.exists():
+                run.record_command(harness_cfg.command, _ARGV, outcome)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        where = f" run_dir={run.path}" if run is not None else ""
+        print(f"\ninterrupted: everything finished so far is saved; run the same command with{where} to resume",
+              file=sys.stderr)
+        sys.exit(130)
+    finally:
+        logging.getLogger().removeHandler(console)
+        if file_handler is not None:
+            logging.getLogger().removeHandler(file_handler)
+            file_handler.close()
+
+
+def main(argv: List[str] | None = None) -> None:
+    global _ARGV
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return
+    command = "run"
+    # The command comes first, or right after -m (`critpt-harness -m run model=a,b`).
+    at = 1 if args[:1] in (["-m"], ["--multirun"]) else 0
+    if len(args) > at and "=" not in args[at] and not args[at].startswith("-"):
+        command = args.pop(at)
+    if command not in COMMANDS:
+        print(f"error: unknown command {command!r}; choose one of: {', '.join(COMMANDS)}\n\n{USAGE}",
+              file=sys.stderr)
+        sys.exit(2)
+    _ARGV = [command, *args]
+    config_module.register()
+    sys.argv = [sys.argv[0] if sys.argv else "critpt-harness", *args, f"command={command}"]
+    _hydra_entry()
+
+
+if __name__ == "__main__":
+    main()

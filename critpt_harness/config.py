@@ -1,0 +1,205 @@
+"""Typed config schemas, registered in Hydra's ConfigStore.
+
+Every YAML file under ``configs/`` is validated against these dataclasses, so a
+misspelt key or a value of the wrong type fails with an error naming the key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
+
+COMMANDS = ("run", "generate", "assemble", "submit")
+
+
+@dataclass
+class ModelConfig:
+    # Name sent to the provider (and, unless `label` is set, to the grader).
+    name: str = "mock"
+    # "mock" (built-in, offline) or "openai_compatible" (any Chat Completions endpoint).
+    provider: str = "mock"
+    base_url: Optional[str] = None
+    # Name of the environment variable that holds the key; never the key itself.
+    api_key_env: Optional[str] = None
+    # Name recorded in the batch's `model` field and the run folder name; defaults to `name`.
+    label: Optional[str] = None
+    temperature: Optional[float] = None
+    top_p: Optional[float] = None
+    max_output_tokens: Optional[int] = None
+    # OpenAI's newer models take max_completion_tokens; most other servers take max_tokens.
+    max_tokens_param: str = "max_tokens"
+    # minimal | low | medium | high, sent as `reasoning_effort` when set.
+    reasoning_effort: Optional[str] = None
+    request_timeout: float = 600.0
+    # Provider-specific request fields merged into the request body.
+    extra_body: Dict[str, Any] = field(default_factory=dict)
+    extra_headers: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RetryConfig:
+    # Attempts per request, first try included.
+    max_attempts: int = 6
+    initial_wait: float = 1.0
+    max_wait: float = 60.0
+    # A Retry-After longer than this is not waited for: the request fails instead.
+    max_retry_after: float = 300.0
+
+
+@dataclass
+class GenerationConfig:
+    epochs: int = 5
+    concurrency: int = 16
+    # false = two-step (answer, then a formatting turn); true = one-step (template in the prompt).
+    parsing: bool = False
+    use_python: bool = False
+    use_web_search: bool = False
+    retry: RetryConfig = field(default_factory=RetryConfig)
+    progress: bool = True
+
+
+@dataclass
+class DatasetConfig:
+    # Local directory of Challenge_N.json files; empty = download the pinned public set.
+    path: Optional[str] = None
+    # Raw-file URL of the pinned GitHub commit; {name} is replaced by Challenge_N.json.
+    url_template: str = (
+        "https://raw.githubusercontent.com/CritPt-Benchmark/CritPt/"
+        "17c2545c302762d2f2d644d923ea4c301605cb08/data/public_test_challenges/json/{name}"
+    )
+    # Where downloads are cached; empty = $CRITPT_HARNESS_CACHE or ~/.cache/critpt-harness.
+    cache_dir: Optional[str] = None
+    # Verify downloaded files against the checksums shipped with the tool.
+    verify: bool = True
+    download_timeout: float = 60.0
+    # Extra tries per file after a dropped connection or a 5xx.
+    download_retries: int = 3
+
+
+@dataclass
+class EvaluatorConfig:
+    url: str = "https://artificialanalysis.ai/api/v2/critpt/evaluate"
+    api_key_env: str = "ARTIFICIAL_ANALYSIS_API_KEY"
+    # true = write and validate each request, post nothing.
+    dry_run: bool = True
+    # Ask for the NDJSON progress stream (?stream_progress=true); a plain JSON reply also works.
+    stream_progress: bool = False
+    # Grading takes minutes: the read timeout is long.
+    timeout: float = 1800.0
+    connect_timeout: float = 30.0
+    # Retries for refunded failures (500/502/504, timeouts, dropped connections).
+    max_retries: int = 2
+    retry_wait: float = 30.0
+    # On 429, wait for Retry-After only when it is at most this many seconds; else stop.
+    max_wait_on_429: float = 120.0
+    # Gradings per rolling 24 h that the account allows (checked locally before posting).
+    daily_limit: int = 10
+    # Re-send a batch whose exact content was already graded.
+    force: bool = False
+    # Epochs to submit; empty = all assembled epochs.
+    epochs: List[int] = field(default_factory=list)
+    # Ledger of graded batch hashes shared by all run folders; empty = in the cache dir.
+    ledger_path: Optional[str] = None
+    include_messages: bool = True
+    # What to do when a problem fails a pre-submission check: warn | block.
+    check_policy: str = "warn"
+
+
+@dataclass
+class HarnessConfig:
+    command: str = "run"
+    run_dir: str = "runs/unnamed"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    # Free-form notes copied into the manifest and the batch metadata.
+    tags: List[str] = field(default_factory=list)
+
+
+def register() -> None:
+    """Register the schemas so YAML files are validated against them."""
+    cs = ConfigStore.instance()
+    cs.store(name="harness_schema", node=HarnessConfig)
+    cs.store(group="model", name="schema", node=ModelConfig)
+    cs.store(group="generation", name="schema", node=GenerationConfig)
+    cs.store(group="dataset", name="schema", node=DatasetConfig)
+    cs.store(group="evaluator", name="schema", node=EvaluatorConfig)
+    for name, fn in (("slug", slugify), ("first", _first), ("job_suffix", _job_suffix)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)
+
+
+def _first(*values: Any) -> Any:
+    """The first value that is set (for `label` falling back to `name`)."""
+    return next((v for v in values if v not in (None, "")), "model")
+
+
+def _job_suffix() -> str:
+    """'_<n>' inside a -m sweep, so jobs started in the same second get distinct run folders."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    try:
+        hc = HydraConfig.get()
+    except ValueError:
+        return ""
+    return f"_{hc.job.num}" if hc.mode == RunMode.MULTIRUN else ""
+
+
+def slugify(text: Any) -> str:
+    """A file-system safe name: 'meta-llama/Llama-4' -> 'meta-llama_Llama-4'."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_") or "model"
+
+
+_EFFORTS = {"minimal", "low", "medium", "high"}
+
+
+def validate(cfg: HarnessConfig) -> None:
+    """Cross-field checks the schema cannot express; raise ConfigError naming the key."""
+    from .errors import ConfigError
+
+    if cfg.command not in COMMANDS:
+        raise ConfigError(f"unknown command {cfg.command!r}: use one of {', '.join(COMMANDS)}")
+    m, g, e = cfg.model, cfg.generation, cfg.evaluator
+    if m.provider not in ("mock", "openai_compatible"):
+        raise ConfigError(
+            f"model.provider={m.provider!r} is not known: use 'mock' or 'openai_compatible'"
+        )
+    if m.provider == "openai_compatible":
+        missing = [k for k in ("name", "base_url", "api_key_env") if not getattr(m, k)]
+        if missing:
+            keys = ", ".join(f"model.{k}" for k in missing)
+            raise ConfigError(
+                f"model=openai_compatible needs {keys}: e.g. model.name=gpt-4o "
+                "model.base_url=https://api.openai.com/v1 model.api_key_env=OPENAI_API_KEY"
+            )
+    if m.reasoning_effort is not None and m.reasoning_effort not in _EFFORTS:
+        raise ConfigError(
+            f"model.reasoning_effort={m.reasoning_effort!r}: use one of {sorted(_EFFORTS)} or null"
+        )
+    if m.max_tokens_param not in ("max_tokens", "max_completion_tokens"):
+        raise ConfigError("model.max_tokens_param must be 'max_tokens' or 'max_completion_tokens'")
+    if g.epochs < 1:
+        raise ConfigError(f"generation.epochs={g.epochs}: must be at least 1")
+    if g.concurrency < 1:
+        raise ConfigError(f"generation.concurrency={g.concurrency}: must be at least 1")
+    if g.retry.max_attempts < 1:
+        raise ConfigError("generation.retry.max_attempts must be at least 1")
+    if g.use_python or g.use_web_search:
+        raise ConfigError(
+            "generation.use_python / generation.use_web_search need the tool protocols, "
+            "which this version does not implement yet: set both to false"
+        )
+    if e.check_policy not in ("warn", "block"):
+        raise ConfigError(f"evaluator.check_policy={e.check_policy!r}: use 'warn' or 'block'")
+    if e.max_retries < 0 or e.daily_limit < 1:
+        raise ConfigError("evaluator.max_retries must be >= 0 and evaluator.daily_limit >= 1")
+
+
+def model_label(cfg: HarnessConfig) -> str:
+    return cfg.model.label or cfg.model.name

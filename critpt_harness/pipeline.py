@@ -1,0 +1,176 @@
+"""The commands: generate, assemble, submit, and run (all three in order).
+
+Each command reads what earlier stages left in the run folder, so each can be
+run alone, and pointing one at an existing folder resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, defaultdict
+from typing import Any, Callable, Dict, List
+
+from omegaconf import OmegaConf
+
+from . import __version__, prompts
+from .batch import build_batch
+from .config import HarnessConfig, model_label
+from .contracts import GenerationFlags, GenerationRecord
+from .errors import BatchError, RunFolderError
+from .generate import generate_async, latest_records, ok_records
+from .problems import canonical_sha256, load_problems
+from .results import table, update_summary
+from .runs import RunFolder, now_iso, write_json_atomic
+from .secrets import require_key
+from .submit import submit_async
+
+log = logging.getLogger(__name__)
+Echo = Callable[[str], None]
+
+# Settings that change what the model is asked or how it answers: a run folder
+# must not mix records made under different values.
+IDENTITY_KEYS = (
+    "model.name", "model.provider", "model.base_url", "model.label", "model.temperature", "model.top_p",
+    "model.max_output_tokens", "model.reasoning_effort", "model.extra_body",
+    "generation.parsing", "generation.use_python", "generation.use_web_search",
+)
+
+
+def _select(tree: Dict[str, Any], dotted: str) -> Any:
+    node: Any = tree
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def config_hash(resolved: Dict[str, Any]) -> str:
+    return canonical_sha256({k: _select(resolved, k) for k in IDENTITY_KEYS})
+
+
+def prepare_run(cfg: HarnessConfig, run: RunFolder, dataset_sha256: str) -> None:
+    """Create the run folder, or check that resuming it keeps the same settings."""
+    resolved = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
+    if run.exists():
+        stored = run.stored_config()
+        diffs = [f"{k}: {_select(stored, k)!r} -> {_select(resolved, k)!r}"
+                 for k in IDENTITY_KEYS if _select(stored, k) != _select(resolved, k)]
+        manifest = run.manifest()
+        if manifest.get("dataset_sha256") not in (None, dataset_sha256):
+            diffs.append("the problem set changed (dataset hash)")
+        if manifest.get("prompt_hash") not in (None, prompts.prompt_hash()):
+            diffs.append("the prompt text changed (prompt hash)")
+        if diffs:
+            raise RunFolderError(
+                f"{run.path} was generated with other settings:\n  " + "\n  ".join(diffs)
+                + "\nResuming would mix answers from different set-ups: choose a new run_dir, "
+                  "or drop the overrides that differ."
+            )
+    run.write_config(resolved)
+    run.update_manifest(dataset_sha256=dataset_sha256, prompt_hash=prompts.prompt_hash(),
+                        config_hash=config_hash(resolved), model=model_label(cfg), tags=list(cfg.tags))
+
+
+def check_keys(cfg: HarnessConfig, *, evaluator: bool) -> None:
+    """Fail before any work when a needed API key is missing."""
+    if cfg.model.provider != "mock":
+        require_key(cfg.model.api_key_env, "model.api_key_env")
+    if evaluator and not cfg.evaluator.dry_run:
+        require_key(cfg.evaluator.api_key_env, "evaluator.api_key_env")
+
+
+def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    check_keys(cfg, evaluator=False)
+    problems = load_problems(cfg.dataset)
+    echo(f"problems: {len(problems)} from {problems.source} (sha256 {problems.sha256[:12]})")
+    prepare_run(cfg, run, problems.sha256)
+    echo(f"run folder: {run.path}")
+    progress = asyncio.run(generate_async(cfg, list(problems.problems), run))
+    records = latest_records(run)
+    total = len(problems) * cfg.generation.epochs
+    ok = sum(1 for (pid, e), r in records.items() if r.status == "ok" and e < cfg.generation.epochs)
+    failed = sorted(f"{pid}@{e}" for (pid, e), r in records.items() if r.status == "failed")
+    echo(f"generation: {ok}/{total} items done ({progress.done} now, {progress.failed} failed now); "
+         f"tokens in/out this session {progress.usage.prompt_tokens}/{progress.usage.completion_tokens}")
+    if failed:
+        echo(f"failed items ({len(failed)}): {', '.join(failed[:10])}{' ...' if len(failed) > 10 else ''}\n"
+             f"re-run `critpt-harness generate run_dir={run.path}` to retry them.")
+
+
+def _check_summary(records: List[GenerationRecord]) -> Dict[str, Any]:
+    failures: Dict[str, List[str]] = {}
+    per_check: Counter = Counter()
+    for r in records:
+        bad = [f"{c.name}: {c.message}" for c in r.checks if not c.passed]
+        for c in r.checks:
+            per_check[c.name] += int(c.passed)
+        if bad:
+            failures[r.problem_id] = bad
+    return {"problems": len(records), "passed_all": len(records) - len(failures),
+            "passed_per_check": dict(per_check), "failures": failures}
+
+
+def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List[int]:
+    """Write one batch per complete epoch; raise BatchError naming incomplete ones."""
+    stored = run.stored_config()
+    manifest = run.manifest()
+    gen, model = stored.get("generation", {}), stored.get("model", {})
+    label = model.get("label") or model.get("name")
+    flags = GenerationFlags(parsing=bool(gen.get("parsing")), use_python=bool(gen.get("use_python")),
+                            use_web_search=bool(gen.get("use_web_search")))
+    by_epoch: Dict[int, List[GenerationRecord]] = defaultdict(list)
+    for r in ok_records(run):
+        by_epoch[r.epoch].append(r)
+    epochs = int(gen.get("epochs", 1))
+    built, errors = [], []
+    for epoch in range(epochs):
+        records = by_epoch.get(epoch, [])
+        metadata = {"model": label, "harness": "critpt-harness", "harness_version": __version__,
+                    "dataset_sha256": manifest.get("dataset_sha256"), "prompt_hash": manifest.get("prompt_hash"),
+                    "config_hash": manifest.get("config_hash"), "created_at": now_iso(),
+                    "protocol": "one-step" if flags.parsing else "two-step"}
+        try:
+            batch = build_batch(records, epoch=epoch, model=label, flags=flags, metadata=metadata,
+                                include_messages=cfg.evaluator.include_messages)
+        except BatchError as exc:
+            errors.append(str(exc))
+            continue
+        write_json_atomic(run.batch_file(epoch), batch.model_dump(mode="json", exclude_none=True))
+        checks = _check_summary(records)
+        write_json_atomic(run.batches_dir / f"epoch_{epoch}.checks.json", checks)
+        built.append(epoch)
+        echo(f"epoch {epoch}: batch of {len(batch.submissions)} written to {run.batch_file(epoch)}; "
+             f"pre-submission checks passed by {checks['passed_all']}/{checks['problems']}")
+        for pid, bad in list(checks["failures"].items())[:8]:
+            echo(f"    {pid}: {bad[0]}")
+        if len(checks["failures"]) > 8:
+            echo(f"    ... {len(checks['failures']) - 8} more in {run.batches_dir}/epoch_{epoch}.checks.json")
+    if errors:
+        raise BatchError("\n".join(errors))
+    return built
+
+
+def cmd_submit(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    run.stored_config()  # fails clearly when run_dir is not a run folder
+    try:
+        outcomes = asyncio.run(submit_async(cfg.evaluator, run, show_progress=cfg.generation.progress, echo=echo))
+        for epoch, outcome in outcomes.items():
+            echo(f"epoch {epoch}: {outcome}")
+    finally:
+        data = update_summary(run)
+        if data.get("epochs"):
+            echo(table(data))
+            echo("Please attribute results to the CritPt project (arXiv 2509.26574) when publishing them.")
+    if cfg.evaluator.dry_run:
+        echo(f"dry run: requests written to {run.path / 'requests'}; nothing was sent. "
+             "Pass evaluator.dry_run=false to grade (uses one of your daily gradings per epoch).")
+
+
+def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    check_keys(cfg, evaluator=True)
+    cmd_generate(cfg, run, echo)
+    cmd_assemble(cfg, run, echo)
+    cmd_submit(cfg, run, echo)
+
+
+COMMANDS = {"run": cmd_run, "generate": cmd_generate, "assemble": cmd_assemble, "submit": cmd_submit}

@@ -1,0 +1,259 @@
+"""Load and validate the CritPt problems; download and cache the pinned public set.
+
+The tool knows the official public id set (``PUBLIC_IDS``) on its own, so a
+missing or extra problem in whatever was loaded is caught before any work.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .config import DatasetConfig
+from .errors import DatasetError
+from .http import HTTPStatusError, RetryPolicy, async_client, get_bytes
+from .runs import write_text_atomic
+
+log = logging.getLogger(__name__)
+
+_PUBLIC = json.loads(resources.files("critpt_harness").joinpath("data/public_set.json").read_text())
+PUBLIC_IDS: tuple[str, ...] = tuple(_PUBLIC["problem_ids"])
+PUBLIC_COMMIT: str = _PUBLIC["commit"]
+_CANONICAL_SHA256: Dict[str, str] = _PUBLIC["canonical_sha256"]
+FILE_PATTERN = re.compile(r"^Challenge_(\d+)\.json$")
+
+
+class Problem(BaseModel):
+    """One problem of a challenge file (official schema; extra fields kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    problem_id: str = Field(min_length=1)
+    problem_type: str = "main"
+    problem_index: Optional[int] = None
+    problem_description: str = Field(min_length=1)
+    code_template: str = Field(min_length=1)
+    answer_code: Optional[str] = None
+    answer_only_code: Optional[str] = None
+    testcases: Any = None
+    metadata: Dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("code_template")
+    @classmethod
+    def _template_defines_answer(cls, value: str) -> str:
+        try:
+            tree = ast.parse(value)
+        except SyntaxError as exc:
+            raise ValueError(f"is not valid Python ({exc.msg}, line {exc.lineno})") from exc
+        answers = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "answer"]
+        if len(answers) != 1:
+            raise ValueError("must define exactly one top-level `def answer(...)`")
+        return value
+
+    @cached_property
+    def answer_args(self) -> List[str]:
+        """Argument names of the template's ``answer`` function, in order."""
+        tree = ast.parse(self.code_template)
+        fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "answer")
+        return [a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
+
+
+class ChallengeFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    dataset_name: str
+    source_notebook: Optional[str] = None
+    problems: List[Problem] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class ProblemSet:
+    problems: tuple[Problem, ...]
+    source: str
+    sha256: str
+
+    @property
+    def ids(self) -> List[str]:
+        return [p.problem_id for p in self.problems]
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+
+def canonical_sha256(obj: Any) -> str:
+    """Hash of JSON content independent of formatting and key order."""
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _format_validation_error(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ""
+        for part in err["loc"]:
+            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        lines.append(f"  {loc or '(file)'}: {err['msg']}")
+    return f"{path}: invalid challenge file\n" + "\n".join(lines)
+
+
+def parse_challenge_file(path: Path, raw: bytes) -> ChallengeFile:
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: not valid JSON ({exc}). Re-download it or fix the file.") from exc
+    try:
+        return ChallengeFile.model_validate(data)
+    except ValidationError as exc:
+        raise DatasetError(_format_validation_error(path, exc)) from exc
+
+
+def _main_problems(files: Dict[Path, ChallengeFile]) -> List[Problem]:
+    problems, seen = [], {}
+    for path, challenge in files.items():
+        for problem in challenge.problems:
+            if problem.problem_type != "main":
+                continue
+            if problem.problem_id in seen:
+                raise DatasetError(
+                    f"{path}: problem_id {problem.problem_id!r} also appears in {seen[problem.problem_id]}"
+                )
+            seen[problem.problem_id] = path
+            problems.append(problem)
+    return problems
+
+
+def _sort_key(problem_id: str) -> tuple:
+    m = re.match(r"^Challenge_(\d+)_", problem_id)
+    return (0, int(m.group(1)), problem_id) if m else (1, 0, problem_id)
+
+
+def check_public_coverage(ids: List[str], source: str) -> None:
+    missing = sorted(set(PUBLIC_IDS) - set(ids), key=_sort_key)
+    extra = sorted(set(ids) - set(PUBLIC_IDS), key=_sort_key)
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {len(missing)}: {', '.join(missing)}")
+        if extra:
+            parts.append(f"not in the public set {len(extra)}: {', '.join(extra)}")
+        raise DatasetError(
+            f"{source} does not hold the {len(PUBLIC_IDS)} public CritPt problems ({'; '.join(parts)}). "
+            "The grader only accepts batches covering exactly the public set: point dataset.path at a "
+            "complete copy, or leave it empty to download the pinned set."
+        )
+
+
+def load_directory(directory: Path, *, expect_public: bool = True) -> ProblemSet:
+    """Load every ``Challenge_N.json`` of a directory (the official layout)."""
+    if not directory.is_dir():
+        raise DatasetError(
+            f"dataset.path={directory} is not a directory: give the folder holding Challenge_N.json files"
+        )
+    paths = sorted(
+        (p for p in directory.iterdir() if FILE_PATTERN.match(p.name)),
+        key=lambda p: int(FILE_PATTERN.match(p.name).group(1)),
+    )
+    if not paths:
+        raise DatasetError(f"dataset.path={directory} holds no Challenge_N.json files")
+    files = {p: parse_challenge_file(p, p.read_bytes()) for p in paths}
+    problems = sorted(_main_problems(files), key=lambda p: _sort_key(p.problem_id))
+    if expect_public:
+        check_public_coverage([p.problem_id for p in problems], f"dataset.path={directory}")
+    digest = canonical_sha256([p.model_dump(mode="json") for p in problems])
+    return ProblemSet(problems=tuple(problems), source=str(directory), sha256=digest)
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("CRITPT_HARNESS_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "critpt-harness"
+
+
+def _cache_folder(cfg: DatasetConfig) -> Path:
+    root = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
+    tag = hashlib.sha256(cfg.url_template.encode()).hexdigest()[:12]
+    return root / "datasets" / f"public-{tag}"
+
+
+def _verify(name: str, content: bytes, source: str) -> None:
+    expected = _CANONICAL_SHA256.get(name)
+    try:
+        actual = canonical_sha256(json.loads(content))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{source}: not valid JSON ({exc})") from exc
+    if expected != actual:
+        raise DatasetError(
+            f"{source}: content does not match the pinned CritPt commit {PUBLIC_COMMIT[:12]} "
+            f"(sha256 {actual[:12]}, expected {str(expected)[:12]}). Check dataset.url_template, "
+            "or set dataset.verify=false to accept a modified copy."
+        )
+
+
+async def _download_all(cfg: DatasetConfig, folder: Path, names: List[str]) -> None:
+    policy = RetryPolicy(max_attempts=1 + cfg.download_retries, initial_wait=0.5, max_wait=10.0,
+                         max_retry_after=60.0)
+    limit = asyncio.Semaphore(8)
+
+    async def one(client: httpx.AsyncClient, name: str) -> None:
+        url = cfg.url_template.format(name=name)
+        async with limit:
+            try:
+                content = await get_bytes(client, url, policy)
+            except HTTPStatusError as exc:
+                raise DatasetError(
+                    f"downloading {url} failed with HTTP {exc.status_code}. Check dataset.url_template, "
+                    "or pass dataset.path=<folder with Challenge_N.json>."
+                ) from exc
+            except httpx.TransportError as exc:
+                raise DatasetError(
+                    f"cannot download the CritPt public set from {url} ({type(exc).__name__}: {exc}). "
+                    "You may be offline: pass dataset.path=<folder with Challenge_N.json> "
+                    "(a clone of github.com/CritPt-Benchmark/CritPt, data/public_test_challenges/json)."
+                ) from exc
+        if cfg.verify:
+            _verify(name, content, url)
+        write_text_atomic(folder / name, content.decode("utf-8"))
+
+    async with async_client(timeout=cfg.download_timeout) as client:
+        await asyncio.gather(*(one(client, n) for n in names))
+
+
+def load_public(cfg: DatasetConfig) -> ProblemSet:
+    """The pinned public set, from the cache or downloaded (and verified) once."""
+    folder = _cache_folder(cfg)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [f"Challenge_{i.split('_')[1]}.json" for i in PUBLIC_IDS]
+    todo = []
+    for name in names:
+        path = folder / name
+        if not path.exists():
+            todo.append(name)
+        elif cfg.verify:
+            try:
+                _verify(name, path.read_bytes(), str(path))
+            except DatasetError:
+                log.warning("cached %s is damaged; downloading it again", path)
+                todo.append(name)
+    if todo:
+        log.info("downloading %d CritPt problem files into %s", len(todo), folder)
+        asyncio.run(_download_all(cfg, folder, todo))
+    problem_set = load_directory(folder)
+    return ProblemSet(problem_set.problems, f"{cfg.url_template} (cached in {folder})", problem_set.sha256)
+
+
+def load_problems(cfg: DatasetConfig) -> ProblemSet:
+    if cfg.path:
+        return load_directory(Path(cfg.path).expanduser())
+    return load_public(cfg)

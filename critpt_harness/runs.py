@@ -1,0 +1,202 @@
+"""The run folder: its layout, the manifest, and safe JSON/JSONL writing.
+
+Every stage reads the previous stage's files from here, so any stage can be
+re-run alone, and re-using a folder resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import jsonlines
+import yaml
+
+from . import __version__
+from .errors import RunFolderError
+from .secrets import redact, redact_config
+
+log = logging.getLogger(__name__)
+
+PACKAGES = ("openai", "httpx", "pydantic", "tenacity", "hydra-core", "omegaconf", "jsonlines")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON via a temp file + rename, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n"
+    write_text_atomic(path, text)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RunFolderError(f"{path}: not valid JSON ({exc}); restore or delete it") from exc
+
+
+class JsonlAppender:
+    """Append-only JSONL: one flushed line per record, so a crash loses at most
+    the records not yet written. A torn last line from an earlier crash is
+    closed off (it is then skipped with a warning) instead of being glued to."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as f:
+                f.seek(-1, os.SEEK_END)
+                torn = f.read(1) != b"\n"
+            if torn:
+                with path.open("ab") as f:
+                    f.write(b"\n")
+        self._file = path.open("a", encoding="utf-8")
+        self._writer = jsonlines.Writer(self._file, flush=True, dumps=self._dumps)
+
+    @staticmethod
+    def _dumps(obj: Any) -> str:
+        return redact(json.dumps(obj, ensure_ascii=False, default=str))
+
+    def write(self, obj: Any) -> None:
+        self._writer.write(obj)
+
+    def write_model(self, model: Any) -> None:
+        """A pydantic model, serialised by pydantic-core (much faster than dict + json)."""
+        self._file.write(redact(model.model_dump_json()) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._writer.close()
+        self._file.close()
+
+    def __enter__(self) -> "JsonlAppender":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def read_jsonl(path: Path) -> Iterator[Dict[str, Any]]:
+    """Records of a JSONL file; unreadable lines (a torn write) are skipped with a warning."""
+    if not path.exists():
+        return
+    with path.open("r", encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                log.warning("%s line %d is not valid JSON (an interrupted write?); skipped", path, n)
+                continue
+            if isinstance(obj, dict):
+                yield obj
+
+
+def _git_revision() -> Optional[str]:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def package_versions() -> Dict[str, str]:
+    versions = {"critpt-harness": __version__, "python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return versions
+
+
+class RunFolder:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+
+    # Layout -----------------------------------------------------------------
+    @property
+    def config_file(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def manifest_file(self) -> Path:
+        return self.path / "manifest.json"
+
+    @property
+    def generations_file(self) -> Path:
+        return self.path / "generations.jsonl"
+
+    @property
+    def batches_dir(self) -> Path:
+        return self.path / "batches"
+
+    def batch_file(self, epoch: int) -> Path:
+        return self.batches_dir / f"epoch_{epoch}.json"
+
+    @property
+    def submissions_file(self) -> Path:
+        return self.path / "submissions.jsonl"
+
+    @property
+    def results_file(self) -> Path:
+        return self.path / "results.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.path / "harness.log"
+
+    def exists(self) -> bool:
+        return self.config_file.exists()
+
+    # Config and manifest ------------------------------------------------------
+    def stored_config(self) -> Dict[str, Any]:
+        if not self.config_file.exists():
+            raise RunFolderError(
+                f"{self.path} is not a run folder (no config.yaml): run `critpt-harness generate "
+                f"run_dir={self.path}` first, or point run_dir at an existing run"
+            )
+        return yaml.safe_load(self.config_file.read_text(encoding="utf-8")) or {}
+
+    def write_config(self, resolved: Dict[str, Any]) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        text = redact(yaml.safe_dump(redact_config(resolved), sort_keys=False, allow_unicode=True))
+        write_text_atomic(self.config_file, text)
+
+    def manifest(self) -> Dict[str, Any]:
+        return read_json(self.manifest_file) if self.manifest_file.exists() else {}
+
+    def update_manifest(self, **fields: Any) -> Dict[str, Any]:
+        data = self.manifest()
+        if not data:
+            data = {"created_at": now_iso(), "git_revision": _git_revision(),
+                    "packages": package_versions(), "commands": []}
+        data.update(fields)
+        write_json_atomic(self.manifest_file, data)
+        return data
+
+    def record_command(self, command: str, argv: List[str], outcome: str) -> None:
+        data = self.manifest() or self.update_manifest()
+        data.setdefault("commands", []).append({"at": now_iso(), "command": command,
+                                                "argv": [redact(a) for a in argv], "outcome": outcome})
+        write_json_atomic(self.manifest_file, data)
+

@@ -1,0 +1,356 @@
+"""The grader client: one batch at a time, every attempt recorded first, and
+never a grading slot wasted.
+
+- dry run (default): write and validate each request, post nothing;
+- a batch whose content was graded before is not sent again (ledger), unless forced;
+- 429: wait only for a short ``Retry-After``, else stop and say when the quota resets;
+- 500/502/504 and dropped connections (refunded by the grader): bounded retries;
+- 400/401/403: no retry, the server's message and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import httpx
+from filelock import FileLock, Timeout
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from .batch import coverage, submissions_hash
+from .config import EvaluatorConfig
+from .contracts import Batch, GradingResult
+from .errors import BatchError, GraderError, QuotaExhausted, RunFolderError
+from .http import HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, parse_reset, retry_after_seconds, status_of
+from .problems import default_cache_dir
+from .runs import JsonlAppender, RunFolder, now_iso, read_json, read_jsonl, write_json_atomic
+from .secrets import redact, require_key
+
+log = logging.getLogger(__name__)
+
+RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after")
+ADVICE = {
+    400: "the grader rejected the request body. Check that the batch covers all public problems "
+         "(`critpt-harness assemble`) and that evaluator.url is the CritPt evaluate endpoint.",
+    401: "the API key was refused. Check the variable named by evaluator.api_key_env "
+         "(an Artificial Analysis key from the Insights Platform).",
+    403: "this key has no CritPt grading access. Ask Artificial Analysis to enable it for your account.",
+}
+
+
+class GraderStreamError(Exception):
+    """The NDJSON stream ended with an error event (treated like a refunded 5xx)."""
+
+
+@dataclass
+class LedgerEntry:
+    content_hash: str
+    graded_at: datetime
+    run_dir: str
+    epoch: int
+    result: Dict[str, Any]
+
+
+class Ledger:
+    """Graded batch hashes for all runs on this machine, plus the quota they used."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def entries(self) -> List[LedgerEntry]:
+        out = []
+        for raw in read_jsonl(self.path):
+            when = parse_reset(raw.get("graded_at"))
+            if raw.get("content_hash") and when:
+                out.append(LedgerEntry(raw["content_hash"], when, raw.get("run_dir", ""),
+                                       int(raw.get("epoch", -1)), raw.get("result", {})))
+        return out
+
+    def find(self, content_hash: str) -> Optional[LedgerEntry]:
+        return next((e for e in self.entries() if e.content_hash == content_hash), None)
+
+    def used_since(self, since: datetime) -> List[LedgerEntry]:
+        return [e for e in self.entries() if e.graded_at >= since]
+
+    def add(self, content_hash: str, run_dir: str, epoch: int, result: Dict[str, Any]) -> None:
+        with JsonlAppender(self.path) as w:
+            w.write({"content_hash": content_hash, "graded_at": now_iso(), "run_dir": run_dir,
+                     "epoch": epoch, "result": result})
+
+
+def ledger_path(cfg: EvaluatorConfig) -> Path:
+    return Path(cfg.ledger_path).expanduser() if cfg.ledger_path else default_cache_dir() / "graded-ledger.jsonl"
+
+
+def _rate_limit(headers: httpx.Headers | Dict[str, str]) -> Dict[str, str]:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return {k: lowered[k] for k in RATE_HEADERS if k in lowered}
+
+
+def _parse_body(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, ValueError):
+        return text[:20000]
+
+
+class GraderClient:
+    """POSTs one batch and records the attempt in ``submissions.jsonl`` before
+    anything else is done with the reply."""
+
+    def __init__(self, cfg: EvaluatorConfig, api_key: str, attempts_log: JsonlAppender, show_progress: bool = True):
+        self.cfg = cfg
+        self.api_key = api_key
+        self.log = attempts_log
+        self.show_progress = show_progress
+        self.last_rate_limit: Dict[str, str] = {}
+
+    def _url(self) -> str:
+        if not self.cfg.stream_progress:
+            return self.cfg.url
+        sep = "&" if "?" in self.cfg.url else "?"
+        return f"{self.cfg.url}{sep}stream_progress=true"
+
+    def _record(self, epoch: int, content_hash: str, attempt: int, status: Optional[int],
+                headers: Dict[str, str], body: Any, error: Optional[str] = None) -> None:
+        self.log.write({"at": now_iso(), "epoch": epoch, "content_hash": content_hash, "attempt": attempt,
+                        "url": self.cfg.url, "status": status, "rate_limit": _rate_limit(headers),
+                        "body": body, "error": error})
+
+    async def _read_stream(self, response: httpx.Response) -> tuple[str, Any]:
+        """Read a reply that may be an NDJSON progress stream or plain JSON.
+        Returns (raw text, final payload or parsed body)."""
+        bar: Optional[tqdm] = None
+        lines: List[str] = []
+        payload: Any = None
+        try:
+            async for line in response.aiter_lines():
+                if not line.strip():
+                    continue
+                lines.append(line)
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                kind = event.get("type") if isinstance(event, dict) else None
+                if kind in ("status", "progress"):
+                    total = event.get("total")
+                    if bar is None and self.show_progress:
+                        bar = tqdm(total=total, desc="grading", unit="problem", dynamic_ncols=True)
+                    if bar is not None:
+                        if total:
+                            bar.total = total
+                        bar.n = event.get("completed", bar.n)
+                        bar.refresh()
+                elif kind == "result":
+                    payload = event.get("payload", {})
+                elif kind == "error":
+                    payload = {"error": event.get("message", "grading failed")}
+        finally:
+            if bar is not None:
+                bar.close()
+        text = "\n".join(lines)
+        if payload is None:  # a plain JSON reply
+            payload = _parse_body(text)
+        return text, payload
+
+    async def post_once(self, client: httpx.AsyncClient, body: bytes, epoch: int, content_hash: str,
+                        attempt: int) -> GradingResult:
+        headers = {"x-api-key": self.api_key, "content-type": "application/json",
+                   "accept": "application/x-ndjson, application/json"}
+        try:
+            async with client.stream("POST", self._url(), content=body, headers=headers) as response:
+                if response.status_code == 200:
+                    _, payload = await self._read_stream(response)
+                else:
+                    payload = _parse_body((await response.aread()).decode("utf-8", "replace"))
+        except httpx.TransportError as exc:
+            self._record(epoch, content_hash, attempt, None, {}, None, f"{type(exc).__name__}: {exc}")
+            raise
+        self._record(epoch, content_hash, attempt, response.status_code, dict(response.headers), payload)
+        self.last_rate_limit = _rate_limit(response.headers)
+        if response.status_code != 200:
+            merged = dict(response.headers)
+            # The 429 body carries retryAfter too; use it when the header is absent.
+            if isinstance(payload, dict) and payload.get("retryAfter") is not None and "retry-after" not in {
+                    k.lower() for k in merged}:
+                merged["retry-after"] = str(payload["retryAfter"])
+            raise HTTPStatusError(response.status_code, merged, json.dumps(payload) if not isinstance(
+                payload, str) else payload, self.cfg.url)
+        if isinstance(payload, dict) and "error" in payload and "accuracy" not in payload:
+            raise GraderStreamError(str(payload["error"]))
+        try:
+            return GradingResult.model_validate(payload)
+        except ValidationError as exc:
+            raise GraderError(
+                f"the grader answered 200 but not with a result ({str(payload)[:300]}). "
+                f"The reply is stored in submissions.jsonl."
+            ) from exc
+
+
+def _quota_message(exc: HTTPStatusError | RetryAfterTooLong) -> str:
+    cause = exc.cause if isinstance(exc, RetryAfterTooLong) else exc
+    headers = getattr(cause, "headers", {})
+    body = _parse_body(getattr(cause, "body", "") or "")
+    reset = parse_reset(body.get("reset")) if isinstance(body, dict) else None
+    reset = reset or parse_reset(headers.get("x-ratelimit-reset"))
+    wait = retry_after_seconds(headers)
+    if reset is None and wait is not None:
+        reset = datetime.now(timezone.utc) + timedelta(seconds=wait)
+    when = reset.strftime("%Y-%m-%d %H:%M UTC") if reset else "an unknown time"
+    return (f"the grading quota is used up (HTTP 429): it resets at {when}. Nothing was graded twice; "
+            "run the same `critpt-harness submit run_dir=...` again after that.")
+
+
+def _explain(exc: BaseException, epoch: int) -> Exception:
+    if isinstance(exc, RetryAfterTooLong) or status_of(exc) == 429:
+        return QuotaExhausted(f"epoch {epoch}: " + _quota_message(exc))
+    status = status_of(exc)
+    if isinstance(exc, HTTPStatusError) and status in ADVICE:
+        server = _parse_body(exc.body)
+        message = server.get("error") or server.get("message") if isinstance(server, dict) else server
+        return GraderError(f"epoch {epoch}: HTTP {status}: {message or exc.body[:300]}\n-> {ADVICE[status]}")
+    if isinstance(exc, GraderStreamError):
+        return GraderError(f"epoch {epoch}: the grader reported an error while grading ({exc}). "
+                           "Failed gradings are refunded; try again later.")
+    if status is not None:
+        return GraderError(f"epoch {epoch}: the grader kept failing (last: HTTP {status}: {getattr(exc, 'body', '')[:200]}). "
+                           "Failed gradings are refunded; try again later.")
+    return GraderError(f"epoch {epoch}: could not reach the grader ({type(exc).__name__}: {exc}). "
+                       "Failed gradings are refunded; check evaluator.url and your network, then retry.")
+
+
+def load_batch(run: RunFolder, epoch: int) -> tuple[Batch, bytes, str]:
+    path = run.batch_file(epoch)
+    if not path.exists():
+        raise RunFolderError(f"{path} does not exist: run `critpt-harness assemble run_dir={run.path}` first")
+    try:
+        batch = Batch.model_validate(read_json(path))
+    except ValidationError as exc:
+        raise BatchError(f"{path}: not a valid batch ({exc.error_count()} errors: {exc.errors()[0]['msg']})") from exc
+    cov = coverage([(s.problem_id, s.generated_code) for s in batch.submissions])
+    if not cov.ok:
+        raise BatchError(f"{path}: refusing to post a batch that does not cover the public set exactly once "
+                         f"({cov.describe()}); run `critpt-harness assemble` again")
+    body = json.dumps(batch.model_dump(mode="json", exclude_none=True), ensure_ascii=False).encode("utf-8")
+    return batch, body, submissions_hash(batch)
+
+
+def assembled_epochs(run: RunFolder) -> List[int]:
+    if not run.batches_dir.exists():
+        return []
+    return sorted(int(p.stem.split("_")[1]) for p in run.batches_dir.glob("epoch_*.json")
+                  if p.stem.split("_")[1].isdigit())
+
+
+def check_failures(run: RunFolder, epoch: int) -> Dict[str, List[str]]:
+    path = run.batches_dir / f"epoch_{epoch}.checks.json"
+    return read_json(path).get("failures", {}) if path.exists() else {}
+
+
+def store_result(run: RunFolder, epoch: int, content_hash: str, result: Dict[str, Any], source: str) -> None:
+    data = read_json(run.results_file) if run.results_file.exists() else {}
+    data.setdefault("epochs", {})[str(epoch)] = {**result, "content_hash": content_hash,
+                                                 "graded_at": now_iso(), "source": source}
+    write_json_atomic(run.results_file, data)
+
+
+async def submit_async(cfg: EvaluatorConfig, run: RunFolder, show_progress: bool = True,
+                       echo: Callable[[str], None] = print) -> Dict[int, str]:
+    """Submit each assembled epoch in turn; returns {epoch: outcome} for the summary."""
+    epochs = list(cfg.epochs) or assembled_epochs(run)
+    if not epochs:
+        raise RunFolderError(f"no batches in {run.batches_dir}: run `critpt-harness assemble run_dir={run.path}`")
+    prepared = {}
+    for epoch in epochs:
+        batch, body, digest = load_batch(run, epoch)
+        failures = check_failures(run, epoch)
+        if failures and cfg.check_policy == "block":
+            raise BatchError(f"epoch {epoch}: {len(failures)} problems fail pre-submission checks "
+                             f"({', '.join(sorted(failures)[:10])}) and evaluator.check_policy=block. "
+                             "Inspect them in batches/epoch_N.checks.json, or set evaluator.check_policy=warn.")
+        if failures:
+            echo(f"warning: epoch {epoch}: {len(failures)} problems fail pre-submission checks "
+                 f"(see {run.batches_dir}/epoch_{epoch}.checks.json)")
+        prepared[epoch] = (body, digest)
+
+    outcomes: Dict[int, str] = {}
+    if cfg.dry_run:
+        for epoch, (body, digest) in prepared.items():
+            write_json_atomic(run.path / "requests" / f"epoch_{epoch}.request.json", {
+                "method": "POST", "url": cfg.url,
+                "headers": {"x-api-key": f"<from ${cfg.api_key_env}>", "content-type": "application/json"},
+                "body_file": str(run.batch_file(epoch).relative_to(run.path)),
+                "body_bytes": len(body), "content_hash": digest, "validated_at": now_iso()})
+            outcomes[epoch] = "dry run: request written, nothing sent"
+        return outcomes
+
+    ledger = Ledger(ledger_path(cfg))
+    api_key = require_key(cfg.api_key_env, "evaluator.api_key_env")
+    lock = FileLock(str(ledger.path) + ".lock")
+    ledger.path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout as exc:
+        raise GraderError(f"another critpt-harness process is submitting (lock {lock.lock_file}); the grader "
+                          "takes one batch at a time per key: wait for it to finish") from exc
+    try:
+        with JsonlAppender(run.submissions_file) as attempts_log:
+            grader = GraderClient(cfg, api_key, attempts_log, show_progress)
+            policy = RetryPolicy(max_attempts=1 + cfg.max_retries, initial_wait=cfg.retry_wait,
+                                 max_wait=cfg.retry_wait * 4, max_retry_after=cfg.max_wait_on_429,
+                                 max_rate_limited=1, transient=(httpx.TransportError, GraderStreamError))
+            async with async_client(timeout=cfg.timeout, connect_timeout=cfg.connect_timeout) as client:
+                for epoch, (body, digest) in prepared.items():
+                    outcomes[epoch] = await _submit_epoch(cfg, run, ledger, grader, policy, client, epoch,
+                                                          body, digest, echo)
+    finally:
+        lock.release()
+    return outcomes
+
+
+async def _submit_epoch(cfg: EvaluatorConfig, run: RunFolder, ledger: Ledger, grader: GraderClient,
+                        policy: RetryPolicy, client: httpx.AsyncClient, epoch: int, body: bytes, digest: str,
+                        echo: Callable[[str], None]) -> str:
+    previous = ledger.find(digest)
+    if previous and not cfg.force:
+        store_result(run, epoch, digest, previous.result, f"ledger: graded {previous.graded_at:%Y-%m-%d %H:%M} "
+                     f"(run {previous.run_dir}, epoch {previous.epoch})")
+        return "already graded: result reused (evaluator.force=true grades it again)"
+    day_ago = datetime.now(timezone.utc) - timedelta(hours=24)
+    used = ledger.used_since(day_ago)
+    if len(used) >= cfg.daily_limit:
+        frees = min(e.graded_at for e in used) + timedelta(hours=24)
+        raise QuotaExhausted(f"epoch {epoch}: {len(used)} gradings in the last 24 h (evaluator.daily_limit="
+                             f"{cfg.daily_limit}); the next slot frees at {frees:%Y-%m-%d %H:%M UTC}. "
+                             "Run the same submit command again after that.")
+    remaining = grader.last_rate_limit.get("x-ratelimit-remaining")
+    if remaining is not None and remaining.strip().isdigit() and int(remaining) <= 0:
+        reset = parse_reset(grader.last_rate_limit.get("x-ratelimit-reset"))
+        raise QuotaExhausted(f"epoch {epoch}: the grader reports 0 gradings remaining"
+                             + (f" until {reset:%Y-%m-%d %H:%M UTC}" if reset else "")
+                             + "; run the same submit command again after that.")
+    echo(f"epoch {epoch}: posting {len(body) / 1024:.0f} KiB to {cfg.url} ...")
+    attempt = 0
+
+    async def once() -> GradingResult:
+        nonlocal attempt
+        attempt += 1
+        return await grader.post_once(client, body, epoch, digest, attempt)
+
+    def on_retry(n: int, exc: BaseException, wait: float) -> None:
+        echo(f"epoch {epoch}: attempt {n} failed ({redact(str(exc))[:160]}); retrying in {wait:.0f}s")
+
+    try:
+        result, _ = await policy.call(once, on_retry=on_retry)
+    except (HTTPStatusError, RetryAfterTooLong, httpx.TransportError, GraderStreamError) as exc:
+        raise _explain(exc, epoch) from exc
+    data = result.model_dump(mode="json")
+    ledger.add(digest, str(run.path), epoch, data)
+    store_result(run, epoch, digest, data, "grader")
+    return f"graded: accuracy {result.accuracy:.4f}"

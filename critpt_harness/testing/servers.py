@@ -1,0 +1,350 @@
+"""Small real HTTP servers on 127.0.0.1 for tests, benchmarks and offline rehearsal:
+an OpenAI-compatible LLM, the CritPt grader, and a static file host (for the
+dataset download). Each records every request and takes injected faults.
+
+    with FakeLLMServer(latency=0.5) as llm:
+        llm.inject(Fault(429, headers={"Retry-After": "1"}), Fault.drop())
+        ... model.base_url = llm.url ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Deque, Dict, List, Optional
+from urllib.parse import parse_qs, urlparse
+
+import h11
+
+from ..mock import mock_chat_completion
+from ..problems import PUBLIC_IDS
+
+
+@dataclass
+class Fault:
+    """What the server does instead of answering normally, once."""
+
+    status: int = 500
+    headers: Dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    drop: bool = False  # close the connection without a reply
+    delay: float = 0.0
+
+    @classmethod
+    def dropped(cls) -> "Fault":
+        return cls(drop=True)
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: Dict[str, List[str]]
+    headers: Dict[str, str]
+    body: bytes
+    at: float = field(default_factory=time.monotonic)
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass
+class Reply:
+    """A response: a JSON body, or an NDJSON stream sent line by line."""
+
+    status: int = 200
+    payload: Any = None
+    headers: Dict[str, str] = field(default_factory=dict)
+    lines: Optional[List[Any]] = None
+    pause: float = 0.0  # between streamed lines
+    raw: Optional[bytes] = None
+    content_type: str = "application/json"
+
+
+def json_reply(status: int, payload: Any, headers: Optional[Dict[str, str]] = None) -> Reply:
+    return Reply(status=status, payload=payload, headers=headers or {})
+
+
+class FakeServer:
+    """Base: an asyncio HTTP/1.1 server (h11) on an ephemeral loopback port,
+    running in a background thread. One event loop serves every connection, so
+    a fixed latency costs no thread per request."""
+
+    def __init__(self) -> None:
+        self.requests: List[Request] = []
+        self.faults: Deque[Fault] = deque()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._server: Optional[asyncio.AbstractServer] = None
+        self._thread: Optional[threading.Thread] = None
+        self._port = 0
+
+    # lifecycle
+    def start(self) -> "FakeServer":
+        ready = threading.Event()
+
+        def serve() -> None:
+            self._loop = asyncio.new_event_loop()
+            self._server = self._loop.run_until_complete(
+                asyncio.start_server(self._connection, "127.0.0.1", 0, backlog=1024))
+            self._port = self._server.sockets[0].getsockname()[1]
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+
+        async def close() -> None:
+            self._server.close()
+            for task in [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
+                task.cancel()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def root(self) -> str:
+        assert self._port, "start() the server first"
+        return f"http://127.0.0.1:{self._port}"
+
+    # fault injection and bookkeeping
+    def inject(self, *faults: Fault) -> None:
+        with self._lock:
+            self.faults.extend(faults)
+
+    def _take_fault(self, req: Request) -> Optional[Fault]:
+        with self._lock:
+            self.requests.append(req)
+            return self.faults.popleft() if self.faults else None
+
+    async def respond(self, req: Request) -> Reply:  # pragma: no cover - overridden
+        return json_reply(404, {"error": "not found"})
+
+    # HTTP plumbing
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = h11.Connection(h11.SERVER)
+        try:
+            while True:
+                req = await self._read_request(conn, reader)
+                if req is None:
+                    return
+                fault = self._take_fault(req)
+                if fault is not None:
+                    if fault.delay:
+                        await asyncio.sleep(fault.delay)
+                    if fault.drop:
+                        return
+                    reply = json_reply(fault.status, fault.body if fault.body is not None
+                                       else {"error": "injected fault"}, fault.headers)
+                else:
+                    with self._lock:
+                        self.in_flight += 1
+                        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+                    try:
+                        reply = await self.respond(req)
+                    finally:
+                        with self._lock:
+                            self.in_flight -= 1
+                await self._write(conn, writer, reply)
+                if conn.our_state is h11.MUST_CLOSE:
+                    return
+                conn.start_next_cycle()
+        except (ConnectionError, h11.RemoteProtocolError, asyncio.CancelledError):
+            return
+        finally:
+            writer.close()
+
+    async def _read_request(self, conn: h11.Connection, reader: asyncio.StreamReader) -> Optional[Request]:
+        head, body = None, b""
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await reader.read(65536)
+                conn.receive_data(data)
+                continue
+            if isinstance(event, h11.Request):
+                head = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                url = urlparse(head.target.decode())
+                headers = {k.decode().lower(): v.decode() for k, v in head.headers}
+                return Request(head.method.decode(), url.path, parse_qs(url.query), headers, body)
+            elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+                return None
+
+    async def _write(self, conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply) -> None:
+        if reply.lines is not None:
+            headers = [("Content-Type", "application/x-ndjson"), *reply.headers.items()]
+            writer.write(conn.send(h11.Response(status_code=reply.status, headers=headers)))
+            for line in reply.lines:
+                writer.write(conn.send(h11.Data(data=(json.dumps(line) + "\n").encode())))
+                await writer.drain()
+                if reply.pause:
+                    await asyncio.sleep(reply.pause)
+            writer.write(conn.send(h11.EndOfMessage()))
+        else:
+            data = reply.raw if reply.raw is not None else json.dumps(reply.payload).encode()
+            headers = [("Content-Type", reply.content_type), ("Content-Length", str(len(data))),
+                       *reply.headers.items()]
+            writer.write(conn.send(h11.Response(status_code=reply.status, headers=headers))
+                         + conn.send(h11.Data(data=data)) + conn.send(h11.EndOfMessage()))
+        await writer.drain()
+
+
+class FakeLLMServer(FakeServer):
+    """OpenAI-compatible Chat Completions; answers like the mock model after
+    a fixed latency, or with ``reply`` (a function of the request body)."""
+
+    def __init__(self, latency: float = 0.0,
+                 reply: Optional[Callable[[Dict[str, Any]], Optional[str]]] = None):
+        super().__init__()
+        self.latency = latency
+        self.reply = reply
+
+    @property
+    def url(self) -> str:
+        return self.root + "/v1"
+
+    async def respond(self, req: Request) -> Reply:
+        if req.path != "/v1/chat/completions":
+            return json_reply(404, {"error": {"message": f"no route {req.path}"}})
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        body = req.json()
+        return json_reply(200, mock_chat_completion(body, self.reply(body) if self.reply else None))
+
+
+def js_date(when: datetime) -> str:
+    """The grader's reset format: a JavaScript Date string."""
+    return when.strftime("%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)")
+
+
+class FakeGrader(FakeServer):
+    """The CritPt evaluate endpoint: key check, exact coverage, a daily quota
+    (only 200 counts), rate-limit headers, plain JSON or an NDJSON stream."""
+
+    PATH = "/api/v2/critpt/evaluate"
+
+    def __init__(self, api_key: str = "grader-key", limit: int = 10, ids: tuple = PUBLIC_IDS,
+                 grade: Optional[Callable[[Dict[str, Any]], bool]] = None, grading_time: float = 0.0,
+                 forbidden: bool = False):
+        super().__init__()
+        self.api_key = api_key
+        self.limit = limit
+        self.remaining = limit
+        self.ids = ids
+        self.grade = grade or (lambda s: "```python" in s.get("generated_code", ""))
+        self.grading_time = grading_time
+        self.forbidden = forbidden
+        self.reset_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=24)
+        self.graded: List[Dict[str, Any]] = []
+
+    @property
+    def url(self) -> str:
+        return self.root + self.PATH
+
+    def _rate_headers(self) -> Dict[str, str]:
+        return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining),
+                "X-RateLimit-Reset": js_date(self.reset_at)}
+
+    async def respond(self, req: Request) -> Reply:
+        if req.path != self.PATH or req.method != "POST":
+            return json_reply(404, {"error": "Not found"})
+        if req.headers.get("x-api-key") != self.api_key:
+            return json_reply(401, {"error": "Invalid or missing API key"})
+        if self.forbidden:
+            return json_reply(403, {"error": "This API key does not have access to CritPt evaluation"})
+        if self.remaining <= 0:
+            wait = int((self.reset_at - datetime.now(timezone.utc)).total_seconds())
+            return json_reply(429, {"error": "Rate limit exceeded", "limit": self.limit, "remaining": 0,
+                                    "reset": js_date(self.reset_at), "retryAfter": wait},
+                              {**self._rate_headers(), "Retry-After": str(wait)})
+        try:
+            body = req.json()
+            subs = body["submissions"]
+            ids = [s["problem_id"] for s in subs]
+            for s in subs:
+                for key in ("generated_code", "model", "generation_config"):
+                    if key not in s:
+                        raise ValueError(f"submission {s.get('problem_id')} lacks {key}")
+            if not isinstance(body.get("batch_metadata"), dict):
+                raise ValueError("batch_metadata must be an object")
+        except (ValueError, KeyError, TypeError) as exc:
+            return json_reply(400, {"error": f"Invalid request body: {exc}"})
+        if sorted(ids) != sorted(self.ids) or len(set(ids)) != len(ids):
+            return json_reply(400, {"error": "Submissions must include every problem in the public set exactly once"})
+        if self.grading_time:
+            await asyncio.sleep(self.grading_time)
+        correct = sum(1 for s in subs if self.grade(s))
+        result = {"accuracy": correct / len(subs), "timeout_rate": 0.0, "server_timeout_count": 0,
+                  "judge_error_count": 0}
+        self.remaining -= 1
+        self.graded.append({"metadata": body["batch_metadata"], "result": result})
+        if req.query.get("stream_progress") == ["true"]:
+            events = [{"type": "status", "total": len(subs)}]
+            events += [{"type": "progress", "completed": n, "total": len(subs)} for n in (len(subs) // 2, len(subs))]
+            events.append({"type": "result", "payload": result})
+            return Reply(lines=events, headers=self._rate_headers())
+        return json_reply(200, result, self._rate_headers())
+
+
+class FakeFileHost(FakeServer):
+    """Serves the files of a directory at ``/<name>`` (stands in for GitHub raw)."""
+
+    def __init__(self, directory: Path):
+        super().__init__()
+        self.directory = Path(directory)
+
+    @property
+    def url_template(self) -> str:
+        return self.root + "/{name}"
+
+    async def respond(self, req: Request) -> Reply:
+        path = self.directory / req.path.lstrip("/")
+        if not path.is_file():
+            return json_reply(404, {"error": "not found"})
+        return Reply(raw=path.read_bytes())
+
+
+def main() -> None:
+    """Run a fake LLM or grader in the foreground: for benchmarks and offline rehearsal."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=["llm", "grader"])
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per LLM reply")
+    parser.add_argument("--api-key", default="grader-key", help="key the fake grader accepts")
+    args = parser.parse_args()
+    server = FakeLLMServer(latency=args.latency) if args.kind == "llm" else FakeGrader(api_key=args.api_key)
+    server.start()
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Shared fixtures: the CritPt data, composed configs, and isolation from the
+user's environment (cache dir, API keys). No network beyond 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
+
+from critpt_harness import config as config_module
+from critpt_harness.config import HarnessConfig
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("CRITPT_DATA_DIR", REPO.parent / "shared" / "critpt-data"))
+PUBLIC = DATA / "public"
+KEY_VARS = ("OPENAI_API_KEY", "ARTIFICIAL_ANALYSIS_API_KEY", "OPENROUTER_API_KEY", "TOGETHER_API_KEY",
+            "DEEPSEEK_API_KEY", "FAKE_LLM_KEY", "FAKE_GRADER_KEY")
+
+
+@pytest.fixture(scope="session")
+def public_dir() -> Path:
+    if not (PUBLIC / "Challenge_1.json").exists():
+        pytest.fail(f"CritPt data not found at {PUBLIC}: set CRITPT_DATA_DIR to the folder holding public/")
+    return PUBLIC
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """Each test gets its own cache dir and working dir, and no real API keys."""
+    monkeypatch.setenv("CRITPT_HARNESS_CACHE", str(tmp_path / "cache"))
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+def make_config(*overrides: str) -> HarnessConfig:
+    """Compose the real configs with overrides, as the CLI does."""
+    config_module.register()
+    with initialize_config_module(config_module="critpt_harness.configs", version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    obj = OmegaConf.to_object(cfg)
+    config_module.validate(obj)
+    return obj
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `python -m critpt_harness ...` in a subprocess, as a user would."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "critpt_harness", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout)
+
+
+def llm_overrides(url: str, run_dir: Path, *extra: str) -> List[str]:
+    return ["model=openai_compatible", "model.name=fake-model", f"model.base_url={url}",
+            "model.api_key_env=FAKE_LLM_KEY", f"run_dir={run_dir}", "generation.retry.initial_wait=0.01",
+            "generation.retry.max_wait=0.05", "generation.progress=false", *extra]

@@ -1,0 +1,105 @@
+"""The command line end to end, as a user runs it (subprocesses, loopback only)."""
+
+import json
+import shutil
+from pathlib import Path
+
+from critpt_harness.runs import read_json, read_jsonl
+from critpt_harness.testing.servers import FakeGrader, FakeLLMServer
+
+from .conftest import llm_overrides, run_cli
+
+LLM_KEY = "sk-llm-SECRET-5f3a9c1e7d"
+GRADER_KEY = "aa-grader-SECRET-0b8e2d4f6a"
+
+
+def test_offline_default_run_end_to_end(public_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    out = run_cli("run", f"dataset.path={public_dir}", f"run_dir={run_dir}", "generation.epochs=2")
+    assert out.returncode == 0, out.stderr
+    assert "dry run" in out.stdout
+    records = list(read_jsonl(run_dir / "generations.jsonl"))
+    assert len(records) == 140 and all(r["status"] == "ok" for r in records)
+    for epoch in (0, 1):
+        batch = read_json(run_dir / "batches" / f"epoch_{epoch}.json")
+        assert sorted(s["problem_id"] for s in batch["submissions"]) == sorted(f"Challenge_{n}_main" for n in range(1, 71))
+        assert read_json(run_dir / "requests" / f"epoch_{epoch}.request.json")["method"] == "POST"
+    manifest = read_json(run_dir / "manifest.json")
+    assert manifest["dataset_sha256"] and manifest["prompt_hash"] and manifest["packages"]["openai"]
+    assert [c["command"] for c in manifest["commands"]] == ["run"]
+    assert not (run_dir / "submissions.jsonl").exists()
+
+
+def test_default_run_downloads_nothing_when_given_a_path_and_runs_as_module(public_dir, tmp_path):
+    # `critpt-harness` (console script) and `python -m critpt_harness` are the same entry point
+    exe = shutil.which("critpt-harness")
+    assert exe is not None
+    out = run_cli("--help")
+    assert out.returncode == 0 and "usage: critpt-harness" in out.stdout
+
+
+def test_real_pipeline_against_fake_llm_and_grader_keeps_keys_out_of_the_run(public_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    env = {"FAKE_LLM_KEY": LLM_KEY, "FAKE_GRADER_KEY": GRADER_KEY}
+    with FakeLLMServer() as llm, FakeGrader(api_key=GRADER_KEY) as grader:
+        grader.grade = lambda s: s["problem_id"].endswith(("1_main", "2_main"))
+        args = llm_overrides(llm.url, run_dir, f"dataset.path={public_dir}", "generation.epochs=1",
+                             f"evaluator.url={grader.url}", "evaluator.api_key_env=FAKE_GRADER_KEY",
+                             "evaluator.dry_run=false", f"evaluator.ledger_path={tmp_path / 'ledger.jsonl'}")
+        out = run_cli("run", *args, env=env)
+        assert out.returncode == 0, out.stderr
+        assert len(grader.requests) == 1 and grader.requests[0].headers["x-api-key"] == GRADER_KEY
+        assert llm.requests[0].headers["authorization"] == f"Bearer {LLM_KEY}"
+        # a second `submit` finds the batch in the ledger and posts nothing
+        again = run_cli("submit", f"run_dir={run_dir}", *args[-4:], env=env)
+        assert again.returncode == 0, again.stderr
+        assert len(grader.requests) == 1 and "already graded" in again.stdout
+    results = read_json(run_dir / "results.json")
+    expected = sum(1 for n in range(1, 71) if str(n).endswith(("1", "2"))) / 70
+    assert results["epochs"]["0"]["accuracy"] == expected
+    assert results["summary"]["mean_accuracy"] == expected
+    assert f"{100 * expected:.2f}%" in out.stdout
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert LLM_KEY not in text and GRADER_KEY not in text, path
+    assert "FAKE_LLM_KEY" in (run_dir / "config.yaml").read_text()  # the variable name, not its value
+
+
+def test_resuming_with_different_settings_is_refused(public_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    assert run_cli("generate", f"dataset.path={public_dir}", f"run_dir={run_dir}", "generation.epochs=1").returncode == 0
+    out = run_cli("generate", f"dataset.path={public_dir}", f"run_dir={run_dir}", "generation.epochs=1",
+                  "generation=one_step")
+    assert out.returncode == 2
+    assert "generation.parsing: False -> True" in out.stderr
+    # more epochs on the same settings continue the run
+    more = run_cli("generate", f"dataset.path={public_dir}", f"run_dir={run_dir}", "generation.epochs=2")
+    assert more.returncode == 0, more.stderr
+    assert len(list(read_jsonl(run_dir / "generations.jsonl"))) == 140
+
+
+def test_submit_on_a_missing_run_folder_says_what_to_do(tmp_path):
+    out = run_cli("submit", f"run_dir={tmp_path / 'nope'}")
+    assert out.returncode == 2 and "not a run folder" in out.stderr
+    assert not (tmp_path / "nope").exists()
+
+
+def test_an_incomplete_run_is_not_submitted(public_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    env = {"FAKE_LLM_KEY": "k", "FAKE_GRADER_KEY": "g"}
+    with FakeLLMServer() as llm, FakeGrader(api_key="g") as grader:
+        from critpt_harness.testing.servers import Fault
+        llm.inject(*[Fault(400, body={"error": {"message": "context too long"}})])
+        args = llm_overrides(llm.url, run_dir, f"dataset.path={public_dir}", "generation.epochs=1",
+                             f"evaluator.url={grader.url}", "evaluator.api_key_env=FAKE_GRADER_KEY",
+                             "evaluator.dry_run=false", f"evaluator.ledger_path={tmp_path / 'ledger.jsonl'}",
+                             "generation.concurrency=1")
+        out = run_cli("run", *args, env=env)
+        assert out.returncode == 2
+        assert "missing: Challenge_1_main" in out.stderr and "generate" in out.stderr
+        assert grader.requests == []
+        # re-running retries the failed item and then submits
+        out = run_cli("run", *args, env=env)
+        assert out.returncode == 0, out.stderr
+        assert len(grader.requests) == 1

@@ -1,0 +1,93 @@
+"""The shared HTTP policy: lenient rate-limit parsing and bounded retries."""
+
+import asyncio
+import time
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+
+from critpt_harness.http import HTTPStatusError, RetryAfterTooLong, RetryPolicy, parse_reset, retry_after_seconds
+
+NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("text", [
+    "Wed Jan 01 2025 00:00:00 GMT+0000 (Coordinated Universal Time)",
+    "Wed, 01 Jan 2025 00:00:00 GMT",
+    "2025-01-01T00:00:00Z",
+    "1735689600",
+])
+def test_parse_reset_reads_every_documented_form(text):
+    assert parse_reset(text, now=NOW) == datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+def test_parse_reset_handles_an_offset_in_a_javascript_date():
+    when = parse_reset("Wed Jan 01 2025 02:00:00 GMT+0200 (Eastern European Standard Time)")
+    assert when == datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+def test_parse_reset_treats_small_numbers_as_a_delay_and_rejects_garbage():
+    assert parse_reset("3600", now=NOW) == datetime(2025, 1, 1, 1, tzinfo=timezone.utc)
+    assert parse_reset("soon") is None
+
+
+def test_retry_after_prefers_milliseconds_and_reads_dates():
+    assert retry_after_seconds({"retry-after-ms": "250", "Retry-After": "9"}) == 0.25
+    assert retry_after_seconds({"Retry-After": "7"}) == 7.0
+    assert retry_after_seconds({"Retry-After": "Wed, 01 Jan 2025 00:01:00 GMT"}, now=NOW) == 60.0
+    assert retry_after_seconds({}) is None
+
+
+def _failing(*errors):
+    calls = {"n": 0}
+
+    async def fn():
+        calls["n"] += 1
+        if calls["n"] <= len(errors):
+            raise errors[calls["n"] - 1]
+        return "ok"
+    return fn, calls
+
+
+def test_policy_retries_transient_errors_then_succeeds():
+    fn, calls = _failing(HTTPStatusError(503, {}, "busy"), httpx.ConnectError("refused"))
+    result, attempts = asyncio.run(RetryPolicy(initial_wait=0.001).call(fn))
+    assert (result, attempts, calls["n"]) == ("ok", 3, 3)
+
+
+def test_policy_does_not_retry_client_errors():
+    fn, calls = _failing(HTTPStatusError(401, {}, "bad key"))
+    with pytest.raises(HTTPStatusError):
+        asyncio.run(RetryPolicy(initial_wait=0.001).call(fn))
+    assert calls["n"] == 1
+
+
+def test_policy_is_bounded():
+    fn, calls = _failing(*[HTTPStatusError(500, {}, "x")] * 10)
+    with pytest.raises(HTTPStatusError):
+        asyncio.run(RetryPolicy(max_attempts=3, initial_wait=0.001).call(fn))
+    assert calls["n"] == 3
+
+
+def test_policy_waits_as_long_as_retry_after_says():
+    fn, _ = _failing(HTTPStatusError(429, {"Retry-After": "0.3"}, "slow down"))
+    start = time.monotonic()
+    asyncio.run(RetryPolicy(initial_wait=0.001).call(fn))
+    assert time.monotonic() - start >= 0.29
+
+
+def test_policy_gives_up_at_once_on_a_retry_after_beyond_its_limit():
+    fn, calls = _failing(HTTPStatusError(429, {"Retry-After": "86400"}, "quota"))
+    start = time.monotonic()
+    with pytest.raises(RetryAfterTooLong) as info:
+        asyncio.run(RetryPolicy(max_retry_after=60).call(fn))
+    assert calls["n"] == 1 and info.value.seconds == 86400
+    assert time.monotonic() - start < 1
+
+
+def test_policy_bounds_rate_limited_retries_separately():
+    fn, calls = _failing(*[HTTPStatusError(429, {"Retry-After": "0"}, "x")] * 5)
+    with pytest.raises(HTTPStatusError):
+        asyncio.run(RetryPolicy(max_attempts=10, max_rate_limited=1).call(fn))
+    assert calls["n"] == 2

@@ -1,0 +1,99 @@
+"""Loading, validating, downloading and caching the problem set."""
+
+import json
+import shutil
+
+import pytest
+
+from critpt_harness.config import DatasetConfig
+from critpt_harness.errors import DatasetError
+from critpt_harness.problems import PUBLIC_IDS, load_directory, load_problems
+from critpt_harness.testing.servers import Fault, FakeFileHost
+
+
+def test_the_public_set_loads_validated_and_hashed(public_dir):
+    ps = load_directory(public_dir)
+    assert ps.ids == list(PUBLIC_IDS) and len(ps) == 70
+    assert len(ps.sha256) == 64 and load_directory(public_dir).sha256 == ps.sha256
+    args = {p.problem_id: p.answer_args for p in ps.problems}
+    assert args["Challenge_62_main"] == ["phi", "k", "k_value"]
+    assert sum(1 for a in args.values() if not a) == 39  # answer() without arguments
+
+
+def copy_set(public_dir, tmp_path):
+    target = tmp_path / "data"
+    shutil.copytree(public_dir, target)
+    return target
+
+
+def test_a_broken_file_names_the_file_and_the_field(public_dir, tmp_path):
+    data = copy_set(public_dir, tmp_path)
+    path = data / "Challenge_7.json"
+    content = json.loads(path.read_text())
+    del content["problems"][0]["code_template"]
+    path.write_text(json.dumps(content))
+    with pytest.raises(DatasetError) as info:
+        load_directory(data)
+    assert "Challenge_7.json" in str(info.value) and "problems[0].code_template" in str(info.value)
+
+
+def test_a_template_without_answer_is_rejected(public_dir, tmp_path):
+    data = copy_set(public_dir, tmp_path)
+    path = data / "Challenge_3.json"
+    content = json.loads(path.read_text())
+    content["problems"][0]["code_template"] = "def solve():\n    return 1\n"
+    path.write_text(json.dumps(content))
+    with pytest.raises(DatasetError, match=r"Challenge_3.json[\s\S]*def answer"):
+        load_directory(data)
+
+
+def test_invalid_json_is_named(public_dir, tmp_path):
+    data = copy_set(public_dir, tmp_path)
+    (data / "Challenge_9.json").write_text("{not json")
+    with pytest.raises(DatasetError, match="Challenge_9.json: not valid JSON"):
+        load_directory(data)
+
+
+def test_missing_and_extra_problems_are_caught(public_dir, tmp_path):
+    data = copy_set(public_dir, tmp_path)
+    (data / "Challenge_70.json").unlink()
+    extra = json.loads((data / "Challenge_1.json").read_text())
+    extra["problems"][0]["problem_id"] = "Challenge_71_main"
+    (data / "Challenge_71.json").write_text(json.dumps(extra))
+    with pytest.raises(DatasetError) as info:
+        load_directory(data)
+    assert "missing 1: Challenge_70_main" in str(info.value)
+    assert "Challenge_71_main" in str(info.value)
+
+
+def test_download_verifies_and_caches_then_works_offline(public_dir, tmp_path):
+    cfg = DatasetConfig(cache_dir=str(tmp_path / "cache"))
+    with FakeFileHost(public_dir) as host:
+        host.inject(Fault(503), Fault.dropped())  # transient failures are retried
+        cfg.url_template = host.url_template
+        first = load_problems(cfg)
+        assert len(host.requests) == 72
+    assert first.ids == list(PUBLIC_IDS)
+    assert first.sha256 == load_directory(public_dir).sha256
+    # The host is gone: the cache alone serves the same set.
+    again = load_problems(cfg)
+    assert again.sha256 == first.sha256
+
+
+def test_offline_without_cache_says_what_to_do(tmp_path):
+    cfg = DatasetConfig(cache_dir=str(tmp_path / "cache"), url_template="http://127.0.0.1:9/{name}",
+                        download_retries=0)
+    with pytest.raises(DatasetError, match="offline: pass dataset.path"):
+        load_problems(cfg)
+
+
+def test_a_tampered_download_is_refused(public_dir, tmp_path):
+    data = copy_set(public_dir, tmp_path)
+    content = json.loads((data / "Challenge_5.json").read_text())
+    content["problems"][0]["problem_description"] += " (edited)"
+    (data / "Challenge_5.json").write_text(json.dumps(content))
+    with FakeFileHost(data) as host:
+        cfg = DatasetConfig(cache_dir=str(tmp_path / "cache"), url_template=host.url_template)
+        with pytest.raises(DatasetError, match="does not match the pinned CritPt commit"):
+            load_problems(cfg)
+    assert not list((tmp_path / "cache").rglob("Challenge_5.json"))
