@@ -117,6 +117,7 @@ class FakeServer:
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
         self._loop = None
 
     def __enter__(self):
