@@ -28,6 +28,8 @@ commands:
   generate   ask the model every problem for every epoch (resumable)
   assemble   check the answers and build one batch per epoch
   submit     send the batches to the grader (dry run unless evaluator.dry_run=false)
+  catalog    snapshot the public model catalogs (Artificial Analysis, OpenRouter, LLM Registry,
+             AI Models Map) into the run folder, and match the run's model in each
 
 examples:
   critpt-harness run                                   # offline: mock model, dry-run submission
@@ -36,7 +38,7 @@ examples:
   critpt-harness run --cfg job                         # print the composed config
 
 Config groups: model (mock, openai_compatible, openai, openrouter, together, deepseek, vllm,
-ollama), generation (two_step, one_step), dataset, evaluator, experiment.
+ollama), generation (two_step, one_step), dataset, evaluator, catalog, experiment.
 API keys are read from the environment variables the config names (or a .env file)."""
 
 COMMANDS = config_module.COMMANDS

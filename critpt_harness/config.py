@@ -13,7 +13,10 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
-COMMANDS = ("run", "generate", "assemble", "submit")
+from .catalogs.config import CatalogConfig
+from .http import RetryConfig
+
+COMMANDS = ("run", "generate", "assemble", "submit", "catalog")
 
 
 @dataclass
@@ -38,16 +41,9 @@ class ModelConfig:
     # Provider-specific request fields merged into the request body.
     extra_body: Dict[str, Any] = field(default_factory=dict)
     extra_headers: Dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class RetryConfig:
-    # Attempts per request, first try included.
-    max_attempts: int = 6
-    initial_wait: float = 1.0
-    max_wait: float = 60.0
-    # A Retry-After longer than this is not waited for: the request fails instead.
-    max_retry_after: float = 300.0
+    # This model's id in each catalog, when name matching is not enough:
+    # {artificial_analysis: <id>, openrouter: <slug>, llm_registry: <id>, aimodelsmap: <slug>}
+    catalog_ids: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,6 +113,7 @@ class HarnessConfig:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
     # Free-form notes copied into the manifest and the batch metadata.
     tags: List[str] = field(default_factory=list)
 
@@ -129,6 +126,7 @@ def register() -> None:
     cs.store(group="generation", name="schema", node=GenerationConfig)
     cs.store(group="dataset", name="schema", node=DatasetConfig)
     cs.store(group="evaluator", name="schema", node=EvaluatorConfig)
+    cs.store(group="catalog", name="schema", node=CatalogConfig)
     for name, fn in (("slug", slugify), ("first", _first), ("job_suffix", _job_suffix)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

@@ -9,6 +9,7 @@ live here and nowhere else.
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
 import re
@@ -126,6 +127,54 @@ def parse_reset(value: Any, now: Optional[datetime] = None) -> Optional[datetime
     return None
 
 
+def server_message(text: str) -> str:
+    """The human part of an error body ({"error": ...}, {"message": ...}, or text)."""
+    try:
+        body = json.loads(text)
+    except (ValueError, TypeError):
+        return (text or "").strip()[:300]
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            parts = [str(err[k]) for k in ("code", "message", "details") if err.get(k)]
+            return ": ".join(parts)[:300] or json.dumps(err)[:300]
+        for key in ("message", "error", "detail"):
+            if body.get(key):
+                return str(body[key])[:300]
+    return (text or "").strip()[:300]
+
+
+def quota_until(headers: Mapping[str, str], text: str = "") -> Optional[datetime]:
+    """When a 429 ends: Retry-After, else X-RateLimit-Reset, else the body's reset/retryAfter."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    wait = retry_after_seconds(lowered)
+    if wait is not None:
+        return datetime.now(timezone.utc) + timedelta(seconds=wait)
+    reset = parse_reset(lowered.get("x-ratelimit-reset"))
+    if reset is None:
+        try:
+            body = json.loads(text) if text else None
+        except (ValueError, TypeError):
+            body = None
+        if isinstance(body, dict):
+            reset = parse_reset(body.get("reset")) or parse_reset(body.get("retryAfter"))
+    return reset
+
+
+@dataclass
+class RetryConfig:
+    """Config-file form of a RetryPolicy (see RetryPolicy.from_config)."""
+
+    # Attempts per request, first try included.
+    max_attempts: int = 6
+    initial_wait: float = 1.0
+    max_wait: float = 60.0
+    # A Retry-After longer than this is not waited for: the request fails instead.
+    max_retry_after: float = 300.0
+    # At most this many retries after a 429 (null: only max_attempts bounds them).
+    max_rate_limited: Optional[int] = None
+
+
 class RetryAfterTooLong(Exception):
     """The server asked for a wait longer than the policy allows."""
 
@@ -152,6 +201,11 @@ class RetryPolicy:
     transient: Tuple[Type[BaseException], ...] = field(
         default=(httpx.TransportError, ConnectionError, TimeoutError)
     )
+
+    @classmethod
+    def from_config(cls, cfg: RetryConfig, **overrides: Any) -> "RetryPolicy":
+        return cls(max_attempts=cfg.max_attempts, initial_wait=cfg.initial_wait, max_wait=cfg.max_wait,
+                   max_retry_after=cfg.max_retry_after, max_rate_limited=cfg.max_rate_limited, **overrides)
 
     def is_transient(self, exc: BaseException) -> bool:
         status = status_of(exc)

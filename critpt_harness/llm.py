@@ -36,15 +36,9 @@ class ChatModel(Protocol):
 
 
 def retry_policy(gen: GenerationConfig) -> RetryPolicy:
-    r = gen.retry
-    return RetryPolicy(
-        max_attempts=r.max_attempts,
-        initial_wait=r.initial_wait,
-        max_wait=r.max_wait,
-        max_retry_after=r.max_retry_after,
-        # The SDK wraps dropped connections and timeouts in APIConnectionError.
-        transient=(openai.APIConnectionError, httpx.TransportError, ConnectionError, TimeoutError),
-    )
+    # The SDK wraps dropped connections and timeouts in APIConnectionError.
+    return RetryPolicy.from_config(
+        gen.retry, transient=(openai.APIConnectionError, httpx.TransportError, ConnectionError, TimeoutError))
 
 
 def _usage(raw: Any) -> Usage:

@@ -17,7 +17,7 @@ from . import __version__, prompts
 from .batch import build_batch
 from .config import HarnessConfig, model_label
 from .contracts import GenerationFlags, GenerationRecord
-from .errors import BatchError, RunFolderError
+from .errors import BatchError, HarnessError, RunFolderError
 from .generate import generate_async, latest_records, ok_records
 from .problems import canonical_sha256, load_problems
 from .results import table, update_summary
@@ -166,11 +166,27 @@ def cmd_submit(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
              "Pass evaluator.dry_run=false to grade (uses one of your daily gradings per epoch).")
 
 
+def cmd_catalog(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    """Snapshot the public catalogs into the run folder (or runs/catalog/<date>/)."""
+    from .catalogs.snapshot import cmd_catalog as snapshot
+
+    snapshot(cfg.catalog, run if run.exists() else None, model_name=cfg.model.name,
+             model_label=cfg.model.label, model_ids=cfg.model.catalog_ids or None, echo=echo)
+
+
 def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     check_keys(cfg, evaluator=True)
     cmd_generate(cfg, run, echo)
     cmd_assemble(cfg, run, echo)
     cmd_submit(cfg, run, echo)
+    if cfg.model.provider == "mock":  # keep the offline default offline: nothing to compare with
+        echo("catalog: skipped for the offline mock model (`critpt-harness catalog` takes a snapshot)")
+        return
+    try:
+        cmd_catalog(cfg, run, echo)
+    except HarnessError as exc:  # the scores are in; a catalog problem must not fail the run
+        echo(f"warning: catalog snapshot failed: {exc}")
 
 
-COMMANDS = {"run": cmd_run, "generate": cmd_generate, "assemble": cmd_assemble, "submit": cmd_submit}
+COMMANDS = {"run": cmd_run, "generate": cmd_generate, "assemble": cmd_assemble, "submit": cmd_submit,
+            "catalog": cmd_catalog}

@@ -26,7 +26,8 @@ from .batch import coverage, submissions_hash
 from .config import EvaluatorConfig
 from .contracts import Batch, GradingResult
 from .errors import BatchError, GraderError, QuotaExhausted, RunFolderError
-from .http import HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, parse_reset, retry_after_seconds, status_of
+from .http import (HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, parse_reset, quota_until,
+                   server_message, status_of)
 from .problems import default_cache_dir
 from .runs import JsonlAppender, RunFolder, now_iso, read_json, read_jsonl, write_json_atomic
 from .secrets import redact, require_key
@@ -195,13 +196,7 @@ class GraderClient:
 
 def _quota_message(exc: HTTPStatusError | RetryAfterTooLong) -> str:
     cause = exc.cause if isinstance(exc, RetryAfterTooLong) else exc
-    headers = getattr(cause, "headers", {})
-    body = _parse_body(getattr(cause, "body", "") or "")
-    reset = parse_reset(body.get("reset")) if isinstance(body, dict) else None
-    reset = reset or parse_reset(headers.get("x-ratelimit-reset"))
-    wait = retry_after_seconds(headers)
-    if reset is None and wait is not None:
-        reset = datetime.now(timezone.utc) + timedelta(seconds=wait)
+    reset = quota_until(getattr(cause, "headers", {}), getattr(cause, "body", "") or "")
     when = reset.strftime("%Y-%m-%d %H:%M UTC") if reset else "an unknown time"
     return (f"the grading quota is used up (HTTP 429): it resets at {when}. Nothing was graded twice; "
             "run the same `critpt-harness submit run_dir=...` again after that.")
@@ -212,9 +207,7 @@ def _explain(exc: BaseException, epoch: int) -> Exception:
         return QuotaExhausted(f"epoch {epoch}: " + _quota_message(exc))
     status = status_of(exc)
     if isinstance(exc, HTTPStatusError) and status in ADVICE:
-        server = _parse_body(exc.body)
-        message = server.get("error") or server.get("message") if isinstance(server, dict) else server
-        return GraderError(f"epoch {epoch}: HTTP {status}: {message or exc.body[:300]}\n-> {ADVICE[status]}")
+        return GraderError(f"epoch {epoch}: HTTP {status}: {server_message(exc.body)}\n-> {ADVICE[status]}")
     if isinstance(exc, GraderStreamError):
         return GraderError(f"epoch {epoch}: the grader reported an error while grading ({exc}). "
                            "Failed gradings are refunded; try again later.")

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("CRITPT_DATA_DIR", REPO.parent / "shared" / "critpt-data"))
 PUBLIC = DATA / "public"
 KEY_VARS = ("OPENAI_API_KEY", "ARTIFICIAL_ANALYSIS_API_KEY", "OPENROUTER_API_KEY", "TOGETHER_API_KEY",
-            "DEEPSEEK_API_KEY", "FAKE_LLM_KEY", "FAKE_GRADER_KEY")
+            "DEEPSEEK_API_KEY", "AIMODELSMAP_API_KEY", "FAKE_LLM_KEY", "FAKE_GRADER_KEY")
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +57,12 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
                           env=full_env, cwd=cwd, timeout=timeout)
 
 
+CATALOGS = ("artificial_analysis", "openrouter", "llm_registry", "aimodelsmap")
+NO_CATALOGS = [f"catalog.{api}.enabled=false" for api in CATALOGS]
+
+
 def llm_overrides(url: str, run_dir: Path, *extra: str) -> List[str]:
+    """A run against a fake LLM at ``url``; catalogs off unless a test points them at fakes."""
     return ["model=openai_compatible", "model.name=fake-model", f"model.base_url={url}",
             "model.api_key_env=FAKE_LLM_KEY", f"run_dir={run_dir}", "generation.retry.initial_wait=0.01",
-            "generation.retry.max_wait=0.05", "generation.progress=false", *extra]
+            "generation.retry.max_wait=0.05", "generation.progress=false", *NO_CATALOGS, *extra]

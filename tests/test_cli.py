@@ -1,8 +1,6 @@
 """The command line end to end, as a user runs it (subprocesses, loopback only)."""
 
-import json
 import shutil
-from pathlib import Path
 
 from critpt_harness.runs import read_json, read_jsonl
 from critpt_harness.testing.servers import FakeGrader, FakeLLMServer
@@ -113,3 +111,40 @@ def test_a_sweep_gives_each_job_its_own_run_folder(public_dir, tmp_path):
     assert [f.name[-2:] for f in folders] == ["_0", "_1"]
     parsing = {read_json(f / "manifest.json")["config_hash"] for f in folders}
     assert len(parsing) == 2
+
+
+def test_run_takes_a_catalog_snapshot_after_grading(public_dir, tmp_path):
+    from critpt_harness.testing.fake_catalogs import FakeCatalogs
+
+    run_dir = tmp_path / "run"
+    with FakeLLMServer() as llm, FakeGrader(api_key=GRADER_KEY) as grader, FakeCatalogs() as fakes:
+        env = {"FAKE_LLM_KEY": LLM_KEY, "FAKE_GRADER_KEY": GRADER_KEY, **fakes.env()}
+        catalog = [f"catalog.{api}.enabled=true" for api in ("artificial_analysis", "openrouter",
+                                                              "llm_registry", "aimodelsmap")]
+        catalog += [f"catalog.artificial_analysis.base_url={fakes.aa.base_url}",
+                    f"catalog.openrouter.base_url={fakes.openrouter.base_url}",
+                    f"catalog.llm_registry.base_url={fakes.llm_registry.base_url}",
+                    f"catalog.aimodelsmap.base_url={fakes.aimodelsmap.base_url}",
+                    f"catalog.cache_dir={tmp_path / 'catalog-cache'}", "catalog.retry.initial_wait=0.01"]
+        args = llm_overrides(llm.url, run_dir, f"dataset.path={public_dir}", "generation.epochs=1",
+                             "model.name=gpt-4o", f"evaluator.url={grader.url}",
+                             "evaluator.api_key_env=FAKE_GRADER_KEY", "evaluator.dry_run=false",
+                             f"evaluator.ledger_path={tmp_path / 'ledger.jsonl'}", *catalog)
+        out = run_cli("run", *args, env=env)
+        assert out.returncode == 0, out.stderr
+        assert fakes.total_requests() > 0 and len(grader.requests) == 1
+        requests = fakes.total_requests()
+        # a second snapshot within the cache lifetime asks no server
+        again = run_cli("catalog", f"run_dir={run_dir}", *catalog, env=env)
+        assert again.returncode == 0, again.stderr
+        assert fakes.total_requests() == requests
+    index = read_json(run_dir / "catalog" / "index.json")
+    assert index["attributions"]
+    matches = read_json(run_dir / "catalog" / "matches.json")
+    assert matches["model"] == "gpt-4o" and matches["matches"]
+    assert read_json(run_dir / "manifest.json")["catalog_snapshot"]["dir"] == "catalog"
+    secrets = list(fakes.env().values()) + [LLM_KEY, GRADER_KEY]
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert not any(s in text for s in secrets), path

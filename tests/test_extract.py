@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 
 from critpt_harness.extract import extract_code, static_checks
 from critpt_harness.mock import fill_template

@@ -50,6 +50,7 @@ class Request:
     headers: Dict[str, str]
     body: bytes
     at: float = field(default_factory=time.monotonic)
+    target: str = ""  # the raw request target: path and query string
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -193,7 +194,8 @@ class FakeServer:
             elif isinstance(event, h11.EndOfMessage):
                 url = urlparse(head.target.decode())
                 headers = {k.decode().lower(): v.decode() for k, v in head.headers}
-                return Request(head.method.decode(), url.path, parse_qs(url.query), headers, body)
+                return Request(head.method.decode(), url.path, parse_qs(url.query), headers, body,
+                               target=head.target.decode())
             elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
                 return None
 
@@ -207,10 +209,15 @@ class FakeServer:
                 if reply.pause:
                     await asyncio.sleep(reply.pause)
             writer.write(conn.send(h11.EndOfMessage()))
+        elif reply.status in (204, 304):  # no body allowed
+            writer.write(conn.send(h11.Response(status_code=reply.status, headers=list(reply.headers.items())))
+                         + conn.send(h11.EndOfMessage()))
         else:
             data = reply.raw if reply.raw is not None else json.dumps(reply.payload).encode()
-            headers = [("Content-Type", reply.content_type), ("Content-Length", str(len(data))),
-                       *reply.headers.items()]
+            named = {k.lower() for k in reply.headers}
+            headers = [("Content-Length", str(len(data))), *reply.headers.items()]
+            if "content-type" not in named:
+                headers.insert(0, ("Content-Type", reply.content_type))
             writer.write(conn.send(h11.Response(status_code=reply.status, headers=headers))
                          + conn.send(h11.Data(data=data)) + conn.send(h11.EndOfMessage()))
         await writer.drain()
