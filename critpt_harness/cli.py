@@ -37,8 +37,10 @@ examples:
   critpt-harness submit run_dir=runs/gpt-4o/2026-01-01_12-00-00 evaluator.dry_run=false
   critpt-harness run --cfg job                         # print the composed config
 
-Config groups: model (mock, openai_compatible, openai, openrouter, together, deepseek, vllm,
-ollama), generation (two_step, one_step), dataset, evaluator, catalog, experiment.
+Config groups: model (mock, openai_compatible, openai, openrouter, together, deepseek, anthropic,
+gemini, vllm, ollama), generation (two_step, one_step), dataset, evaluator, catalog, experiment
+(the published settings: gpt5_high, gpt5_high_code, gpt5_high_code_web, gpt5_minimal, o3_high,
+o4mini_high, gemini25_pro, gemini25_flash, claude_opus4, deepseek_r1, gpt4o, llama4_maverick).
 API keys are read from the environment variables the config names (or a .env file)."""
 
 COMMANDS = config_module.COMMANDS
@@ -153,17 +155,22 @@ def main(argv: List[str] | None = None) -> None:
         print(USAGE)
         return
     command = "run"
-    # The command comes first, or right after -m (`critpt-harness -m run model=a,b`).
-    at = 1 if args[:1] in (["-m"], ["--multirun"]) else 0
-    if len(args) > at and "=" not in args[at] and not args[at].startswith("-"):
+    # The command may stand anywhere among Hydra's flags (`critpt-harness -m run ...`).
+    at = next((i for i, a in enumerate(args) if a in COMMANDS), None)
+    if at is not None:
         command = args.pop(at)
+    elif args and "=" not in args[0] and not args[0].startswith("-"):
+        command = args[0]
     if command not in COMMANDS:
         print(f"error: unknown command {command!r}; choose one of: {', '.join(COMMANDS)}\n\n{USAGE}",
               file=sys.stderr)
         sys.exit(2)
     _ARGV = [command, *args]
     config_module.register()
-    sys.argv = [sys.argv[0] if sys.argv else "critpt-harness", *args, f"command={command}"]
+    # Hydra takes overrides as one run of positional arguments: put command= in that run.
+    first = next((i for i, a in enumerate(args) if "=" in a and not a.startswith("-")), len(args))
+    args.insert(first, f"command={command}")
+    sys.argv = [sys.argv[0] if sys.argv else "critpt-harness", *args]
     _hydra_entry()
 
 

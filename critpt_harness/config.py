@@ -35,8 +35,19 @@ class ModelConfig:
     max_output_tokens: Optional[int] = None
     # OpenAI's newer models take max_completion_tokens; most other servers take max_tokens.
     max_tokens_param: str = "max_tokens"
-    # minimal | low | medium | high, sent as `reasoning_effort` when set.
+    # "chat" (Chat Completions) or "responses" (OpenAI Responses API).
+    api: str = "chat"
+    # minimal | low | medium | high: `reasoning_effort` (chat) or `reasoning.effort` (responses).
     reasoning_effort: Optional[str] = None
+    # A reasoning-token budget, for providers that take one; how it is sent is `reasoning_budget_style`:
+    # openrouter ({"reasoning": {"max_tokens": N}}), anthropic ({"thinking": {...}}), gemini
+    # ({"extra_body": {"google": {"thinking_config": ...}}}).
+    reasoning_tokens: Optional[int] = None
+    reasoning_budget_style: Optional[str] = None
+    # Responses API: ask for a reasoning summary (auto | concise | detailed) to keep in the records.
+    reasoning_summary: Optional[str] = None
+    # How web search is provided: auto | responses (built-in tool) | openrouter (web plugin) | none.
+    web_search: str = "auto"
     request_timeout: float = 600.0
     # Provider-specific request fields merged into the request body.
     extra_body: Dict[str, Any] = field(default_factory=dict)
@@ -47,13 +58,43 @@ class ModelConfig:
 
 
 @dataclass
+class SandboxConfig:
+    """Limits for model-written code (the python tool, execution checks)."""
+
+    timeout: float = 60.0
+    memory_mb: int = 2048
+    cpu_seconds: int = 60
+    max_file_mb: int = 64
+    max_output_chars: int = 10000
+    # Run without network where the OS allows it (Linux user namespaces via `unshare`).
+    block_network: bool = True
+    # Interpreter for the code; empty = the one running the harness (has numpy, scipy, sympy).
+    python: Optional[str] = None
+
+
+@dataclass
+class ToolsConfig:
+    # The tool loop ends after this many tool calls or this much wall time per conversation;
+    # the model is then asked for its answer without tools.
+    max_calls: int = 30
+    max_seconds: float = 1800.0
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+
+
+@dataclass
 class GenerationConfig:
     epochs: int = 5
     concurrency: int = 16
     # false = two-step (answer, then a formatting turn); true = one-step (template in the prompt).
     parsing: bool = False
+    # The "code" protocol: the model gets a sandboxed python tool.
     use_python: bool = False
+    # The "code & web" protocol (with use_python): the provider's built-in web search.
     use_web_search: bool = False
+    tools: ToolsConfig = field(default_factory=ToolsConfig)
+    # Pass reasoning items back to the model in later turns where the API allows it
+    # (Responses API), as the official pipeline does.
+    keep_reasoning: bool = True
     retry: RetryConfig = field(default_factory=RetryConfig)
     progress: bool = True
 
@@ -188,15 +229,39 @@ def validate(cfg: HarnessConfig) -> None:
         raise ConfigError(f"generation.concurrency={g.concurrency}: must be at least 1")
     if g.retry.max_attempts < 1:
         raise ConfigError("generation.retry.max_attempts must be at least 1")
-    if g.use_python or g.use_web_search:
+    if m.api not in ("chat", "responses"):
+        raise ConfigError(f"model.api={m.api!r}: use 'chat' (Chat Completions) or 'responses' (Responses API)")
+    if m.reasoning_budget_style not in (None, "openrouter", "anthropic", "gemini"):
+        raise ConfigError(f"model.reasoning_budget_style={m.reasoning_budget_style!r}: use openrouter, "
+                          "anthropic, gemini or null")
+    if m.reasoning_tokens is not None and m.reasoning_budget_style is None and m.provider != "mock":
+        raise ConfigError("model.reasoning_tokens needs model.reasoning_budget_style (openrouter, anthropic or "
+                          "gemini) to say how the provider takes a reasoning budget")
+    if m.web_search not in ("auto", "responses", "openrouter", "none"):
+        raise ConfigError(f"model.web_search={m.web_search!r}: use auto, responses, openrouter or none")
+    if g.use_web_search and m.provider != "mock" and web_search_mode(m) == "none":
         raise ConfigError(
-            "generation.use_python / generation.use_web_search need the tool protocols, "
-            "which this version does not implement yet: set both to false"
+            f"generation.use_web_search=true, but {m.name} at {m.base_url} has no built-in web search that "
+            "this tool knows: use model.api=responses with OpenAI (model.web_search=responses), or an "
+            "OpenRouter model (model=openrouter, model.web_search=openrouter)"
         )
+    if g.tools.max_calls < 1 or g.tools.sandbox.timeout <= 0 or g.tools.sandbox.memory_mb < 64:
+        raise ConfigError("generation.tools: max_calls >= 1, sandbox.timeout > 0 and sandbox.memory_mb >= 64")
     if e.check_policy not in ("warn", "block"):
         raise ConfigError(f"evaluator.check_policy={e.check_policy!r}: use 'warn' or 'block'")
     if e.max_retries < 0 or e.daily_limit < 1:
         raise ConfigError("evaluator.max_retries must be >= 0 and evaluator.daily_limit >= 1")
+
+
+def web_search_mode(m: ModelConfig) -> str:
+    """How this model searches the web: 'responses', 'openrouter' or 'none'."""
+    if m.web_search != "auto":
+        return m.web_search
+    if m.api == "responses":
+        return "responses"
+    if m.base_url and "openrouter.ai" in m.base_url:
+        return "openrouter"
+    return "none"
 
 
 def model_label(cfg: HarnessConfig) -> str:

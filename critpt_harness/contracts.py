@@ -29,8 +29,13 @@ class CheckResult(BaseModel):
 
 
 class TurnTiming(BaseModel):
+    """One model call (a protocol turn may take several when the model uses tools)."""
+
+    turn: int = 1
     latency_s: float
     attempts: int = 1
+    tool_calls: int = 0
+    finish_reason: Optional[str] = None
 
 
 class GenerationRecord(BaseModel):
@@ -48,6 +53,9 @@ class GenerationRecord(BaseModel):
     checks: List[CheckResult] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     turns: List[TurnTiming] = Field(default_factory=list)
+    # Every tool call with its code, output, exit code, time-out and truncation flags.
+    tool_calls: List[Dict[str, Any]] = Field(default_factory=list)
+    web_searches: int = 0
     started_at: str
     finished_at: str
     duration_s: float

@@ -11,18 +11,19 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from tqdm import tqdm
 
 from . import prompts
-from .config import HarnessConfig
+from .config import GenerationConfig, HarnessConfig
 from .contracts import GenerationRecord, TurnTiming, Usage
 from .extract import static_checks
 from .http import status_of
 from .llm import ChatModel, build_model
 from .problems import Problem
 from .runs import JsonlAppender, RunFolder, now_iso, read_jsonl
+from .tools import ToolBudget, execute, tool_specs
 from .secrets import redact
 
 log = logging.getLogger(__name__)
@@ -83,29 +84,50 @@ def _error_text(exc: BaseException) -> str:
     return redact(f"{type(exc).__name__}: {prefix}{exc}")[:2000]
 
 
-async def run_item(model: ChatModel, problem: Problem, epoch: int, parsing: bool) -> GenerationRecord:
-    """One (problem, epoch) conversation: one turn (parsing) or two (answer, then format)."""
-    messages = prompts.initial_messages(problem.problem_description, problem.code_template, parsing)
+async def _turn(model: ChatModel, messages: List[Dict[str, Any]], turn: int, gen: GenerationConfig,
+                budget: ToolBudget, rec: Dict[str, Any]) -> str:
+    """One protocol turn: call the model, run its tool calls, repeat until it answers.
+    Appends to ``messages`` and the record parts in ``rec``; returns the final text."""
+    tools = tool_specs(gen.use_python)
+    overruns = 0
+    while True:
+        choice = "none" if tools and budget.exhausted() else "auto"
+        if choice == "none":
+            overruns += 1
+            if overruns > 3:  # the model ignores tool_choice=none: stop rather than loop
+                raise ValueError(f"the model kept calling tools after {budget.why()}")
+        result = await model.chat(messages, tools=tools, tool_choice=choice, web_search=gen.use_web_search)
+        messages.append(result.message())
+        rec["reasoning"].append(result.reasoning)
+        rec["turns"].append(TurnTiming(turn=turn, latency_s=round(result.latency_s, 4), attempts=result.attempts,
+                                       tool_calls=len(result.tool_calls), finish_reason=result.finish_reason))
+        rec["usage"] = rec["usage"] + result.usage
+        rec["web_searches"] += result.web_searches
+        if not result.tool_calls:
+            if not result.content.strip():
+                raise ValueError(f"empty reply in turn {turn} (finish_reason={result.finish_reason})")
+            return result.content
+        for call in result.tool_calls:
+            output, entry = await execute(call, budget, turn)
+            rec["tool_calls"].append(entry)
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": output})
+
+
+async def run_item(model: ChatModel, problem: Problem, epoch: int, gen: GenerationConfig) -> GenerationRecord:
+    """One (problem, epoch) conversation: one turn (parsing) or two (answer, then format),
+    each with a tool loop under the "code" protocol."""
+    messages = prompts.initial_messages(problem.problem_description, problem.code_template, gen.parsing,
+                                        gen.use_python, gen.use_web_search)
     replies: List[str] = []
-    reasoning: List[Optional[str]] = []
-    turns: List[TurnTiming] = []
-    usage = Usage()
+    rec: Dict[str, Any] = {"reasoning": [], "turns": [], "usage": Usage(), "tool_calls": [], "web_searches": 0}
+    budget = ToolBudget(gen.tools)
     started, t0 = now_iso(), time.perf_counter()
     error: Optional[str] = None
     try:
-        n_turns = 1 if parsing else 2
-        for turn in range(n_turns):
-            if turn == 1:
+        for turn in range(1, 2 if gen.parsing else 3):
+            if turn == 2:
                 messages.append({"role": "user", "content": prompts.parse_turn(problem.code_template)})
-            result = await model.chat(messages)
-            # Reasoning is stored in the record, not sent back in the parse turn.
-            messages.append({"role": "assistant", "content": result.content})
-            replies.append(result.content)
-            reasoning.append(result.reasoning)
-            turns.append(TurnTiming(latency_s=round(result.latency_s, 4), attempts=result.attempts))
-            usage = usage + result.usage
-            if not result.content.strip():
-                raise ValueError(f"empty reply in turn {turn + 1} (finish_reason={result.finish_reason})")
+            replies.append(await _turn(model, messages, turn, gen, budget, rec))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # recorded, never fatal for the run
@@ -114,23 +136,10 @@ async def run_item(model: ChatModel, problem: Problem, epoch: int, parsing: bool
     if error is None:
         code, checks = static_checks(replies[-1], problem.code_template)
     return GenerationRecord(
-        problem_id=problem.problem_id,
-        epoch=epoch,
-        status="ok" if error is None else "failed",
-        model=model.name,
-        parsing=parsing,
-        messages=messages,
-        replies=replies,
-        reasoning=reasoning,
-        extracted_code=code,
-        checks=checks,
-        usage=usage,
-        turns=turns,
-        started_at=started,
-        finished_at=now_iso(),
-        duration_s=round(time.perf_counter() - t0, 4),
-        error=error,
-        prompt_hash=prompts.prompt_hash(),
+        problem_id=problem.problem_id, epoch=epoch, status="ok" if error is None else "failed",
+        model=model.name, parsing=gen.parsing, messages=messages, replies=replies, extracted_code=code,
+        checks=checks, started_at=started, finished_at=now_iso(), duration_s=round(time.perf_counter() - t0, 4),
+        error=error, prompt_hash=prompts.prompt_hash(), **rec,
     )
 
 
@@ -165,7 +174,7 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem], run: RunFo
             progress.in_flight += 1
             progress.refresh()
             try:
-                record = await run_item(model, problem, epoch, cfg.generation.parsing)
+                record = await run_item(model, problem, epoch, cfg.generation)
             finally:
                 progress.in_flight -= 1
         writer.write_model(record)

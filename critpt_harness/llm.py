@@ -1,20 +1,38 @@
-"""Chat models: the OpenAI-compatible client (openai SDK) and the registry
-that picks it or the offline mock from ``model.provider``."""
+"""Chat models: the OpenAI-compatible Chat Completions client (openai SDK), the
+Responses API client (responses_api.py), the offline mock (mock.py), and the
+registry that picks one from ``model.provider`` / ``model.api``.
+
+Messages are kept in Chat Completions form everywhere (records included); an
+assistant message may also carry ``reasoning`` (text, never sent back over
+Chat Completions) and ``provider_items`` (Responses API output items, replayed
+to that API).
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Protocol
 
 import httpx
 import openai
 from openai.types.chat import ChatCompletion
 
-from .config import GenerationConfig, ModelConfig
+from .config import GenerationConfig, ModelConfig, web_search_mode
 from .contracts import Usage
 from .http import RetryPolicy
 from .secrets import require_key
+
+OnRetry = Callable[[int, BaseException, float], None]
+# Keys of a chat message that Chat Completions servers accept.
+_WIRE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name")
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model wrote it
 
 
 @dataclass
@@ -25,12 +43,28 @@ class ChatResult:
     latency_s: float
     attempts: int
     finish_reason: Optional[str] = None
+    tool_calls: List[ToolCall] = field(default_factory=list)
+    web_searches: int = 0
+    # Extra fields for the assistant message (e.g. provider_items), beyond content/tool_calls.
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def message(self) -> Dict[str, Any]:
+        """The assistant message to append to the conversation (and the record)."""
+        msg: Dict[str, Any] = {"role": "assistant", "content": self.content}
+        if self.tool_calls:
+            msg["tool_calls"] = [{"id": c.id, "type": "function",
+                                  "function": {"name": c.name, "arguments": c.arguments}} for c in self.tool_calls]
+        if self.reasoning:
+            msg["reasoning"] = self.reasoning
+        msg.update(self.extra)
+        return msg
 
 
 class ChatModel(Protocol):
     name: str
 
-    async def chat(self, messages: List[Dict[str, Any]]) -> ChatResult: ...
+    async def chat(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
+                   tool_choice: str = "auto", web_search: bool = False) -> ChatResult: ...
 
     async def aclose(self) -> None: ...
 
@@ -41,14 +75,33 @@ def retry_policy(gen: GenerationConfig) -> RetryPolicy:
         gen.retry, transient=(openai.APIConnectionError, httpx.TransportError, ConnectionError, TimeoutError))
 
 
-def _usage(raw: Any) -> Usage:
+def reasoning_budget(cfg: ModelConfig) -> Dict[str, Any]:
+    """Body fields for a reasoning-token budget, in the provider's own form."""
+    if cfg.reasoning_tokens is None:
+        return {}
+    n = cfg.reasoning_tokens
+    if cfg.reasoning_budget_style == "openrouter":
+        return {"reasoning": {"max_tokens": n}}
+    if cfg.reasoning_budget_style == "anthropic":
+        return {"thinking": {"type": "enabled", "budget_tokens": n}}
+    if cfg.reasoning_budget_style == "gemini":  # Google's OpenAI-compatible endpoint nests it so
+        return {"extra_body": {"google": {"thinking_config": {"thinking_budget": n, "include_thoughts": True}}}}
+    return {}
+
+
+def usage_from(raw: Any) -> Usage:
+    """Token usage from a Chat Completions or Responses API reply (object or dict)."""
     if raw is None:
         return Usage()
-    details = getattr(raw, "completion_tokens_details", None)
-    reasoning = getattr(details, "reasoning_tokens", None) or 0
-    prompt = getattr(raw, "prompt_tokens", 0) or 0
-    completion = getattr(raw, "completion_tokens", 0) or 0
-    total = getattr(raw, "total_tokens", 0) or prompt + completion
+    get = raw.get if isinstance(raw, dict) else lambda k, d=None: getattr(raw, k, d)
+    prompt = get("prompt_tokens") or get("input_tokens") or 0
+    completion = get("completion_tokens") or get("output_tokens") or 0
+    details = get("completion_tokens_details") or get("output_tokens_details")
+    if isinstance(details, dict):
+        reasoning = details.get("reasoning_tokens") or 0
+    else:
+        reasoning = getattr(details, "reasoning_tokens", 0) or 0
+    total = get("total_tokens") or prompt + completion
     return Usage(prompt_tokens=prompt, completion_tokens=completion, reasoning_tokens=reasoning, total_tokens=total)
 
 
@@ -63,60 +116,64 @@ def _reasoning_text(message: Any) -> Optional[str]:
     return None
 
 
-class OpenAICompatibleModel:
+def wire_message(msg: Dict[str, Any]) -> Dict[str, Any]:
+    """A message as Chat Completions servers take it: reasoning and provider items dropped."""
+    return {k: v for k, v in msg.items() if k in _WIRE_KEYS}
+
+
+class OpenAIChatModel:
     """Chat Completions against any ``base_url``; retries are ours, not the SDK's."""
 
-    def __init__(self, cfg: ModelConfig, policy: RetryPolicy, api_key: str,
-                 on_retry: Optional[Callable[[int, BaseException, float], None]] = None):
+    def __init__(self, cfg: ModelConfig, policy: RetryPolicy, api_key: str, on_retry: Optional[OnRetry] = None):
         self.cfg = cfg
         self.name = cfg.name
         self.policy = policy
         self.on_retry = on_retry
-        self.client = openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=cfg.base_url,
-            timeout=cfg.request_timeout,
-            max_retries=0,
-            default_headers=dict(cfg.extra_headers) or None,
-        )
+        self.client = openai.AsyncOpenAI(api_key=api_key, base_url=cfg.base_url, timeout=cfg.request_timeout,
+                                         max_retries=0, default_headers=dict(cfg.extra_headers) or None)
 
-    def request_params(self, messages: List[Dict[str, Any]]) -> Dict[str, Any]:
+    def request_body(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
+                     tool_choice: str = "auto", web_search: bool = False) -> Dict[str, Any]:
         c = self.cfg
-        params: Dict[str, Any] = {"model": c.name, "messages": messages}
+        body: Dict[str, Any] = {"model": c.name, "messages": [wire_message(m) for m in messages]}
         if c.temperature is not None:
-            params["temperature"] = c.temperature
+            body["temperature"] = c.temperature
         if c.top_p is not None:
-            params["top_p"] = c.top_p
+            body["top_p"] = c.top_p
         if c.max_output_tokens is not None:
-            params[c.max_tokens_param] = c.max_output_tokens
+            body[c.max_tokens_param] = c.max_output_tokens
         if c.reasoning_effort is not None:
-            params["reasoning_effort"] = c.reasoning_effort
+            body["reasoning_effort"] = c.reasoning_effort
+        if tools:
+            body["tools"] = [{"type": "function", "function": t} for t in tools]
+            body["tool_choice"] = tool_choice
+        if web_search and web_search_mode(c) == "openrouter":
+            body["plugins"] = [{"id": "web"}]
+        body.update(reasoning_budget(c))
         # Provider-specific fields go into the body as they are (what the SDK's extra_body does).
-        params.update(c.extra_body)
-        return params
+        body.update(c.extra_body)
+        return body
 
-    async def chat(self, messages: List[Dict[str, Any]]) -> ChatResult:
-        params = self.request_params(messages)
+    async def chat(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
+                   tool_choice: str = "auto", web_search: bool = False) -> ChatResult:
+        body = self.request_body(messages, tools, tool_choice, web_search)
         start = time.perf_counter()
         # client.post (the SDK's documented route for raw requests) skips the SDK's
         # per-request TypedDict transform of the messages, which costs ~3 ms a call
         # and dominated the client's CPU at high concurrency.
         response, attempts = await self.policy.call(
-            lambda: self.client.post("/chat/completions", cast_to=ChatCompletion, body=params),
+            lambda: self.client.post("/chat/completions", cast_to=ChatCompletion, body=body),
             on_retry=self.on_retry,
         )
         latency = time.perf_counter() - start
         if not response.choices:
             raise EmptyReply(f"{self.name} returned no choices")
         choice = response.choices[0]
-        return ChatResult(
-            content=choice.message.content or "",
-            reasoning=_reasoning_text(choice.message),
-            usage=_usage(response.usage),
-            latency_s=latency,
-            attempts=attempts,
-            finish_reason=choice.finish_reason,
-        )
+        calls = [ToolCall(id=tc.id, name=tc.function.name, arguments=tc.function.arguments or "")
+                 for tc in (choice.message.tool_calls or []) if getattr(tc, "function", None)]
+        return ChatResult(content=choice.message.content or "", reasoning=_reasoning_text(choice.message),
+                          usage=usage_from(response.usage), latency_s=latency, attempts=attempts,
+                          finish_reason=choice.finish_reason, tool_calls=calls)
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -126,11 +183,14 @@ class EmptyReply(Exception):
     """The provider answered 200 with nothing in it."""
 
 
-def build_model(cfg: ModelConfig, gen: GenerationConfig,
-                on_retry: Optional[Callable[[int, BaseException, float], None]] = None) -> ChatModel:
+def build_model(cfg: ModelConfig, gen: GenerationConfig, on_retry: Optional[OnRetry] = None) -> ChatModel:
     if cfg.provider == "mock":
         from .mock import MockModel
 
         return MockModel(cfg.name)
     api_key = require_key(cfg.api_key_env, "model.api_key_env")
-    return OpenAICompatibleModel(cfg, retry_policy(gen), api_key, on_retry)
+    if cfg.api == "responses":
+        from .responses_api import OpenAIResponsesModel
+
+        return OpenAIResponsesModel(cfg, retry_policy(gen), api_key, on_retry, keep_reasoning=gen.keep_reasoning)
+    return OpenAIChatModel(cfg, retry_policy(gen), api_key, on_retry)

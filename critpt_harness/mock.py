@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 from typing import Any, Dict, List, Optional
 
 from .contracts import Usage
-from .llm import ChatResult
+from .llm import ChatResult, ToolCall
 
 _TEMPLATE = re.compile(r"```python\n(.*?)\n```", re.DOTALL)
 _LIST_PLACEHOLDER = re.compile(r"\[\s*\.\.\.\s*\]")
@@ -31,31 +32,53 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
+MOCK_TOOL_CODE = "print(6 * 7)"
+
+
+def wants_tool(messages: List[Dict[str, Any]], tools_offered: bool) -> bool:
+    """The mock calls the python tool once, in the first turn, before answering."""
+    if not tools_offered or sum(1 for m in messages if m.get("role") == "user") > 1:
+        return False
+    return not any(m.get("role") == "tool" for m in messages)
+
+
 def mock_reply(messages: List[Dict[str, Any]]) -> str:
     """What the mock model says to a conversation (shared with the fake LLM server)."""
     last_user = next((m for m in reversed(messages) if m.get("role") == "user"), {})
     content = str(last_user.get("content", ""))
     template = _TEMPLATE.search(content)
     digest = hashlib.sha256(content.encode()).hexdigest()[:8]
+    tool_output = next((str(m.get("content", "")).strip() for m in reversed(messages) if m.get("role") == "tool"), None)
+    checked = f" The python tool printed {tool_output}." if tool_output else ""
     derivation = (
         f"Working (mock model, prompt {digest}): the quantities are defined in the problem; "
-        "combining them as described gives the result below.\n\nFinal Answer: 0"
+        f"combining them as described gives the result below.{checked}\n\nFinal Answer: 0"
     )
     if template is None:
         return derivation
     code = fill_template(template.group(1))
-    prefix = derivation + "\n\n" if len(messages) <= 2 else "Here is the filled template.\n\n"
+    first_turn = sum(1 for m in messages if m.get("role") == "user") == 1
+    prefix = derivation + "\n\n" if first_turn else "Here is the filled template.\n\n"
     return f"{prefix}```python\n{code}\n```"
 
 
 class MockModel:
     def __init__(self, name: str = "mock"):
         self.name = name
+        self._calls = 0
 
-    async def chat(self, messages: List[Dict[str, Any]]) -> ChatResult:
+    async def chat(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
+                   tool_choice: str = "auto", web_search: bool = False) -> ChatResult:
         await asyncio.sleep(0)
-        reply = mock_reply(messages)
         prompt = sum(_tokens(str(m.get("content", ""))) for m in messages)
+        if wants_tool(messages, bool(tools) and tool_choice != "none"):
+            self._calls += 1
+            call = ToolCall(id=f"call_mock_{self._calls}", name="python",
+                            arguments=json.dumps({"code": MOCK_TOOL_CODE}))
+            usage = Usage(prompt_tokens=prompt, completion_tokens=10, total_tokens=prompt + 10)
+            return ChatResult(content="", reasoning=None, usage=usage, latency_s=0.0, attempts=1,
+                              finish_reason="tool_calls", tool_calls=[call])
+        reply = mock_reply(messages)
         completion = _tokens(reply)
         usage = Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
         return ChatResult(content=reply, reasoning=None, usage=usage, latency_s=0.0, attempts=1,
@@ -63,21 +86,3 @@ class MockModel:
 
     async def aclose(self) -> None:
         return None
-
-
-def mock_chat_completion(body: Dict[str, Any], reply: Optional[str] = None) -> Dict[str, Any]:
-    """A Chat Completions response body for ``body`` (used by the fake server)."""
-    messages = body.get("messages", [])
-    text = mock_reply(messages) if reply is None else reply
-    prompt = sum(_tokens(str(m.get("content", ""))) for m in messages)
-    completion = _tokens(text)
-    return {
-        "id": "chatcmpl-mock",
-        "object": "chat.completion",
-        "created": 0,
-        "model": body.get("model", "mock"),
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": text}}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                  "total_tokens": prompt + completion},
-    }

@@ -28,6 +28,15 @@ Replace every placeholder (`...`), keep the function name, its arguments and eve
 module-level line of the template unchanged, and import nothing that the template \
 does not import."""
 
+PYTHON_ADDENDUM = """
+You can run Python with the `python` tool. Use it wherever numerical computation, \
+symbolic algebra or a quick check makes your answer more reliable; each call is a \
+fresh process, so print every value you need."""
+
+WEB_SEARCH_ADDENDUM = """
+You also have web search. Use it: look up the definitions, formulas, constants and \
+published results that bear on the problem before you commit to an answer."""
+
 ONE_STEP_TEMPLATE_INTRO = """
 
 Fill in the following code template with your final answer:
@@ -49,8 +58,9 @@ of the template exactly as they are.
 ```"""
 
 
-def system_prompt(parsing: bool) -> str:
-    return SYSTEM_PROMPT + (ONE_STEP_ADDENDUM if parsing else "")
+def system_prompt(parsing: bool, use_python: bool = False, use_web_search: bool = False) -> str:
+    return (SYSTEM_PROMPT + (PYTHON_ADDENDUM if use_python else "")
+            + (WEB_SEARCH_ADDENDUM if use_web_search else "") + (ONE_STEP_ADDENDUM if parsing else ""))
 
 
 def first_turn(problem_description: str, code_template: str, parsing: bool) -> str:
@@ -63,14 +73,16 @@ def parse_turn(code_template: str) -> str:
     return PARSE_PROMPT.format(code_template=code_template)
 
 
-def initial_messages(problem_description: str, code_template: str, parsing: bool) -> List[Dict[str, str]]:
+def initial_messages(problem_description: str, code_template: str, parsing: bool, use_python: bool = False,
+                     use_web_search: bool = False) -> List[Dict[str, str]]:
     return [
-        {"role": "system", "content": system_prompt(parsing)},
+        {"role": "system", "content": system_prompt(parsing, use_python, use_web_search)},
         {"role": "user", "content": first_turn(problem_description, code_template, parsing)},
     ]
 
 
 def prompt_hash() -> str:
     """Identifies the prompt text, so runs with different prompts are told apart."""
-    text = "\x00".join([SYSTEM_PROMPT, ONE_STEP_ADDENDUM, ONE_STEP_TEMPLATE_INTRO, PARSE_PROMPT])
+    text = "\x00".join([SYSTEM_PROMPT, PYTHON_ADDENDUM, WEB_SEARCH_ADDENDUM, ONE_STEP_ADDENDUM,
+                         ONE_STEP_TEMPLATE_INTRO, PARSE_PROMPT])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

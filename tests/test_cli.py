@@ -148,3 +148,12 @@ def test_run_takes_a_catalog_snapshot_after_grading(public_dir, tmp_path):
         if path.is_file():
             text = path.read_text(errors="replace")
             assert not any(s in text for s in secrets), path
+
+
+def test_hydra_flags_may_stand_before_or_after_the_command():
+    for args in (["--cfg", "job", "run", "generation.epochs=2"], ["run", "generation.epochs=2", "--cfg", "job"],
+                 ["run", "experiment=gpt5_high_code_web", "--cfg", "job"]):
+        out = run_cli(*args)
+        assert out.returncode == 0, (args, out.stderr)
+        assert "generation:" in out.stdout and "command: run" in out.stdout
+    assert "use_web_search: true" in out.stdout and "api: responses" in out.stdout

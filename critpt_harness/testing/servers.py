@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlparse
 
 import h11
 
-from ..mock import mock_chat_completion
+from ..mock import MOCK_TOOL_CODE, mock_reply
 from ..problems import PUBLIC_IDS
 
 
@@ -224,26 +224,110 @@ class FakeServer:
 
 
 class FakeLLMServer(FakeServer):
-    """OpenAI-compatible Chat Completions; answers like the mock model after
-    a fixed latency, or with ``reply`` (a function of the request body)."""
+    """OpenAI-compatible Chat Completions and Responses API. Answers like the
+    mock model after a fixed latency (or with ``reply(body)``); offered the
+    python tool, it first calls it ``tool_rounds`` times with ``tool_code``;
+    asked for reasoning, it returns some; offered web search, it searches."""
 
     def __init__(self, latency: float = 0.0,
-                 reply: Optional[Callable[[Dict[str, Any]], Optional[str]]] = None):
+                 reply: Optional[Callable[[Dict[str, Any]], Optional[str]]] = None,
+                 tool_code: str = MOCK_TOOL_CODE, tool_rounds: int = 1, obey_tool_choice: bool = True):
         super().__init__()
         self.latency = latency
         self.reply = reply
+        self.tool_code = tool_code
+        self.tool_rounds = tool_rounds
+        self.obey_tool_choice = obey_tool_choice
+        self._ids = 0
 
     @property
     def url(self) -> str:
         return self.root + "/v1"
 
     async def respond(self, req: Request) -> Reply:
-        if req.path != "/v1/chat/completions":
-            return json_reply(404, {"error": {"message": f"no route {req.path}"}})
         if self.latency:
             await asyncio.sleep(self.latency)
-        body = req.json()
-        return json_reply(200, mock_chat_completion(body, self.reply(body) if self.reply else None))
+        if req.path == "/v1/chat/completions":
+            return json_reply(200, self.chat_completion(req.json()))
+        if req.path == "/v1/responses":
+            return json_reply(200, self.response(req.json()))
+        return json_reply(404, {"error": {"message": f"no route {req.path}"}})
+
+    def _next_id(self, prefix: str) -> str:
+        self._ids += 1
+        return f"{prefix}_{self._ids}"
+
+    def _tool_due(self, messages: List[Dict[str, Any]], offered: bool, choice: Any) -> bool:
+        """Call the tool while rounds remain in the first turn (the parse turn answers at once)."""
+        if not offered or (choice == "none" and self.obey_tool_choice):
+            return False
+        if sum(1 for m in messages if m.get("role") == "user") > 1:
+            return False
+        return sum(1 for m in messages if m.get("role") == "tool") < self.tool_rounds
+
+    def _text(self, body: Dict[str, Any], messages: List[Dict[str, Any]]) -> str:
+        custom = self.reply(body) if self.reply else None
+        return custom if custom is not None else mock_reply(messages)
+
+    def chat_completion(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        messages = body.get("messages", [])
+        python = any(t.get("function", {}).get("name") == "python" for t in body.get("tools") or [])
+        prompt = sum(len(str(m.get("content", ""))) // 4 for m in messages)
+        message: Dict[str, Any] = {"role": "assistant", "content": None}
+        if self._tool_due(messages, python, body.get("tool_choice")):
+            message["tool_calls"] = [{"id": self._next_id("call"), "type": "function", "function": {
+                "name": "python", "arguments": json.dumps({"code": self.tool_code})}}]
+            finish = "tool_calls"
+        else:
+            message["content"] = self._text(body, messages)
+            finish = "stop"
+        reasoning = 0
+        if body.get("reasoning_effort") or body.get("reasoning") or body.get("thinking"):
+            message["reasoning_content"] = "Mock reasoning: consider the problem's symmetries first."
+            reasoning = 12
+        completion = len(message["content"] or "") // 4 + 10 + reasoning
+        return {"id": self._next_id("chatcmpl"), "object": "chat.completion", "created": 0,
+                "model": body.get("model", "mock"),
+                "choices": [{"index": 0, "finish_reason": finish, "message": message}],
+                "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                          "total_tokens": prompt + completion,
+                          "completion_tokens_details": {"reasoning_tokens": reasoning}}}
+
+    def response(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        """A Responses API reply; the input items are read back as chat messages."""
+        messages: List[Dict[str, Any]] = []
+        for item in body.get("input") or []:
+            if item.get("type") == "function_call_output":
+                messages.append({"role": "tool", "content": item.get("output", "")})
+            elif item.get("role"):
+                messages.append({"role": item["role"], "content": item.get("content", "")})
+        tools = body.get("tools") or []
+        python = any(t.get("type") == "function" and t.get("name") == "python" for t in tools)
+        output: List[Dict[str, Any]] = []
+        reasoning = 0
+        if body.get("reasoning"):
+            reasoning = 20
+            output.append({"type": "reasoning", "id": self._next_id("rs"), "encrypted_content": "opaque",
+                           "summary": [{"type": "summary_text", "text": "Mock reasoning summary."}]})
+        if any(t.get("type") in ("web_search", "web_search_preview") for t in tools) and \
+                not any(m.get("role") == "tool" for m in messages) and len(messages) <= 2:
+            output.append({"type": "web_search_call", "id": self._next_id("ws"), "status": "completed",
+                           "action": {"type": "search", "query": "critical point"}})
+        if self._tool_due(messages, python, body.get("tool_choice")):
+            output.append({"type": "function_call", "id": self._next_id("fc"), "call_id": self._next_id("call"),
+                           "name": "python", "arguments": json.dumps({"code": self.tool_code}),
+                           "status": "completed"})
+        else:
+            output.append({"type": "message", "id": self._next_id("msg"), "role": "assistant", "status": "completed",
+                           "content": [{"type": "output_text", "text": self._text(body, messages),
+                                        "annotations": []}]})
+        prompt = sum(len(str(m.get("content", ""))) // 4 for m in messages)
+        return {"id": self._next_id("resp"), "object": "response", "created_at": 0, "status": "completed",
+                "model": body.get("model", "mock"), "output": output, "parallel_tool_calls": True,
+                "tool_choice": body.get("tool_choice", "auto"), "tools": tools,
+                "usage": {"input_tokens": prompt, "output_tokens": 30 + reasoning, "total_tokens": prompt + 30 + reasoning,
+                          "input_tokens_details": {"cached_tokens": 0},
+                          "output_tokens_details": {"reasoning_tokens": reasoning}}}
 
 
 def js_date(when: datetime) -> str:

@@ -1,0 +1,124 @@
+"""The OpenAI Responses API, for reasoning models, function tools and the
+built-in web search.
+
+Requests are stateless (``store: false``): each call sends the whole
+conversation. Reasoning items come back encrypted and, with
+``generation.keep_reasoning`` (the official protocol's choice), are replayed in
+later calls so the model keeps its own reasoning across the tool loop and the
+parse turn. Their readable summary is stored in the record.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Dict, List, Optional
+
+import openai
+from openai.types.responses import Response
+
+from .config import ModelConfig, web_search_mode
+from .http import RetryPolicy
+from .llm import ChatResult, EmptyReply, OnRetry, ToolCall, reasoning_budget, usage_from
+
+
+def to_input(messages: List[Dict[str, Any]], keep_reasoning: bool) -> List[Dict[str, Any]]:
+    """Chat-form messages as Responses API input items."""
+    items: List[Dict[str, Any]] = []
+    for msg in messages:
+        role = msg.get("role")
+        if role == "tool":
+            items.append({"type": "function_call_output", "call_id": msg["tool_call_id"],
+                          "output": str(msg.get("content", ""))})
+        elif role == "assistant" and msg.get("provider_items"):
+            items.extend(i for i in msg["provider_items"] if keep_reasoning or i.get("type") != "reasoning")
+        elif role == "assistant":
+            if msg.get("content"):
+                items.append({"role": "assistant", "content": msg["content"]})
+            for call in msg.get("tool_calls") or []:
+                items.append({"type": "function_call", "call_id": call["id"], "name": call["function"]["name"],
+                              "arguments": call["function"]["arguments"]})
+        else:
+            items.append({"role": role, "content": msg.get("content", "")})
+    return items
+
+
+def _replayable(item: Dict[str, Any]) -> Dict[str, Any]:
+    """An output item as it may be sent back as input (server-only fields dropped)."""
+    if item.get("type") == "reasoning":
+        return {k: item[k] for k in ("type", "id", "summary", "encrypted_content") if k in item}
+    return {k: v for k, v in item.items() if k != "status"}
+
+
+class OpenAIResponsesModel:
+    def __init__(self, cfg: ModelConfig, policy: RetryPolicy, api_key: str, on_retry: Optional[OnRetry] = None,
+                 keep_reasoning: bool = True):
+        self.cfg = cfg
+        self.name = cfg.name
+        self.policy = policy
+        self.on_retry = on_retry
+        self.keep_reasoning = keep_reasoning
+        self.client = openai.AsyncOpenAI(api_key=api_key, base_url=cfg.base_url, timeout=cfg.request_timeout,
+                                         max_retries=0, default_headers=dict(cfg.extra_headers) or None)
+
+    def request_body(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
+                     tool_choice: str = "auto", web_search: bool = False) -> Dict[str, Any]:
+        c = self.cfg
+        body: Dict[str, Any] = {"model": c.name, "input": to_input(messages, self.keep_reasoning), "store": False}
+        if c.temperature is not None:
+            body["temperature"] = c.temperature
+        if c.top_p is not None:
+            body["top_p"] = c.top_p
+        if c.max_output_tokens is not None:
+            body["max_output_tokens"] = c.max_output_tokens
+        reasoning: Dict[str, Any] = {}
+        if c.reasoning_effort is not None:
+            reasoning["effort"] = c.reasoning_effort
+        if c.reasoning_summary is not None:
+            reasoning["summary"] = c.reasoning_summary
+        if reasoning:
+            body["reasoning"] = reasoning
+            # Stateless requests can replay reasoning only in its encrypted form.
+            body["include"] = ["reasoning.encrypted_content"]
+        specs: List[Dict[str, Any]] = [{"type": "function", **t} for t in tools or []]
+        if web_search and web_search_mode(c) == "responses":
+            specs.append({"type": "web_search"})
+        if specs:
+            body["tools"] = specs
+            body["tool_choice"] = tool_choice
+        body.update(reasoning_budget(c))
+        body.update(c.extra_body)
+        return body
+
+    async def chat(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
+                   tool_choice: str = "auto", web_search: bool = False) -> ChatResult:
+        body = self.request_body(messages, tools, tool_choice, web_search)
+        start = time.perf_counter()
+        response, attempts = await self.policy.call(
+            lambda: self.client.post("/responses", cast_to=Response, body=body), on_retry=self.on_retry)
+        latency = time.perf_counter() - start
+        data = response.model_dump(mode="json", exclude_none=True) if hasattr(response, "model_dump") else response
+        if data.get("error"):
+            raise EmptyReply(f"{self.name}: {json.dumps(data['error'])[:300]}")
+        texts, summaries, calls, searches, items = [], [], [], 0, []
+        for item in data.get("output") or []:
+            kind = item.get("type")
+            if kind == "message":
+                texts += [p.get("text", "") for p in item.get("content") or [] if p.get("type") == "output_text"]
+            elif kind == "reasoning":
+                summaries += [s.get("text", "") for s in item.get("summary") or []]
+            elif kind == "function_call":
+                calls.append(ToolCall(id=item.get("call_id") or item.get("id", ""), name=item.get("name", ""),
+                                      arguments=item.get("arguments") or ""))
+            elif kind == "web_search_call":
+                searches += 1
+            items.append(_replayable(item))
+        incomplete = (data.get("incomplete_details") or {}).get("reason")
+        return ChatResult(content="".join(texts), reasoning="\n\n".join(s for s in summaries if s) or None,
+                          usage=usage_from(data.get("usage")), latency_s=latency, attempts=attempts,
+                          finish_reason=incomplete or data.get("status"), tool_calls=calls, web_searches=searches,
+                          extra={"provider_items": items})
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
