@@ -27,7 +27,11 @@ commands:
   run        generate, assemble and submit (the whole pipeline)
   generate   ask the model every problem for every epoch (resumable)
   assemble   check the answers and build one batch per epoch
+  check      run every pre-submission check (static and in the sandbox) and show a table
   submit     send the batches to the grader (dry run unless evaluator.dry_run=false)
+  import-official  make a run folder from the official pipeline's results/generations
+                   (interop.source=...)
+  export-official  write the batches in the official layout (for evaluate_all_results.py)
   catalog    snapshot the public model catalogs (Artificial Analysis, OpenRouter, LLM Registry,
              AI Models Map) into the run folder, and match the run's model in each
 

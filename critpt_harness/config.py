@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from .catalogs.config import CatalogConfig
 from .http import RetryConfig
 
-COMMANDS = ("run", "generate", "assemble", "submit", "catalog")
+COMMANDS = ("run", "generate", "assemble", "check", "submit", "catalog", "import-official", "export-official")
 
 
 @dataclass
@@ -118,6 +118,17 @@ class DatasetConfig:
 
 
 @dataclass
+class ChecksConfig:
+    """Pre-submission checks that run each answer in the sandbox (67 of 70 templates)."""
+
+    execute: bool = True
+    timeout_per_problem: float = 10.0
+    # Allowance for the sandbox process to start (imports sympy once for all problems).
+    startup_seconds: float = 30.0
+    sandbox: SandboxConfig = field(default_factory=lambda: SandboxConfig(timeout=600.0))
+
+
+@dataclass
 class EvaluatorConfig:
     url: str = "https://artificialanalysis.ai/api/v2/critpt/evaluate"
     api_key_env: str = "ARTIFICIAL_ANALYSIS_API_KEY"
@@ -147,6 +158,16 @@ class EvaluatorConfig:
 
 
 @dataclass
+class InteropConfig:
+    """Moving runs to and from the official CritPt pipeline's results/generations layout."""
+
+    # import-official: the official generations folder (one model, one set-up).
+    source: Optional[str] = None
+    # export-official: where to write; empty = <run_dir>/official/epoch_<k>/.
+    export_dir: Optional[str] = None
+
+
+@dataclass
 class HarnessConfig:
     command: str = "run"
     run_dir: str = "runs/unnamed"
@@ -155,6 +176,8 @@ class HarnessConfig:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    checks: ChecksConfig = field(default_factory=ChecksConfig)
+    interop: InteropConfig = field(default_factory=InteropConfig)
     # Free-form notes copied into the manifest and the batch metadata.
     tags: List[str] = field(default_factory=list)
 

@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
+from pathlib import Path
 from typing import Any, Callable, Dict, List
 
 from omegaconf import OmegaConf
 
 from . import __version__, prompts
 from .batch import build_batch
-from .config import HarnessConfig, model_label
+from .checks import check_records
+from .config import DatasetConfig, HarnessConfig, model_label
 from .contracts import GenerationFlags, GenerationRecord
-from .errors import BatchError, HarnessError, RunFolderError
+from .errors import BatchError, ConfigError, HarnessError, RunFolderError
 from .generate import generate_async, latest_records, ok_records
-from .problems import canonical_sha256, load_problems
+from .problems import Problem, canonical_sha256, load_problems
 from .results import table, update_summary
 from .runs import RunFolder, now_iso, write_json_atomic
+from .interop import export_official, import_official
 from .secrets import require_key
-from .submit import submit_async
+from .submit import assembled_epochs, submit_async
 
 log = logging.getLogger(__name__)
 Echo = Callable[[str], None]
@@ -97,17 +100,60 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
              f"re-run `critpt-harness generate run_dir={run.path}` to retry them.")
 
 
-def _check_summary(records: List[GenerationRecord]) -> Dict[str, Any]:
-    failures: Dict[str, List[str]] = {}
-    per_check: Counter = Counter()
-    for r in records:
-        bad = [f"{c.name}: {c.message}" for c in r.checks if not c.passed]
-        for c in r.checks:
-            per_check[c.name] += int(c.passed)
-        if bad:
-            failures[r.problem_id] = bad
-    return {"problems": len(records), "passed_all": len(records) - len(failures),
-            "passed_per_check": dict(per_check), "failures": failures}
+def _run_problems(cfg: HarnessConfig, stored: Dict[str, Any]) -> Dict[str, Problem]:
+    """The run's problems, loaded with the dataset settings it was generated with."""
+    dataset = stored.get("dataset") or {}
+    known = {k: v for k, v in dataset.items() if k in DatasetConfig.__dataclass_fields__}
+    return {p.problem_id: p for p in load_problems(DatasetConfig(**known)).problems}
+
+
+def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[GenerationRecord],
+                  problems: Dict[str, Problem], echo: Echo) -> Dict[str, Any]:
+    summary = asyncio.run(check_records(records, problems, cfg.checks))
+    write_json_atomic(run.batches_dir / f"epoch_{epoch}.checks.json", summary)
+    skipped = len(summary.get("not_executable", []))
+    ran = f", {skipped} not executable" if cfg.checks.execute else ", execution checks off"
+    echo(f"epoch {epoch}: pre-submission checks passed by {summary['passed_all']}/{summary['problems']}{ran}")
+    for pid, bad in list(summary["failures"].items())[:8]:
+        echo(f"    {pid}: {bad[0]}")
+    if len(summary["failures"]) > 8:
+        echo(f"    ... {len(summary['failures']) - 8} more in {run.batches_dir}/epoch_{epoch}.checks.json")
+    return summary
+
+
+def _records_by_epoch(run: RunFolder) -> Dict[int, List[GenerationRecord]]:
+    by_epoch: Dict[int, List[GenerationRecord]] = defaultdict(list)
+    for r in ok_records(run):
+        by_epoch[r.epoch].append(r)
+    return by_epoch
+
+
+def cmd_check(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    """Run every pre-submission check on each epoch's answers and show a table."""
+    stored = run.stored_config()
+    problems = _run_problems(cfg, stored)
+    by_epoch = _records_by_epoch(run)
+    if not by_epoch:
+        raise RunFolderError(f"{run.generations_file} holds no finished answers: run `critpt-harness generate` first")
+    summaries = {e: _epoch_checks(cfg, run, e, recs, problems, echo) for e, recs in sorted(by_epoch.items())}
+    echo(check_table(summaries, list(problems)))
+
+
+def check_table(summaries: Dict[int, Dict[str, Any]], ids: List[str]) -> str:
+    """Problems x epochs: ok, FAIL, ok* (static checks only: not executable) or - (no answer)."""
+    epochs = sorted(summaries)
+
+    def cell(s: Dict[str, Any], pid: str) -> str:
+        if pid not in s["answered"]:
+            return "-"
+        if pid in s["failures"]:
+            return "FAIL"
+        return "ok*" if pid in s.get("not_executable", []) else "ok"
+
+    lines = [f"{'problem':<20}" + "".join(f"{'epoch ' + str(e):>9}" for e in epochs)]
+    lines += [f"{pid:<20}" + "".join(f"{cell(summaries[e], pid):>9}" for e in epochs) for pid in ids]
+    lines.append("ok* = static checks only (answer() takes concrete inputs); - = no answer yet")
+    return "\n".join(lines)
 
 
 def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List[int]:
@@ -118,9 +164,8 @@ def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List
     label = model.get("label") or model.get("name")
     flags = GenerationFlags(parsing=bool(gen.get("parsing")), use_python=bool(gen.get("use_python")),
                             use_web_search=bool(gen.get("use_web_search")))
-    by_epoch: Dict[int, List[GenerationRecord]] = defaultdict(list)
-    for r in ok_records(run):
-        by_epoch[r.epoch].append(r)
+    by_epoch = _records_by_epoch(run)
+    problems = _run_problems(cfg, stored)
     epochs = int(gen.get("epochs", 1))
     built, errors = [], []
     for epoch in range(epochs):
@@ -136,15 +181,9 @@ def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List
             errors.append(str(exc))
             continue
         write_json_atomic(run.batch_file(epoch), batch.model_dump(mode="json", exclude_none=True))
-        checks = _check_summary(records)
-        write_json_atomic(run.batches_dir / f"epoch_{epoch}.checks.json", checks)
         built.append(epoch)
-        echo(f"epoch {epoch}: batch of {len(batch.submissions)} written to {run.batch_file(epoch)}; "
-             f"pre-submission checks passed by {checks['passed_all']}/{checks['problems']}")
-        for pid, bad in list(checks["failures"].items())[:8]:
-            echo(f"    {pid}: {bad[0]}")
-        if len(checks["failures"]) > 8:
-            echo(f"    ... {len(checks['failures']) - 8} more in {run.batches_dir}/epoch_{epoch}.checks.json")
+        echo(f"epoch {epoch}: batch of {len(batch.submissions)} written to {run.batch_file(epoch)}")
+        _epoch_checks(cfg, run, epoch, records, problems, echo)
     if errors:
         raise BatchError("\n".join(errors))
     return built
@@ -188,5 +227,29 @@ def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
         echo(f"warning: catalog snapshot failed: {exc}")
 
 
-COMMANDS = {"run": cmd_run, "generate": cmd_generate, "assemble": cmd_assemble, "submit": cmd_submit,
-            "catalog": cmd_catalog}
+def cmd_import_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    """Make a run folder from the official pipeline's generations."""
+    if not cfg.interop.source:
+        raise ConfigError("import-official needs interop.source=<the official results/generations folder>")
+    problem_set = load_problems(cfg.dataset)
+    problems = {p.problem_id: p for p in problem_set.problems}
+    counts = import_official(cfg, run, Path(cfg.interop.source).expanduser(), problems, problem_set.sha256)
+    for epoch, n in sorted(counts.items()):
+        echo(f"epoch {epoch}: {n} answers imported")
+    echo(f"run folder: {run.path}; next: `critpt-harness assemble run_dir={run.path}`")
+
+
+def cmd_export_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    """Write the run's batches in the official layout, one tree per epoch."""
+    run.stored_config()
+    epochs = list(cfg.evaluator.epochs) or assembled_epochs(run)
+    if not epochs:
+        raise RunFolderError(f"no batches in {run.batches_dir}: run `critpt-harness assemble run_dir={run.path}`")
+    out = Path(cfg.interop.export_dir).expanduser() if cfg.interop.export_dir else None
+    for epoch, root in export_official(run, epochs, out).items():
+        echo(f"epoch {epoch}: {root}  (python evaluate_all_results.py --results-dir {root})")
+
+
+COMMANDS = {"run": cmd_run, "generate": cmd_generate, "assemble": cmd_assemble, "check": cmd_check,
+            "submit": cmd_submit, "catalog": cmd_catalog, "import-official": cmd_import_official,
+            "export-official": cmd_export_official}

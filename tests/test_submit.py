@@ -22,7 +22,7 @@ def run(public_dir, tmp_path):
     """A mock-model run with two assembled epochs. The mock answers the same in
     every epoch, so epoch 1 gets one edited answer to make its content differ."""
     cfg = make_config(f"dataset.path={public_dir}", f"run_dir={tmp_path / 'run'}", "generation.epochs=2",
-                      "generation.progress=false")
+                      "generation.progress=false", "checks.execute=false")
     folder = RunFolder(cfg.run_dir)
     cmd_generate(cfg, folder, echo=lambda s: None)
     cmd_assemble(cfg, folder, echo=lambda s: None)

@@ -1,0 +1,110 @@
+"""Execution checks: answers run in the sandbox with the template's symbols."""
+
+import asyncio
+import json
+
+import pytest
+
+from critpt_harness.checks import execution_checks, template_shape
+from critpt_harness.config import ChecksConfig
+from critpt_harness.errors import BatchError
+from critpt_harness.mock import fill_template
+from critpt_harness.pipeline import cmd_assemble, cmd_check, cmd_generate
+from critpt_harness.problems import load_directory
+from critpt_harness.runs import RunFolder, read_json
+
+from .conftest import make_config
+
+
+@pytest.fixture(scope="module")
+def problems():
+    from .conftest import PUBLIC
+    return {p.problem_id: p for p in load_directory(PUBLIC).problems}
+
+
+def check(problems, cases, **cfg):
+    items = [(problems[pid], code) for pid, code in cases]
+    return asyncio.run(execution_checks(items, ChecksConfig(timeout_per_problem=cfg.pop("timeout", 3), **cfg)))
+
+
+def test_67_templates_are_executable_and_shapes_are_read(problems):
+    shapes = {pid: template_shape(p.code_template) for pid, p in problems.items()}
+    assert sorted(pid for pid, s in shapes.items() if not s.executable) == [
+        "Challenge_20_main", "Challenge_45_main", "Challenge_62_main"]
+    assert shapes["Challenge_2_main"].n_values == 3
+    assert shapes["Challenge_2_main"].choices["answer_beta"] == ("A", "B", "C", "D")
+
+
+def test_right_and_wrong_answers(problems):
+    t22, t2, t7 = (problems[f"Challenge_{n}_main"].code_template for n in (22, 2, 7))
+    cases = [
+        ("Challenge_22_main", fill_template(t22, "sp.sqrt(x) + 1")),                      # right
+        ("Challenge_7_main", fill_template(t7, "F*k*n*d*q/(1 - q)")),                   # right, symbols
+        ("Challenge_2_main", t2.replace("return Lambda, answer_beta, answer_sigma2", "return Lambda, answer_beta")
+         .replace("Lambda = ...", "Lambda = 1").replace("answer_beta = ...", "answer_beta = 'A'")
+         .replace("answer_sigma2 = ...", "answer_sigma2 = 'B'")),                        # wrong arity
+        ("Challenge_1_main", fill_template(problems["Challenge_1_main"].code_template, "1/0")),  # exception
+        ("Challenge_3_main", problems["Challenge_3_main"].code_template),               # placeholder left
+        ("Challenge_60_main", fill_template(problems["Challenge_60_main"].code_template, "sp.Symbol('u')")),
+        ("Challenge_5_main", fill_template(problems["Challenge_5_main"].code_template, "float('nan')")),
+        ("Challenge_20_main", fill_template(problems["Challenge_20_main"].code_template, "1.0")),  # not executable
+    ]
+    res = check(problems, cases)
+    assert res["Challenge_22_main"].status == "pass" and "sqrt(x) + 1" in res["Challenge_22_main"].returned
+    assert res["Challenge_7_main"].status == "pass"
+    assert "returns 2 value(s); the template returns 3" in res["Challenge_2_main"].problems[0]
+    assert res["Challenge_1_main"].problems == ["raised ZeroDivisionError: division by zero"]
+    assert "placeholder" in res["Challenge_3_main"].problems[0]
+    assert "free symbols u are not among the arguments" in res["Challenge_60_main"].problems[0]
+    assert "non-finite" in res["Challenge_5_main"].problems[0]
+    assert res["Challenge_20_main"].status == "skipped"
+
+
+def test_a_choice_outside_the_documented_ones(problems):
+    t2 = problems["Challenge_2_main"].code_template
+    code = t2.replace("Lambda = ...", "Lambda = 1").replace("answer_beta = ...", "answer_beta = 'E'") \
+        .replace("answer_sigma2 = ...", "answer_sigma2 = 'B'")
+    res = check(problems, [("Challenge_2_main", code)])
+    assert res["Challenge_2_main"].problems == ["answer_beta='E' is not one of ['A', 'B', 'C', 'D']"]
+
+
+def test_an_endless_loop_or_a_killed_process_costs_only_that_answer(problems):
+    fill = {pid: fill_template(problems[pid].code_template) for pid in ("Challenge_1_main", "Challenge_4_main",
+                                                                        "Challenge_9_main", "Challenge_10_main")}
+    cases = [
+        ("Challenge_1_main", fill["Challenge_1_main"]),
+        ("Challenge_4_main", fill["Challenge_4_main"].replace("def answer", "def _x():\n    pass\n\ndef answer")
+         .replace("    return", "    while True:\n        pass\n    return")),
+        ("Challenge_9_main", "import os\nos._exit(3)\n" + fill["Challenge_9_main"]),
+        ("Challenge_10_main", "print('noise')\n" + fill["Challenge_10_main"]),
+    ]
+    res = check(problems, cases, timeout=1)
+    assert res["Challenge_1_main"].status == "pass" and res["Challenge_10_main"].status == "pass"
+    assert "did not return within 1" in res["Challenge_4_main"].problems[0]
+    assert "ended the check process (exit code 3)" in res["Challenge_9_main"].problems[0]
+
+
+def test_check_command_and_block_policy(public_dir, tmp_path):
+    cfg = make_config(f"dataset.path={public_dir}", f"run_dir={tmp_path / 'run'}", "generation.epochs=1",
+                      "generation.progress=false")
+    run = RunFolder(cfg.run_dir)
+    cmd_generate(cfg, run, echo=lambda s: None)
+    lines = run.generations_file.read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    for r in records:
+        if r["problem_id"] == "Challenge_22_main":  # still passes the static checks, fails when run
+            r["extracted_code"] = r["extracted_code"].replace("f = 0", "f = 1/0")
+    run.generations_file.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    out = []
+    cmd_check(cfg, run, echo=out.append)
+    table = out[-1]
+    assert "Challenge_22_main" in table and "FAIL" in table.split("Challenge_22_main")[1].splitlines()[0]
+    assert "ok*" in table.split("Challenge_20_main")[1].splitlines()[0]
+    summary = read_json(run.batches_dir / "epoch_0.checks.json")
+    assert summary["failures"]["Challenge_22_main"] == ["executes: raised ZeroDivisionError: division by zero"]
+    assert summary["passed_per_check"]["executes"] == 66
+    cmd_assemble(cfg, run, echo=lambda s: None)
+    blocked = make_config(f"run_dir={run.path}", "evaluator.check_policy=block")
+    from critpt_harness.pipeline import cmd_submit
+    with pytest.raises(BatchError, match="Challenge_22_main"):
+        cmd_submit(blocked, run, echo=lambda s: None)
