@@ -121,8 +121,9 @@ def wire_message(msg: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in msg.items() if k in _WIRE_KEYS}
 
 
-class OpenAIChatModel:
-    """Chat Completions against any ``base_url``; retries are ours, not the SDK's."""
+class OpenAIModelBase:
+    """What both OpenAI APIs share: the SDK client (its retries off: ours run,
+    honouring Retry-After), the sampling fields, and the timed POST."""
 
     def __init__(self, cfg: ModelConfig, policy: RetryPolicy, api_key: str, on_retry: Optional[OnRetry] = None):
         self.cfg = cfg
@@ -132,14 +133,36 @@ class OpenAIChatModel:
         self.client = openai.AsyncOpenAI(api_key=api_key, base_url=cfg.base_url, timeout=cfg.request_timeout,
                                          max_retries=0, default_headers=dict(cfg.extra_headers) or None)
 
+    def sampling(self) -> Dict[str, Any]:
+        c = self.cfg
+        return {k: v for k, v in (("temperature", c.temperature), ("top_p", c.top_p)) if v is not None}
+
+    def provider_fields(self) -> Dict[str, Any]:
+        """The reasoning budget, then extra_body (as the SDK's extra_body would add it)."""
+        return {**reasoning_budget(self.cfg), **self.cfg.extra_body}
+
+    async def post(self, path: str, cast_to: Any, body: Dict[str, Any]) -> tuple[Any, int, float]:
+        """POST with the retry policy; returns (parsed reply, attempts, seconds).
+        client.post (the SDK's documented route for raw requests) skips the SDK's
+        per-request TypedDict transform of the messages, which costs ~3 ms a call
+        and dominated the client's CPU at high concurrency."""
+        start = time.perf_counter()
+        response, attempts = await self.policy.call(
+            lambda: self.client.post(path, cast_to=cast_to, body=body), on_retry=self.on_retry)
+        return response, attempts, time.perf_counter() - start
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+class OpenAIChatModel(OpenAIModelBase):
+    """Chat Completions against any ``base_url``."""
+
     def request_body(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
                      tool_choice: str = "auto", web_search: bool = False) -> Dict[str, Any]:
         c = self.cfg
-        body: Dict[str, Any] = {"model": c.name, "messages": [wire_message(m) for m in messages]}
-        if c.temperature is not None:
-            body["temperature"] = c.temperature
-        if c.top_p is not None:
-            body["top_p"] = c.top_p
+        body: Dict[str, Any] = {"model": c.name, "messages": [wire_message(m) for m in messages],
+                                **self.sampling()}
         if c.max_output_tokens is not None:
             body[c.max_tokens_param] = c.max_output_tokens
         if c.reasoning_effort is not None:
@@ -149,23 +172,13 @@ class OpenAIChatModel:
             body["tool_choice"] = tool_choice
         if web_search and web_search_mode(c) == "openrouter":
             body["plugins"] = [{"id": "web"}]
-        body.update(reasoning_budget(c))
-        # Provider-specific fields go into the body as they are (what the SDK's extra_body does).
-        body.update(c.extra_body)
+        body.update(self.provider_fields())
         return body
 
     async def chat(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
                    tool_choice: str = "auto", web_search: bool = False) -> ChatResult:
         body = self.request_body(messages, tools, tool_choice, web_search)
-        start = time.perf_counter()
-        # client.post (the SDK's documented route for raw requests) skips the SDK's
-        # per-request TypedDict transform of the messages, which costs ~3 ms a call
-        # and dominated the client's CPU at high concurrency.
-        response, attempts = await self.policy.call(
-            lambda: self.client.post("/chat/completions", cast_to=ChatCompletion, body=body),
-            on_retry=self.on_retry,
-        )
-        latency = time.perf_counter() - start
+        response, attempts, latency = await self.post("/chat/completions", ChatCompletion, body)
         if not response.choices:
             raise EmptyReply(f"{self.name} returned no choices")
         choice = response.choices[0]
@@ -174,9 +187,6 @@ class OpenAIChatModel:
         return ChatResult(content=choice.message.content or "", reasoning=_reasoning_text(choice.message),
                           usage=usage_from(response.usage), latency_s=latency, attempts=attempts,
                           finish_reason=choice.finish_reason, tool_calls=calls)
-
-    async def aclose(self) -> None:
-        await self.client.close()
 
 
 class EmptyReply(Exception):

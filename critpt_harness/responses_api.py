@@ -11,15 +11,13 @@ parse turn. Their readable summary is stored in the record.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, Dict, List, Optional
 
-import openai
 from openai.types.responses import Response
 
 from .config import ModelConfig, web_search_mode
 from .http import RetryPolicy
-from .llm import ChatResult, EmptyReply, OnRetry, ToolCall, reasoning_budget, usage_from
+from .llm import ChatResult, EmptyReply, OnRetry, OpenAIModelBase, ToolCall, usage_from
 
 
 def to_input(messages: List[Dict[str, Any]], keep_reasoning: bool) -> List[Dict[str, Any]]:
@@ -50,25 +48,17 @@ def _replayable(item: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in item.items() if k != "status"}
 
 
-class OpenAIResponsesModel:
+class OpenAIResponsesModel(OpenAIModelBase):
     def __init__(self, cfg: ModelConfig, policy: RetryPolicy, api_key: str, on_retry: Optional[OnRetry] = None,
                  keep_reasoning: bool = True):
-        self.cfg = cfg
-        self.name = cfg.name
-        self.policy = policy
-        self.on_retry = on_retry
+        super().__init__(cfg, policy, api_key, on_retry)
         self.keep_reasoning = keep_reasoning
-        self.client = openai.AsyncOpenAI(api_key=api_key, base_url=cfg.base_url, timeout=cfg.request_timeout,
-                                         max_retries=0, default_headers=dict(cfg.extra_headers) or None)
 
     def request_body(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
                      tool_choice: str = "auto", web_search: bool = False) -> Dict[str, Any]:
         c = self.cfg
-        body: Dict[str, Any] = {"model": c.name, "input": to_input(messages, self.keep_reasoning), "store": False}
-        if c.temperature is not None:
-            body["temperature"] = c.temperature
-        if c.top_p is not None:
-            body["top_p"] = c.top_p
+        body: Dict[str, Any] = {"model": c.name, "input": to_input(messages, self.keep_reasoning), "store": False,
+                                **self.sampling()}
         if c.max_output_tokens is not None:
             body["max_output_tokens"] = c.max_output_tokens
         reasoning: Dict[str, Any] = {}
@@ -86,17 +76,13 @@ class OpenAIResponsesModel:
         if specs:
             body["tools"] = specs
             body["tool_choice"] = tool_choice
-        body.update(reasoning_budget(c))
-        body.update(c.extra_body)
+        body.update(self.provider_fields())
         return body
 
     async def chat(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
                    tool_choice: str = "auto", web_search: bool = False) -> ChatResult:
         body = self.request_body(messages, tools, tool_choice, web_search)
-        start = time.perf_counter()
-        response, attempts = await self.policy.call(
-            lambda: self.client.post("/responses", cast_to=Response, body=body), on_retry=self.on_retry)
-        latency = time.perf_counter() - start
+        response, attempts, latency = await self.post("/responses", Response, body)
         data = response.model_dump(mode="json", exclude_none=True) if hasattr(response, "model_dump") else response
         if data.get("error"):
             raise EmptyReply(f"{self.name}: {json.dumps(data['error'])[:300]}")
@@ -118,7 +104,4 @@ class OpenAIResponsesModel:
                           usage=usage_from(data.get("usage")), latency_s=latency, attempts=attempts,
                           finish_reason=incomplete or data.get("status"), tool_calls=calls, web_searches=searches,
                           extra={"provider_items": items})
-
-    async def aclose(self) -> None:
-        await self.client.close()
 
