@@ -157,3 +157,15 @@ def test_hydra_flags_may_stand_before_or_after_the_command():
         assert out.returncode == 0, (args, out.stderr)
         assert "generation:" in out.stdout and "command: run" in out.stdout
     assert "use_web_search: true" in out.stdout and "api: responses" in out.stdout
+
+
+def test_keys_can_come_from_a_dotenv_file(public_dir, tmp_path):
+    (tmp_path / ".env").write_text(f"FAKE_LLM_KEY={LLM_KEY}\n")
+    with FakeLLMServer() as llm:
+        out = run_cli("generate", *llm_overrides(llm.url, tmp_path / "run", f"dataset.path={public_dir}",
+                                                 "generation.epochs=1"), cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert llm.requests[0].headers["authorization"] == f"Bearer {LLM_KEY}"
+    for path in (tmp_path / "run").rglob("*"):
+        if path.is_file():
+            assert LLM_KEY not in path.read_text(errors="replace"), path
