@@ -15,8 +15,10 @@ from omegaconf import OmegaConf
 
 from .catalogs.config import CatalogConfig
 from .http import RetryConfig
+from .report.config import ReportConfig
 
-COMMANDS = ("run", "generate", "assemble", "check", "submit", "catalog", "import-official", "export-official")
+COMMANDS = ("run", "generate", "assemble", "check", "submit", "catalog", "report", "import-official",
+            "export-official")
 
 
 @dataclass
@@ -178,6 +180,7 @@ class HarnessConfig:
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     interop: InteropConfig = field(default_factory=InteropConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     # Free-form notes copied into the manifest and the batch metadata.
     tags: List[str] = field(default_factory=list)
 
@@ -191,6 +194,7 @@ def register() -> None:
     cs.store(group="dataset", name="schema", node=DatasetConfig)
     cs.store(group="evaluator", name="schema", node=EvaluatorConfig)
     cs.store(group="catalog", name="schema", node=CatalogConfig)
+    cs.store(group="report", name="schema", node=ReportConfig)
     for name, fn in (("slug", slugify), ("first", _first), ("job_suffix", _job_suffix)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

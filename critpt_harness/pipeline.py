@@ -213,6 +213,13 @@ def cmd_catalog(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
              model_label=cfg.model.label, model_ids=cfg.model.catalog_ids or None, echo=echo)
 
 
+def cmd_report(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    """report.md + report.html from stored files only (report.runs=[...] for several runs)."""
+    from .report.command import cmd_report as report
+
+    report(cfg, run, echo)
+
+
 def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     check_keys(cfg, evaluator=True)
     cmd_generate(cfg, run, echo)
@@ -220,11 +227,14 @@ def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     cmd_submit(cfg, run, echo)
     if cfg.model.provider == "mock":  # keep the offline default offline: nothing to compare with
         echo("catalog: skipped for the offline mock model (`critpt-harness catalog` takes a snapshot)")
-        return
-    try:
-        cmd_catalog(cfg, run, echo)
-    except HarnessError as exc:  # the scores are in; a catalog problem must not fail the run
-        echo(f"warning: catalog snapshot failed: {exc}")
+    else:
+        try:
+            cmd_catalog(cfg, run, echo)
+        except HarnessError as exc:  # the scores are in; a catalog problem must not fail the run
+            echo(f"warning: catalog snapshot failed: {exc}")
+    from .report.command import report_stage  # a failed report is a warning, never a failed run
+
+    report_stage(cfg, run, echo)
 
 
 def cmd_import_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
@@ -251,5 +261,5 @@ def cmd_export_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) 
 
 
 COMMANDS = {"run": cmd_run, "generate": cmd_generate, "assemble": cmd_assemble, "check": cmd_check,
-            "submit": cmd_submit, "catalog": cmd_catalog, "import-official": cmd_import_official,
+            "submit": cmd_submit, "catalog": cmd_catalog, "report": cmd_report, "import-official": cmd_import_official,
             "export-official": cmd_export_official}

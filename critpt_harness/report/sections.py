@@ -1,0 +1,301 @@
+"""The report's text: one section per question a reader has (what was run, what
+it scored, what it cost, where it stands), every number with its source.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from .catalog import ATTRIBUTIONS, TITLES, ModelMatch
+from .data import RunData
+from .leaderboard import Entry, OfficialTable, official_match, place, run_entry, settings_differ
+from .render import Bullets, Document, Heading, Image, Para, Table
+
+AA_NOTE = "Artificial Analysis asks for attribution to https://artificialanalysis.ai/ wherever its data is shown."
+
+
+def pct(x: Optional[float], digits: int = 2) -> str:
+    return "–" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def usd(x: Optional[float]) -> str:
+    if x is None:
+        return "–"
+    return f"${x:,.4f}" if abs(x) < 1 else f"${x:,.2f}"
+
+
+def num(x: Optional[float], digits: int = 0) -> str:
+    return "–" if x is None else f"{x:,.{digits}f}"
+
+
+def seconds(x: Optional[float]) -> str:
+    if x is None:
+        return "–"
+    if x < 120:
+        return f"{x:.1f} s"
+    return f"{x / 60:.1f} min" if x < 7200 else f"{x / 3600:.2f} h"
+
+
+def interval(run: RunData) -> str:
+    s = run.stats
+    if not s.has_interval:
+        return "– (needs 2 or more graded epochs)" if run.graded else "–"
+    return f"{pct(s.ci_low)} – {pct(s.ci_high)}"
+
+
+def headline(run: RunData) -> str:
+    s = run.stats
+    if not run.graded:
+        return "not graded"
+    se = f" ± {pct(s.stderr)} (SE)" if s.stderr is not None else ""
+    return f"{pct(s.mean)}{se} over {s.n} epoch{'s' if s.n != 1 else ''}"
+
+
+def not_graded_text(run: RunData) -> str:
+    if run.dry_run_requests:
+        why = (f"this run was a dry run (evaluator.dry_run=true): the requests were written "
+               f"({', '.join(run.dry_run_requests[:3])}{' ...' if len(run.dry_run_requests) > 3 else ''}) "
+               "and nothing was sent to the grader")
+    elif run.checks:
+        why = "its batches are assembled but were not submitted"
+    else:
+        why = "no epoch has been assembled and graded yet"
+    return (f"**No graded result**: {why}. There is no results.json with graded epochs. To grade it: "
+            f"`critpt-harness submit run_dir={run.path} evaluator.dry_run=false` (one of your 10 daily "
+            "gradings per epoch), then run `critpt-harness report` again.")
+
+
+# One run --------------------------------------------------------------------------------------------
+def run_sections(doc: Document, run: RunData, table: OfficialTable, entries: List[Entry], level: int = 1) -> None:
+    doc.add(Heading(level, "The run"), _run_table(run))
+    doc.add(Heading(level, "The score"))
+    if not run.graded:
+        doc.add(Para(not_graded_text(run)))
+    else:
+        _score(doc, run)
+    _checks(doc, run, level + 1)
+    doc.add(Heading(level, "Cost and effort"))
+    _cost(doc, run)
+    doc.add(Heading(level, "Published comparison"))
+    _comparison(doc, run, table, entries, level + 1)
+    if run.notes:
+        doc.add(Heading(level + 1, "Notes"), Bullets(list(run.notes)))
+
+
+def _run_table(run: RunData) -> Table:
+    u = run.usage
+    graded = run.graded_dates
+    rows = [
+        ["model", f"{run.label}" + (f" (`{run.model_name}`)" if run.label != run.model_name else ""), "config.yaml"],
+        ["provider", f"{run.provider or '?'}" + (f", {run.base_url}" if run.base_url else ""), "config.yaml"],
+        ["API", run.api or "?", "config.yaml `model.api`"],
+        ["protocol", run.protocol + (" (answer, then a formatting turn)" if run.protocol == "two-step"
+                                     else " (template in the prompt)"), "config.yaml `generation.parsing`"],
+        ["tools", run.tools, "config.yaml `generation.use_python` / `use_web_search`"],
+        ["reasoning effort", run.effort, "config.yaml `model.reasoning_effort` / `reasoning_tokens`"],
+        ["epochs", f"{run.epochs_planned} planned, {run.stats.n} graded", "config.yaml, results.json"],
+        ["dataset sha256", f"`{run.dataset_sha256 or '?'}`", "manifest.json"],
+        ["prompt hash", f"`{run.prompt_hash or '?'}`", "manifest.json"],
+        ["config hash", f"`{run.config_hash or '?'}`", "manifest.json"],
+        ["created", run.created_at or "?", "manifest.json"],
+        ["generation", f"{u.first_started or '?'} → {u.last_finished or '?'}", "generations.jsonl"],
+        ["graded", f"{graded[0]} → {graded[-1]}" if graded else "not graded", "results.json"],
+        ["harness", f"critpt-harness {run.harness_version or '?'}, git `{(run.git_revision or '?')[:12]}`",
+         "manifest.json"],
+        ["folder", str(run.path), ""],
+    ]
+    return Table(["", "value", "from"], rows)
+
+
+def _score(doc: Document, run: RunData) -> None:
+    rows = [[str(e.epoch), pct(e.accuracy), str(e.judge_error_count),
+             f"{e.server_timeout_count} ({pct(e.timeout_rate, 1)})", e.graded_at or "?", e.source or "?"]
+            for e in run.epochs]
+    doc.add(Table(["epoch", "accuracy", "judge errors", "grader timeouts", "graded at", "source"], rows,
+                  align_right=(0, 1, 2, 3)))
+    s = run.stats
+    items = [f"**mean accuracy: {pct(s.mean)}** over {s.n} graded epoch{'s' if s.n != 1 else ''} "
+             "(results.json, the grader's per-epoch accuracies)"]
+    if s.stderr is not None:
+        items.append(f"standard error: {pct(s.stderr)} (sample standard deviation over epochs / √{s.n})")
+        items.append(f"95% interval: {interval(run)} (Student's t, {s.n - 1} degree{'s' if s.n != 2 else ''} of freedom, "
+                     f"t = {s.t_critical:.3f}; clipped to 0–100%)")
+    else:
+        items.append("standard error and interval need at least 2 graded epochs")
+    judge = sum(e.judge_error_count for e in run.epochs)
+    timeouts = sum(e.server_timeout_count for e in run.epochs)
+    items.append(f"judge errors: {judge}, grader timeouts: {timeouts} (summed over epochs; the grader "
+                 "counts them as failures, and a judge error may succeed on a re-grade)")
+    doc.add(Bullets(items))
+
+
+def _checks(doc: Document, run: RunData, level: int) -> None:
+    if not run.checks:
+        return
+    names: List[str] = []
+    for c in run.checks:
+        names += [n for n in c.per_check if n not in names]
+    doc.add(Heading(level, "Local pre-submission checks (problems passing each)"))
+    rows = [[str(c.epoch), str(c.problems), str(c.passed_all)] + [str(c.per_check.get(n, "–")) for n in names]
+            + [c.source] for c in run.checks]
+    doc.add(Table(["epoch", "problems", "passed all"] + names + ["from"], rows,
+                  align_right=tuple(range(3 + len(names)))))
+    static_only = max(c.not_executable for c in run.checks)
+    if static_only:
+        doc.add(Para(f"{static_only} problem(s) per epoch were checked statically only: their `answer()` takes "
+                     "concrete inputs, so it is not executed before submission."))
+
+
+def _cost(doc: Document, run: RunData) -> None:
+    u = run.usage
+    if not u.records:
+        doc.add(Para("No generation records (generations.jsonl is empty or missing)."))
+        return
+    rows = [
+        ["tokens in (prompt), total", num(u.prompt_tokens), "all records, retries and failures included"],
+        ["tokens out (completion), total", num(u.completion_tokens),
+         f"of which reasoning {num(u.reasoning_tokens)} (as the provider reported them)"],
+        ["tokens in per item, mean", num(u.item_prompt_mean), f"{u.items} items = problems × epochs"],
+        ["tokens out per item, mean / median / max",
+         f"{num(u.item_completion_mean)} / {num(u.item_completion_median)} / {num(u.item_completion_max)}", ""],
+        ["model time, summed", seconds(u.model_seconds), "sum of the records' duration_s"],
+        ["model time per item, mean / max", f"{seconds(u.item_seconds_mean)} / {seconds(u.item_seconds_max)}", ""],
+        ["elapsed (first start → last finish)", seconds(u.elapsed_seconds), "includes pauses between resumed sessions"],
+        ["items done / total", f"{u.items_ok} / {u.items}", f"{u.records} records, {u.problems} problems"],
+    ]
+    if u.tool_calls or u.web_searches or run.use_python or run.use_web_search:
+        rows.append(["tool calls / web searches", f"{u.tool_calls} / {u.web_searches}", "latest record per item"])
+    doc.add(Table(["", "value", "note"], rows, align_right=(1,)))
+    if run.cost is None:
+        doc.add(Para("**Money: unknown.** No per-million-token price for this model: the catalog snapshot has "
+                     "none for it" + (" (there is no snapshot)" if run.catalog is None else "")
+                     + ". Set `report.input_price_per_million=... report.output_price_per_million=...` "
+                       "(USD) to price it."))
+        return
+    c = run.cost
+    when = f", fetched {c.price.fetched_at}" if c.price.fetched_at else ""
+    doc.add(Bullets([
+        f"price: {usd(c.price.input_per_million)} in / {usd(c.price.output_per_million)} out per million tokens — "
+        f"from {c.price.source}{when}",
+        f"**cost: {usd(c.total_usd)}** ({usd(c.input_usd)} input + {usd(c.output_usd)} output), "
+        f"{usd(run.cost_per_epoch)} per epoch, {usd(c.total_usd / max(1, u.items))} per item",
+        "list prices times the tokens the provider reported (reasoning billed as output); "
+        "caching discounts and a different provider's rates are not reflected",
+    ]))
+
+
+def _comparison(doc: Document, run: RunData, table: OfficialTable, entries: List[Entry], level: int) -> None:
+    mine = run_entry(run)
+    official = official_match(table, run)
+    items = []
+    if official is not None:
+        line = (f"official CritPt table: **{official['model']} {official['score']:.1f}%** "
+                f"({table.source}, {table.as_of}, {table.source_url})")
+        differ = settings_differ(official, run)
+        if differ:
+            line += " — settings differ: " + "; ".join(differ)
+        if mine is not None and mine.ci_low is not None and mine.ci_high is not None:
+            inside = mine.ci_low <= official["score"] <= mine.ci_high
+            line += (f"; this run's 95% interval {'includes' if inside else 'excludes'} it "
+                     f"(difference {mine.percent - official['score']:+.2f} points)")
+        items.append(line)
+    if run.catalog is not None:
+        for s in run.catalog.published:
+            when = f"as of {s.as_of}, " if s.as_of else ""
+            items.append(f"{TITLES.get(s.catalog, s.catalog)}: **{s.model_name} {s.percent:.2f}%** "
+                         f"(`{s.field}` = {s.raw:g}{'; ' + s.note if s.note else ''}; {when}fetched {s.fetched_at}; "
+                         f"{s.file})")
+    if not items:
+        items.append("no published CritPt score found for this model (official table, catalog snapshot)")
+    doc.add(Para("The same model's published CritPt score:"), Bullets(items))
+
+    if run.catalog is not None:
+        cat = run.catalog
+        doc.add(Heading(level, "Model matching in the catalogs"))
+        where = f"snapshot {cat.folder}, taken {cat.taken_at or '?'}" + (
+            " (shared snapshot from report.catalog_dir)" if cat.shared else "")
+        doc.add(Para(f"The run's model `{run.model_name}` looked up in each catalog ({where}). A match is "
+                     "never guessed silently: pin ids with `model.catalog_ids.<catalog>=<id>`."))
+        rows = [[TITLES.get(m.catalog, m.catalog), m.query, f"{m.entry_name or ''} (`{m.entry_id}`)" if m.entry_id
+                 else "– not matched", m.method, f"{m.confidence:.2f}", _match_note(m),
+                 m.matched_by] for m in cat.matches]
+        doc.add(Table(["catalog", "query", "entry", "method", "confidence", "note", "matched by"], rows))
+    elif run.provider != "mock":
+        doc.add(Para("No catalog snapshot for this run: take one with `critpt-harness catalog run_dir="
+                     f"{run.path}` (or point `report.catalog_dir` at a shared one)."))
+
+    doc.add(Heading(level, "Place in the CritPt leaderboard"))
+    if mine is not None:
+        p = place(entries, mine)
+        doc.add(Para(f"This run ({mine.percent:.2f}%) places **{p.rank} of {p.out_of}** among the official table "
+                     f"and the CritPt scores in the catalog snapshot"
+                     + (f"; just above: {', '.join(p.above)}" if p.above else "")
+                     + (f"; just below: {', '.join(p.below)}" if p.below else "") + "."))
+    else:
+        doc.add(Para("Not placed: the run has no graded result."))
+    if run.catalog is not None and run.catalog.context:
+        doc.add(Heading(level, "Context from the catalogs"))
+        rows = [[TITLES.get(c.catalog, c.catalog), c.metric, _value(c.value), c.unit,
+                 (f"as of {c.as_of}; " if c.as_of else "") + f"fetched {c.fetched_at or '?'}", c.file]
+                for c in run.catalog.context]
+        doc.add(Table(["catalog", "metric", "value", "unit", "when", "file"], rows, align_right=(2,)))
+
+
+def _match_note(m: ModelMatch) -> str:
+    ids = ", ".join(c.get("id", "") for c in m.candidates[:3])
+    parts = [m.note] if m.note else []
+    if ids:
+        parts.append(f"candidates: {ids}")
+    if m.matched_by == "report":
+        parts.append("matched offline by the report (the snapshot's matches.json is for another model or absent)")
+    return "; ".join(parts)
+
+
+def _value(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return str(v)
+
+
+# Shared parts ---------------------------------------------------------------------------------------
+def leaderboard_section(doc: Document, entries: List[Entry], table: OfficialTable, png: Optional[bytes],
+                        png_file: Optional[str], level: int = 1) -> None:
+    doc.add(Heading(level, "CritPt leaderboard"))
+    doc.add(Para(f"Official table: {table.source}, {table.as_of} ({table.source_url}); {table.metric}. "
+                 "Catalog rows are the CritPt scores the snapshot's catalogs publish (their own measurements, "
+                 "possibly under other settings). Runs: mean over graded epochs with the 95% t-interval."))
+    rows = []
+    rank = 0
+    for e in entries:
+        if e.kind != "run":
+            rank += 1
+        ci = f"{e.ci_low:.2f} – {e.ci_high:.2f}" if e.ci_low is not None and e.ci_high is not None else ""
+        name = f"**{e.name}**" if e.kind == "run" else e.name
+        rows.append([str(rank) if e.kind != "run" else "→", name, f"{e.percent:.2f}" if e.kind == "run"
+                     else f"{e.percent:.1f}", ci, e.kind, e.source])
+    doc.add(Table(["#", "model", "CritPt %", "95% interval", "kind", "source"], rows, align_right=(0, 2)))
+    if png is not None:
+        doc.add(Image(png, "CritPt leaderboard with the run(s) highlighted, and accuracy vs cost", png_file))
+
+
+def attributions_section(doc: Document, runs: List[RunData], table: OfficialTable, level: int = 1) -> None:
+    items = [f"CritPt benchmark: {table.attribution}. Scores of the runs were graded by the official CritPt "
+             "grader (Artificial Analysis); please attribute results to the CritPt project when publishing."]
+    seen: Dict[str, None] = {}
+    for r in runs:
+        if r.catalog is None:
+            continue
+        for a in r.catalog.attributions:
+            seen.setdefault(a, None)
+    used = {m.catalog for r in runs if r.catalog for m in r.catalog.matches if m.entry_id}
+    for catalog in ("artificial_analysis", "openrouter", "llm_registry", "aimodelsmap"):
+        if catalog in used and not any(ATTRIBUTIONS[catalog].split(",")[0] in a for a in seen):
+            seen.setdefault(ATTRIBUTIONS[catalog], None)
+    items += list(seen)
+    # The grader and the official table's Gemini-3 Pro figure are Artificial Analysis's too.
+    items.append(AA_NOTE)
+    snaps = sorted({f"{r.catalog.folder if r.catalog.shared else r.path / r.catalog.folder} "
+                    f"(taken {r.catalog.taken_at or '?'})" for r in runs if r.catalog})
+    if snaps:
+        items.append("catalog data: " + "; ".join(snaps) + ". The report reads these stored files only.")
+    doc.add(Heading(level, "Sources and attributions"), Bullets(items))
