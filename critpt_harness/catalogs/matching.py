@@ -106,7 +106,9 @@ def openrouter_candidates(folder: Path) -> List[Candidate]:
                 continue
             cand = found.setdefault(slug, Candidate(slug, item.get("display_name") or slug,
                                                     [k for k in (slug, item.get("display_name")) if k]))
-            cand.published[name] = {k: v for k, v in item.items() if k not in ("display_name", "model_permaslug")}
+            # One file may list a model once per source (artificial-analysis, design-arena...): keep each.
+            key = f"{name}:{item['source']}" if item.get("source") else name
+            cand.published[key] = {k: v for k, v in item.items() if k not in ("display_name", "model_permaslug")}
     return list(found.values())
 
 
