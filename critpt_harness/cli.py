@@ -31,6 +31,8 @@ commands:
   submit     send the batches to the grader (dry run unless evaluator.dry_run=false)
   report     report.md + report.html (with a plot): the run's score, cost and place among the
              published CritPt scores; several runs with report.runs=[a,b] or a glob (runs/*/*)
+  serve-grader  a local grader with the evaluate endpoint's contract, grading problem sets that
+             have golden answers (grader.problems=...): rehearse the submission path
   import-official  make a run folder from the official pipeline's results/generations
                    (interop.source=...)
   export-official  write the batches in the official layout (for evaluate_all_results.py)
@@ -44,7 +46,7 @@ examples:
   critpt-harness run --cfg job                         # print the composed config
 
 Config groups: model (mock, openai_compatible, openai, openrouter, together, deepseek, anthropic,
-gemini, vllm, ollama), generation (two_step, one_step), dataset, evaluator, catalog, report, experiment
+gemini, vllm, ollama), generation (two_step, one_step), dataset, evaluator, catalog, report, grader, experiment
 (the published settings: gpt5_high, gpt5_high_code, gpt5_high_code_web, gpt5_minimal, o3_high,
 o4mini_high, gemini25_pro, gemini25_flash, claude_opus4, deepseek_r1, gpt4o, llama4_maverick).
 API keys are read from the environment variables the config names (or a .env file)."""

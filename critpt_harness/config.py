@@ -14,11 +14,13 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
 from .catalogs.config import CatalogConfig
+from .grading.config import GraderConfig, validate_grader
 from .http import RetryConfig
+from .sandbox import SandboxConfig
 from .report.config import ReportConfig
 
 COMMANDS = ("run", "generate", "assemble", "check", "submit", "catalog", "report", "import-official",
-            "export-official")
+            "export-official", "serve-grader")
 
 
 @dataclass
@@ -57,21 +59,6 @@ class ModelConfig:
     # This model's id in each catalog, when name matching is not enough:
     # {artificial_analysis: <id>, openrouter: <slug>, llm_registry: <id>, aimodelsmap: <slug>}
     catalog_ids: Dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class SandboxConfig:
-    """Limits for model-written code (the python tool, execution checks)."""
-
-    timeout: float = 60.0
-    memory_mb: int = 2048
-    cpu_seconds: int = 60
-    max_file_mb: int = 64
-    max_output_chars: int = 10000
-    # Run without network where the OS allows it (Linux user namespaces via `unshare`).
-    block_network: bool = True
-    # Interpreter for the code; empty = the one running the harness (has numpy, scipy, sympy).
-    python: Optional[str] = None
 
 
 @dataclass
@@ -181,6 +168,7 @@ class HarnessConfig:
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     interop: InteropConfig = field(default_factory=InteropConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    grader: GraderConfig = field(default_factory=GraderConfig)
     # Free-form notes copied into the manifest and the batch metadata.
     tags: List[str] = field(default_factory=list)
 
@@ -195,6 +183,7 @@ def register() -> None:
     cs.store(group="evaluator", name="schema", node=EvaluatorConfig)
     cs.store(group="catalog", name="schema", node=CatalogConfig)
     cs.store(group="report", name="schema", node=ReportConfig)
+    cs.store(group="grader", name="schema", node=GraderConfig)
     for name, fn in (("slug", slugify), ("first", _first), ("job_suffix", _job_suffix)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
@@ -278,6 +267,7 @@ def validate(cfg: HarnessConfig) -> None:
         raise ConfigError(f"evaluator.check_policy={e.check_policy!r}: use 'warn' or 'block'")
     if e.max_retries < 0 or e.daily_limit < 1:
         raise ConfigError("evaluator.max_retries must be >= 0 and evaluator.daily_limit >= 1")
+    validate_grader(cfg.grader, serving=cfg.command == "serve-grader")
 
 
 def web_search_mode(m: ModelConfig) -> str:

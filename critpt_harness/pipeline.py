@@ -260,6 +260,13 @@ def cmd_export_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) 
         echo(f"epoch {epoch}: {root}  (python evaluate_all_results.py --results-dir {root})")
 
 
+def cmd_serve_grader(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    """A local grader with the evaluate endpoint's contract, grading with golden answers."""
+    from .grading.server import serve_grader
+
+    serve_grader(cfg.grader, echo=echo)
+
+
 COMMANDS = {"run": cmd_run, "generate": cmd_generate, "assemble": cmd_assemble, "check": cmd_check,
             "submit": cmd_submit, "catalog": cmd_catalog, "report": cmd_report, "import-official": cmd_import_official,
-            "export-official": cmd_export_official}
+            "export-official": cmd_export_official, "serve-grader": cmd_serve_grader}

@@ -22,7 +22,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import List, Optional
 
-from .config import SandboxConfig
+
+
+@dataclass
+class SandboxConfig:
+    """Limits for model-written code (the python tool, execution checks)."""
+
+    timeout: float = 60.0
+    memory_mb: int = 2048
+    cpu_seconds: int = 60
+    max_file_mb: int = 64
+    max_output_chars: int = 10000
+    # Run without network where the OS allows it (Linux user namespaces via `unshare`).
+    block_network: bool = True
+    # Interpreter for the code; empty = the one running the harness (has numpy, scipy, sympy).
+    python: Optional[str] = None
 
 
 @dataclass

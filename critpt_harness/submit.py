@@ -55,33 +55,36 @@ class LedgerEntry:
     run_dir: str
     epoch: int
     result: Dict[str, Any]
+    url: str
 
 
 class Ledger:
-    """Graded batch hashes for all runs on this machine, plus the quota they used."""
+    """Graded batch hashes for all runs on this machine, per grader URL, plus the
+    quota they used: a rehearsal on a local grader never stands in for, or uses
+    the quota of, the real one."""
 
     def __init__(self, path: Path):
         self.path = path
 
-    def entries(self) -> List[LedgerEntry]:
+    def entries(self, url: str) -> List[LedgerEntry]:
         out = []
         for raw in read_jsonl(self.path):
             when = parse_reset(raw.get("graded_at"))
-            if raw.get("content_hash") and when:
+            if raw.get("content_hash") and when and raw.get("url") == url:
                 out.append(LedgerEntry(raw["content_hash"], when, raw.get("run_dir", ""),
-                                       int(raw.get("epoch", -1)), raw.get("result", {})))
+                                       int(raw.get("epoch", -1)), raw.get("result", {}), url))
         return out
 
-    def find(self, content_hash: str) -> Optional[LedgerEntry]:
-        return next((e for e in self.entries() if e.content_hash == content_hash), None)
+    def find(self, content_hash: str, url: str) -> Optional[LedgerEntry]:
+        return next((e for e in self.entries(url) if e.content_hash == content_hash), None)
 
-    def used_since(self, since: datetime) -> List[LedgerEntry]:
-        return [e for e in self.entries() if e.graded_at >= since]
+    def used_since(self, since: datetime, url: str) -> List[LedgerEntry]:
+        return [e for e in self.entries(url) if e.graded_at >= since]
 
-    def add(self, content_hash: str, run_dir: str, epoch: int, result: Dict[str, Any]) -> None:
+    def add(self, content_hash: str, run_dir: str, epoch: int, result: Dict[str, Any], url: str) -> None:
         with JsonlAppender(self.path) as w:
             w.write({"content_hash": content_hash, "graded_at": now_iso(), "run_dir": run_dir,
-                     "epoch": epoch, "result": result})
+                     "epoch": epoch, "result": result, "url": url})
 
 
 def ledger_path(cfg: EvaluatorConfig) -> Path:
@@ -310,13 +313,13 @@ async def submit_async(cfg: EvaluatorConfig, run: RunFolder, show_progress: bool
 async def _submit_epoch(cfg: EvaluatorConfig, run: RunFolder, ledger: Ledger, grader: GraderClient,
                         policy: RetryPolicy, client: httpx.AsyncClient, epoch: int, body: bytes, digest: str,
                         echo: Callable[[str], None]) -> str:
-    previous = ledger.find(digest)
+    previous = ledger.find(digest, cfg.url)
     if previous and not cfg.force:
         store_result(run, epoch, digest, previous.result, f"ledger: graded {previous.graded_at:%Y-%m-%d %H:%M} "
                      f"(run {previous.run_dir}, epoch {previous.epoch})")
         return "already graded: result reused (evaluator.force=true grades it again)"
     day_ago = datetime.now(timezone.utc) - timedelta(hours=24)
-    used = ledger.used_since(day_ago)
+    used = ledger.used_since(day_ago, cfg.url)
     if len(used) >= cfg.daily_limit:
         frees = min(e.graded_at for e in used) + timedelta(hours=24)
         raise QuotaExhausted(f"epoch {epoch}: {len(used)} gradings in the last 24 h (evaluator.daily_limit="
@@ -344,6 +347,7 @@ async def _submit_epoch(cfg: EvaluatorConfig, run: RunFolder, ledger: Ledger, gr
     except (HTTPStatusError, RetryAfterTooLong, httpx.TransportError, GraderStreamError) as exc:
         raise _explain(exc, epoch) from exc
     data = result.model_dump(mode="json")
-    ledger.add(digest, str(run.path), epoch, data)
-    store_result(run, epoch, digest, data, "grader")
-    return f"graded: accuracy {result.accuracy:.4f}"
+    ledger.add(digest, str(run.path), epoch, data, cfg.url)
+    local = bool(data.get("local_grader"))
+    store_result(run, epoch, digest, data, f"local grader {cfg.url}" if local else "grader")
+    return f"graded{' by a LOCAL grader' if local else ''}: accuracy {result.accuracy:.4f}"

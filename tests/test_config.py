@@ -14,7 +14,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 @pytest.mark.parametrize("group,name", [
     (p.parent.name, p.stem) for p in sorted(CONFIGS.glob("*/*.yaml"))
-    if p.parent.name in ("model", "generation", "dataset", "evaluator", "catalog", "report", "experiment")
+    if p.parent.name in ("model", "generation", "dataset", "evaluator", "catalog", "report", "grader", "experiment")
 ])
 def test_every_config_composes(group, name):
     overrides = [f"{group}={name}"]

@@ -95,7 +95,7 @@ def test_a_graded_batch_is_never_sent_again_unless_forced(run, tmp_path):
         # a second run folder with identical answers is recognised too (shared ledger)
         submit(evaluator(grader, tmp_path, "evaluator.force=true", "evaluator.epochs=[1]"), run)
         assert len(grader.requests) == 3
-    assert len(Ledger(tmp_path / "ledger.jsonl").entries()) == 3
+    assert len(Ledger(tmp_path / "ledger.jsonl").entries(grader.url)) == 3
 
 
 def test_quota_exhausted_stops_without_looping_and_says_when_it_resets(run, tmp_path):
@@ -181,12 +181,16 @@ def test_duplicated_or_missing_records_never_make_a_batch(run):
 
 def test_the_local_daily_limit_stops_before_posting(run, tmp_path):
     ledger = Ledger(tmp_path / "ledger.jsonl")
-    for n in range(3):
-        ledger.add(f"other-{n}", "elsewhere", 0, {"accuracy": 0.0})
     with FakeGrader(api_key=KEY) as grader:
+        for n in range(3):
+            ledger.add(f"other-{n}", "elsewhere", 0, {"accuracy": 0.0}, grader.url)
+        ledger.add("rehearsal", "elsewhere", 0, {"accuracy": 0.0}, "http://127.0.0.1:9/local")
         with pytest.raises(QuotaExhausted, match="3 gradings in the last 24 h"):
             submit(evaluator(grader, tmp_path, "evaluator.daily_limit=3"), run)
-    assert grader.requests == []
+        assert grader.requests == []
+        # gradings by another grader (a local rehearsal) do not use this one's quota
+        submit(evaluator(grader, tmp_path, "evaluator.daily_limit=4", "evaluator.epochs=[0]"), run)
+        assert len(grader.requests) == 1
 
 
 def test_remaining_zero_from_the_server_stops_the_next_epoch(run, tmp_path):

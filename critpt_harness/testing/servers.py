@@ -16,13 +16,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
 
 import h11
 
+from ..grading.contract import EvaluateContract, js_date  # noqa: F401 - js_date is re-exported
 from ..mock import MOCK_TOOL_CODE, mock_reply
 from ..problems import PUBLIC_IDS
 
@@ -330,78 +330,26 @@ class FakeLLMServer(FakeServer):
                           "output_tokens_details": {"reasoning_tokens": reasoning}}}
 
 
-def js_date(when: datetime) -> str:
-    """The grader's reset format: a JavaScript Date string."""
-    return when.strftime("%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)")
-
-
-class FakeGrader(FakeServer):
+class FakeGrader(EvaluateContract, FakeServer):
     """The CritPt evaluate endpoint: key check, exact coverage, a daily quota
-    (only 200 counts), rate-limit headers, plain JSON or an NDJSON stream."""
-
-    PATH = "/api/v2/critpt/evaluate"
+    (only 200 counts), rate-limit headers, plain JSON or an NDJSON stream -- the
+    contract lives in grading/contract.py; here a batch's accuracy is the share
+    of submissions for which ``grade(submission)`` is true."""
 
     def __init__(self, api_key: str = "grader-key", limit: int = 10, ids: tuple = PUBLIC_IDS,
                  grade: Optional[Callable[[Dict[str, Any]], bool]] = None, grading_time: float = 0.0,
                  forbidden: bool = False):
         super().__init__()
-        self.api_key = api_key
-        self.limit = limit
-        self.remaining = limit
-        self.ids = ids
+        self.setup_contract(api_key=api_key, limit=limit, ids=ids, forbidden=forbidden)
         self.grade = grade or (lambda s: "```python" in s.get("generated_code", ""))
         self.grading_time = grading_time
-        self.forbidden = forbidden
-        self.reset_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=24)
-        self.graded: List[Dict[str, Any]] = []
 
-    @property
-    def url(self) -> str:
-        return self.root + self.PATH
-
-    def _rate_headers(self) -> Dict[str, str]:
-        return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining),
-                "X-RateLimit-Reset": js_date(self.reset_at)}
-
-    async def respond(self, req: Request) -> Reply:
-        if req.path != self.PATH or req.method != "POST":
-            return json_reply(404, {"error": "Not found"})
-        if req.headers.get("x-api-key") != self.api_key:
-            return json_reply(401, {"error": "Invalid or missing API key"})
-        if self.forbidden:
-            return json_reply(403, {"error": "This API key does not have access to CritPt evaluation"})
-        if self.remaining <= 0:
-            wait = int((self.reset_at - datetime.now(timezone.utc)).total_seconds())
-            return json_reply(429, {"error": "Rate limit exceeded", "limit": self.limit, "remaining": 0,
-                                    "reset": js_date(self.reset_at), "retryAfter": wait},
-                              {**self._rate_headers(), "Retry-After": str(wait)})
-        try:
-            body = req.json()
-            subs = body["submissions"]
-            ids = [s["problem_id"] for s in subs]
-            for s in subs:
-                for key in ("generated_code", "model", "generation_config"):
-                    if key not in s:
-                        raise ValueError(f"submission {s.get('problem_id')} lacks {key}")
-            if not isinstance(body.get("batch_metadata"), dict):
-                raise ValueError("batch_metadata must be an object")
-        except (ValueError, KeyError, TypeError) as exc:
-            return json_reply(400, {"error": f"Invalid request body: {exc}"})
-        if sorted(ids) != sorted(self.ids) or len(set(ids)) != len(ids):
-            return json_reply(400, {"error": "Submissions must include every problem in the public set exactly once"})
+    async def evaluate(self, submissions: List[Dict[str, Any]], body: Dict[str, Any]) -> Dict[str, Any]:
         if self.grading_time:
             await asyncio.sleep(self.grading_time)
-        correct = sum(1 for s in subs if self.grade(s))
-        result = {"accuracy": correct / len(subs), "timeout_rate": 0.0, "server_timeout_count": 0,
-                  "judge_error_count": 0}
-        self.remaining -= 1
-        self.graded.append({"metadata": body["batch_metadata"], "result": result})
-        if req.query.get("stream_progress") == ["true"]:
-            events = [{"type": "status", "total": len(subs)}]
-            events += [{"type": "progress", "completed": n, "total": len(subs)} for n in (len(subs) // 2, len(subs))]
-            events.append({"type": "result", "payload": result})
-            return Reply(lines=events, headers=self._rate_headers())
-        return json_reply(200, result, self._rate_headers())
+        correct = sum(1 for s in submissions if self.grade(s))
+        return {"accuracy": correct / len(submissions), "timeout_rate": 0.0, "server_timeout_count": 0,
+                "judge_error_count": 0}
 
 
 class FakeFileHost(FakeServer):

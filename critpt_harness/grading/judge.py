@@ -1,0 +1,404 @@
+"""The judge: call the candidate's ``answer`` and the golden function with the
+same arguments, in the sandbox, and compare what they return.
+
+Harness side: :func:`run_judge` sends every item of a grading to ONE sandbox
+process (sandbox.run_python; sympy is imported once there). Sandbox side:
+:func:`sandbox_main` forks one child per problem (a few at a time), so a
+problem that hangs, crashes or exits costs only itself. Each child runs three
+phases -- golden, candidate, compare -- each under its own alarm of
+``timeout`` seconds; the parent kills a child that outlives all of them (code
+stuck in C ignores alarms). Statuses:
+
+- ``correct`` / ``incorrect`` (with the reason: exception, wrong value, ...);
+- ``timeout``: the candidate's ``answer`` did not return in time;
+- ``not_gradable``: the inputs of ``answer`` cannot be supplied (neither
+  module-level names of the golden code nor understood ``testcases``);
+- ``judge_error``: the golden code failed, or the comparison or the judge itself did.
+
+Trust: model code never runs in the harness process, but it does run in the
+same child as its own comparison; code written to tamper with the judge could
+fake its own verdict (not another problem's). This is a rehearsal tool.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import secrets
+import select
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+
+from ..answer_call import answer_function, load_module, module_level_args, parameter_names
+from .compare import DEFAULT_ATOL, DEFAULT_RTOL, compare
+
+if TYPE_CHECKING:  # the sandbox side never imports the harness's config (it pulls in Hydra)
+    from ..sandbox import SandboxConfig
+
+MARK = "@@critpt-judge@@"
+STATUSES = ("correct", "incorrect", "timeout", "not_gradable", "judge_error")
+SCRIPT = "from critpt_harness.grading.judge import sandbox_main\nsandbox_main()\n"
+# Per child: golden + candidate + compare + a numeric-only retry of compare, plus slack.
+_PHASES = 4
+_SLACK = 2.0
+
+
+@dataclass
+class JudgeItem:
+    """One problem to judge: the candidate's code and the golden code."""
+
+    id: str
+    candidate: str
+    golden: str
+    golden_name: str = "real_answer"
+    testcases: Any = None
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+    seed: int = 0
+
+
+# ---------------------------------------------------------------- sandbox side
+
+class _TimeLimit(BaseException):
+    """Raised by the alarm; a BaseException so `except Exception` in model code lets it pass."""
+
+
+class _Signature(Exception):
+    """The candidate's answer() does not take the template's arguments."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise _TimeLimit()
+
+
+def _limited(seconds: float, fn: Callable[[], Any]) -> Any:
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a value whose repr raises is still reported
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def call_arguments(golden_module: Any, fn: Any, testcases: Any) -> tuple[Optional[List[Dict[str, Any]]], str]:
+    """The keyword arguments of each call, or (None, why not).
+
+    Without testcases: no arguments, or the golden module's own names (the
+    templates' sympy symbols). With testcases (a list, one entry per call): a
+    dict of arguments by name (or ``{"args": [...], "kwargs": {...}}``), a list of
+    positional arguments, or a single value when ``answer`` takes one argument."""
+    names = parameter_names(fn)
+    if testcases is None:
+        if not names:
+            return [{}], ""
+        args, missing = module_level_args(golden_module, names)
+        if args is None:
+            return None, (f"answer() takes {', '.join(names)}; the golden code does not define "
+                          f"{', '.join(missing)} and the problem has no testcases")
+        return [args], ""
+    cases = testcases if isinstance(testcases, list) else [testcases]
+    if not cases:
+        return None, "testcases is an empty list"
+    calls = []
+    for n, case in enumerate(cases):
+        if isinstance(case, dict) and set(case) <= {"args", "kwargs"} and case:
+            positional, named = list(case.get("args") or []), dict(case.get("kwargs") or {})
+        elif isinstance(case, dict):
+            positional, named = [], dict(case)
+        elif isinstance(case, (list, tuple)):
+            positional, named = list(case), {}
+        elif len(names) == 1:
+            positional, named = [case], {}
+        else:
+            return None, f"testcase {n} ({_short(case, 80)}) has a form the grader does not understand"
+        if len(positional) > len(names) or set(named) - set(names):
+            return None, f"testcase {n} does not fit answer({', '.join(names)})"
+        call = dict(zip(names, positional), **named)
+        if set(call) != set(names):
+            return None, f"testcase {n} lacks {', '.join(sorted(set(names) - set(call)))}"
+        calls.append(call)
+    return calls, ""
+
+
+def judge_item(item: Dict[str, Any], timeout: float, phase: Callable[[str], None] = lambda p: None) -> Dict[str, Any]:
+    """The verdict for one item (runs in the sandbox, in the item's own child)."""
+    out: Dict[str, Any] = {"id": item["id"]}
+
+    def verdict(status: str, reason: str, **extra: Any) -> Dict[str, Any]:
+        return {**out, "status": status, "reason": reason, **extra}
+
+    # 1. the golden values first: nothing the candidate does can change them
+    phase("golden")
+
+    def run_golden() -> tuple[Any, Optional[List[Dict[str, Any]]], Any]:
+        module = load_module(item["golden"], "golden")
+        fn = getattr(module, item["golden_name"], None)
+        if not callable(fn):
+            raise LookupError(f"the golden code defines no `{item['golden_name']}`")
+        calls, why = call_arguments(module, fn, item.get("testcases"))
+        if calls is None:
+            return fn, None, why
+        return fn, calls, [fn(**copy.deepcopy(c)) for c in calls]
+
+    try:
+        golden_fn, calls, expected = _limited(timeout, run_golden)
+        if calls is None:
+            return verdict("not_gradable", expected)
+    except _TimeLimit:
+        return verdict("judge_error", f"the golden answer did not return within {timeout:g}s")
+    except BaseException as exc:  # the golden code is data too
+        return verdict("judge_error", f"the golden answer raised {_error(exc)}")
+
+    # 2. the candidate, with the same arguments
+    phase("candidate")
+    try:
+        def run_candidate() -> List[Any]:
+            module = load_module(item["candidate"], "candidate")
+            fn = answer_function(module)
+            mine, theirs = parameter_names(fn), parameter_names(golden_fn)
+            if mine != theirs:
+                raise _Signature(f"answer({', '.join(mine)}) does not take the template's arguments "
+                                 f"({', '.join(theirs)})")
+            return [fn(**copy.deepcopy(c)) for c in calls]
+
+        got = _limited(timeout, run_candidate)
+    except _TimeLimit:
+        return verdict("timeout", f"answer() did not return within {timeout:g}s")
+    except _Signature as exc:
+        return verdict("incorrect", str(exc))
+    except SyntaxError as exc:
+        return verdict("incorrect", f"the code does not parse: {exc.msg} (line {exc.lineno})")
+    except BaseException as exc:  # model code may raise anything, even SystemExit
+        return verdict("incorrect", f"the code raised {_error(exc)}")
+
+    # 3. compare each call's values; a slow simplify falls back to the numeric check
+    phase("compare")
+    returned = _short(got[0] if len(got) == 1 else got)
+    for n, (g, w) in enumerate(zip(got, expected)):
+        label = f"testcase {n}: " if item.get("testcases") is not None else ""
+        args = dict(rtol=item.get("rtol", DEFAULT_RTOL), atol=item.get("atol", DEFAULT_ATOL),
+                    seed=item.get("seed", 0))
+        try:
+            ok, reason = _limited(timeout, lambda: compare(g, w, symbolic=True, **args))
+        except _TimeLimit:
+            try:
+                ok, reason = _limited(timeout, lambda: compare(g, w, symbolic=False, **args))
+            except _TimeLimit:
+                return verdict("judge_error", f"{label}comparing took more than {timeout:g}s", returned=returned)
+        except BaseException as exc:
+            return verdict("judge_error", f"{label}the comparison raised {_error(exc)}", returned=returned)
+        if not ok:
+            return verdict("incorrect", label + reason, returned=returned)
+    return verdict("correct", reason if len(got) == 1 else f"all {len(got)} testcases equal", returned=returned)
+
+
+def _prewarm(items: List[Dict[str, Any]]) -> None:
+    """Import what the answers use once, before forking, so children share it."""
+    text = " ".join(i.get("golden", "") + i.get("candidate", "") for i in items)
+    for name in ("sympy", "numpy", "scipy"):
+        if name in text:
+            try:
+                __import__(name)
+            except ImportError:
+                pass
+
+
+def _child(item: Dict[str, Any], timeout: float, write_fd: int) -> None:  # pragma: no cover - in a fork
+    try:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # model prints must not reach the judge's output
+            os.dup2(devnull, fd)
+
+        def send(obj: Dict[str, Any]) -> None:
+            os.write(write_fd, (json.dumps(obj, default=str) + "\n").encode())
+
+        send({"verdict": judge_item(item, timeout, lambda p: send({"phase": p}))})
+    except BaseException as exc:
+        try:
+            os.write(write_fd, (json.dumps({"verdict": {"id": item["id"], "status": "judge_error",
+                                                        "reason": f"the judge failed: {_error(exc)}"}})
+                                + "\n").encode())
+        except OSError:
+            pass
+    finally:
+        os._exit(0)
+
+
+@dataclass
+class _Running:
+    item: Dict[str, Any]
+    pid: int
+    fd: int
+    deadline: float
+    buffer: bytes = b""
+    phase: Optional[str] = None
+
+    def read(self, chunk: bytes, timeout: float) -> None:
+        """Take the child's messages; each new phase gets its own deadline (compare: two tries)."""
+        self.buffer += chunk
+        phase, _ = _last_messages(self.buffer)
+        if phase != self.phase:
+            self.phase = phase
+            self.deadline = time.monotonic() + (2 if phase == "compare" else 1) * timeout + _SLACK
+
+
+def _last_messages(buffer: bytes) -> tuple[Optional[str], Optional[Dict[str, Any]]]:
+    phase, result = None, None
+    for line in buffer.decode("utf-8", "replace").splitlines():
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(msg, dict):
+            phase = msg.get("phase", phase)
+            result = msg.get("verdict", result)
+    return phase, result
+
+
+def _no_verdict(item: Dict[str, Any], phase: Optional[str], timeout: float, killed: bool, status: int) -> Dict[str, Any]:
+    out = {"id": item["id"]}
+    if killed:
+        if phase == "candidate":
+            return {**out, "status": "timeout", "reason": f"answer() did not return within {timeout:g}s"}
+        return {**out, "status": "judge_error", "reason": f"the judge ran out of time in the {phase or 'start'} phase"}
+    how = f"signal {-status}" if status < 0 else f"exit code {status}"
+    if phase == "candidate":
+        return {**out, "status": "incorrect", "reason": f"the code ended its process ({how})"}
+    return {**out, "status": "judge_error", "reason": f"the judge process ended ({how}) in the {phase or 'start'} phase"}
+
+
+def _reap(run: _Running, timeout: float, kill: bool) -> Optional[Dict[str, Any]]:
+    """The verdict of a child that has exited (or is killed now); None while it still runs."""
+    if kill:
+        try:
+            os.kill(run.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    pid, raw = os.waitpid(run.pid, 0 if kill else os.WNOHANG)
+    if pid == 0:
+        return None
+    os.close(run.fd)
+    phase, result = _last_messages(run.buffer)
+    if result is not None and result.get("status") in STATUSES:
+        return result
+    return _no_verdict(run.item, phase, timeout, kill, os.waitstatus_to_exitcode(raw))
+
+
+def sandbox_main() -> None:  # pragma: no cover - runs in the sandbox (covered through run_judge)
+    """Read {nonce, timeout, workers, items} on stdin; print one marked line per verdict."""
+    job = json.load(sys.stdin)
+    items, timeout, workers = job["items"], float(job["timeout"]), max(1, int(job.get("workers", 1)))
+    prefix = f"{MARK} {job['nonce']} "
+    out = sys.stdout
+    _prewarm(items)
+    queue = list(items)
+    running: Dict[int, _Running] = {}
+    closed: set = set()  # children whose pipe is closed, not yet exited
+    while queue or running:
+        while queue and len(running) < workers:
+            item = queue.pop(0)
+            read_fd, write_fd = os.pipe()
+            out.flush()
+            pid = os.fork()
+            if pid == 0:
+                os.close(read_fd)
+                _child(item, timeout, write_fd)
+            os.close(write_fd)
+            running[read_fd] = _Running(item, pid, read_fd, time.monotonic() + timeout + _SLACK)
+        wait = max(0.0, min(r.deadline for r in running.values()) - time.monotonic())
+        if closed:
+            wait = min(wait, 0.02)
+        ready, _, _ = select.select([fd for fd in running if fd not in closed], [], [], wait)
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if chunk:
+                running[fd].read(chunk, timeout)
+            else:
+                closed.add(fd)
+        now = time.monotonic()
+        for fd, run in list(running.items()):
+            if fd in closed or run.deadline <= now:
+                verdict = _reap(run, timeout, kill=run.deadline <= now)
+                if verdict is not None:
+                    del running[fd]
+                    closed.discard(fd)
+                    out.write(prefix + json.dumps(verdict, default=str) + "\n")
+                    out.flush()
+    # Processes the answers started and left behind share our process group: end them
+    # (only when we lead that group, as in the sandbox, never a caller's group).
+    if os.getpgid(0) == os.getpid():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            os.killpg(os.getpid(), signal.SIGTERM)
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------- harness side
+
+def parse_output(stdout: str, nonce: str) -> Dict[str, Dict[str, Any]]:
+    prefix = f"{MARK} {nonce} "
+    verdicts = {}
+    for line in stdout.splitlines():
+        if line.startswith(prefix):
+            try:
+                verdict = json.loads(line[len(prefix):])
+            except json.JSONDecodeError:
+                continue
+            verdicts[verdict["id"]] = verdict
+    return verdicts
+
+
+async def run_judge(items: List[JudgeItem], sandbox: "SandboxConfig", *, timeout: float = 30.0,
+                    workers: int = 4) -> Dict[str, Dict[str, Any]]:
+    """Judge every item in one sandbox process; returns {id: verdict} with a
+    verdict for every item (``judge_error`` when the sandbox gave none)."""
+    from ..sandbox import run_python  # harness side only: the sandbox side never needs it
+
+    if not items:
+        return {}
+    workers = max(1, workers)
+    rounds = -(-len(items) // workers)
+    # Limits stretched to the job: every round of children may use all its phases; each
+    # process has its own CPU budget; a verdict line is at most a few KB.
+    limits = replace(sandbox, timeout=sandbox.timeout + rounds * (_PHASES * timeout + _SLACK),
+                     cpu_seconds=max(sandbox.cpu_seconds, int(_PHASES * timeout + _SLACK) + 1),
+                     max_output_chars=max(sandbox.max_output_chars, 10000 + 4096 * len(items)))
+    nonce = secrets.token_hex(8)
+    job = {"nonce": nonce, "timeout": timeout, "workers": workers, "items": [asdict(i) for i in items]}
+    result = await run_python(SCRIPT, limits, stdin=json.dumps(job, default=str))
+    verdicts = parse_output(result.stdout, nonce)
+    if len(verdicts) < len(items):
+        if result.timed_out:
+            why = f"the judge process hit its overall time limit ({limits.timeout:g}s)"
+        else:
+            tail = result.stderr.strip().splitlines()[-1:] or ["no error output"]
+            why = f"the judge process ended with exit code {result.exit_code} ({tail[0][:300]})"
+            if "critpt_harness" in result.stderr and "ModuleNotFoundError" in result.stderr:
+                why += ("; the sandbox interpreter cannot import critpt_harness: leave the sandbox's "
+                        "`python` empty or point it at an environment where critpt-harness is installed")
+        for item in items:
+            verdicts.setdefault(item.id, {"id": item.id, "status": "judge_error", "reason": why})
+    return verdicts
+
+
+def run_judge_sync(items: List[JudgeItem], sandbox: "SandboxConfig", **kwargs: Any) -> Dict[str, Dict[str, Any]]:
+    import asyncio
+
+    return asyncio.run(run_judge(items, sandbox, **kwargs))

@@ -1,0 +1,166 @@
+"""``critpt-harness serve-grader``: a local stand-in for the CritPt evaluate
+endpoint that grades with golden answers.
+
+Same contract as the official endpoint (grading/contract.py): ``x-api-key``,
+exact coverage of ITS problem set (the main problems of ``grader.problems``,
+plus the checkpoints with ``grader.include_checkpoints``), 400/401/429 with
+``Retry-After`` and ``X-RateLimit-*``, plain JSON or the NDJSON stream. Problems
+without a golden answer count as not correct and are listed in ``not_gradable``.
+
+Every reply says it is local: the header ``X-CritPt-Grader: local`` and, in
+every JSON body and NDJSON event, ``"local_grader": true`` and a ``note``.
+NDJSON events are sent once the batch is graded (all problems are judged in one
+sandbox run, so there is no partial progress to report).
+
+    export CRITPT_LOCAL_GRADER_KEY=rehearsal
+    critpt-harness serve-grader grader.problems=path/to/challenges
+    critpt-harness submit run_dir=... evaluator.url=http://127.0.0.1:8787/api/v2/critpt/evaluate \\
+        evaluator.api_key_env=CRITPT_LOCAL_GRADER_KEY evaluator.dry_run=false evaluator.ledger_path=...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+from ..errors import ConfigError, HarnessError
+from ..secrets import require_key
+from ..testing.servers import FakeServer, Request
+from .config import GraderConfig, validate_grader
+from .contract import EvaluateContract, Refunded
+from .local import GoldenSet, GradeReport, grade_codes, load_golden_set
+
+NOTE = ("This is a LOCAL CritPt grader (critpt-harness serve-grader), not the official one: it grades with "
+        "the golden answers of its own problem set, and its results are not official CritPt results.")
+MARKER_HEADER = "X-CritPt-Grader"
+
+
+class LocalGraderServer(EvaluateContract, FakeServer):
+    """The evaluate endpoint over a golden problem set. ``start()`` serves on an
+    ephemeral loopback port (tests); ``start_at(host, port)`` where configured."""
+
+    SET_NAME = "this local grader's problem set"
+
+    def __init__(self, golden: GoldenSet, cfg: GraderConfig, api_key: str, *, keep_requests: bool = True,
+                 echo: Optional[Callable[[str], None]] = None):
+        super().__init__()
+        self.golden = golden
+        self.cfg = cfg
+        self.setup_contract(api_key=api_key, limit=cfg.daily_limit, ids=tuple(golden.ids(cfg.include_checkpoints)),
+                            window=timedelta(hours=cfg.window_hours))
+        # A long-running server keeps no request bodies (FakeServer records them for tests).
+        self.keep_requests = keep_requests
+        self.echo = echo
+        self.reports: List[GradeReport] = []
+        self._host = "127.0.0.1"
+
+    # marking every reply as local
+    def marker_headers(self) -> Dict[str, str]:
+        return {MARKER_HEADER: "local"}
+
+    def annotate(self, payload: Dict[str, Any]) -> Dict[str, Any]:
+        return {**payload, "local_grader": True, "note": NOTE}
+
+    # grading
+    async def evaluate(self, submissions: List[Dict[str, Any]], body: Dict[str, Any]) -> Dict[str, Any]:
+        codes = {s["problem_id"]: str(s.get("generated_code") or "") for s in submissions}
+        try:
+            report = await grade_codes(codes, self.golden, self.cfg)
+        except (HarnessError, OSError) as exc:
+            raise Refunded(502, f"the local judge failed: {exc}") from exc
+        self.reports.append(report)
+        if self.echo:
+            self.echo(f"graded a batch of {len(codes)}: accuracy {report.accuracy:.4f} "
+                      f"({report.count('correct')} correct, {len(report.not_gradable)} not gradable, "
+                      f"{report.count('timeout')} timeouts, {report.count('judge_error')} judge errors); "
+                      f"{self.remaining - 1} gradings left in this window")
+        # Marked here too: a stream's result event carries the result as its payload.
+        return self.annotate({**report.result(reasons=self.cfg.show_reasons),
+                              "problem_set": Path(self.golden.source).name})
+
+    def _take_fault(self, req: Request):
+        fault = super()._take_fault(req)
+        if not self.keep_requests:
+            with self._lock:
+                self.requests.clear()
+        return fault
+
+    # serving where configured
+    @property
+    def root(self) -> str:
+        assert self._port, "start the server first"
+        host = "127.0.0.1" if self._host in ("", "0.0.0.0") else "[::1]" if self._host == "::" else self._host
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        return f"http://{host}:{self._port}"
+
+    def start_at(self, host: str, port: int) -> "LocalGraderServer":
+        """Listen on ``host:port`` (port 0 = any free one) in a background thread."""
+        ready = threading.Event()
+        failure: List[BaseException] = []
+        self._host = host
+
+        def serve() -> None:
+            self._loop = asyncio.new_event_loop()
+            try:
+                self._server = self._loop.run_until_complete(
+                    asyncio.start_server(self._connection, host, port, backlog=128))
+            except OSError as exc:
+                failure.append(exc)
+                ready.set()
+                self._loop.close()
+                self._loop = None
+                return
+            self._port = self._server.sockets[0].getsockname()[1]
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=serve, name="critpt-local-grader", daemon=True)
+        self._thread.start()
+        ready.wait(30)
+        if failure:
+            raise ConfigError(f"cannot listen on {host}:{port} ({failure[0]}): set grader.port to a free port "
+                              "(0 = any) or grader.host to an address of this machine")
+        return self
+
+
+def _banner(server: LocalGraderServer, cfg: GraderConfig) -> str:
+    golden = server.golden
+    expected = golden.ids(cfg.include_checkpoints)
+    gradable = [i for i in expected if golden.problems[i].golden_name]
+    lines = [f"Local CritPt grader (NOT the official grader) listening on {server.url}",
+             f"  problem set: {golden.source}: a batch must hold these {len(expected)} problems exactly once; "
+             f"{len(gradable)} have golden answers"]
+    missing = [i for i in expected if i not in gradable]
+    if missing:
+        lines.append(f"  without golden answers (always counted as not correct): {', '.join(missing[:10])}"
+                     + (" ..." if len(missing) > 10 else ""))
+    lines += [f"  key: the value of ${cfg.api_key_env} in the x-api-key header; "
+              f"{cfg.daily_limit} gradings per {cfg.window_hours:g} h",
+              f"  submit to it: evaluator.url={server.url} evaluator.api_key_env={cfg.api_key_env} "
+              "evaluator.dry_run=false (the ledger keeps its gradings apart from the official grader's)",
+              "  Ctrl-C stops it."]
+    return "\n".join(lines)
+
+
+def serve_grader(cfg: GraderConfig, *, echo: Callable[[str], None] = print,
+                 stop: Optional[threading.Event] = None,
+                 ready: Optional[Callable[[LocalGraderServer], None]] = None) -> None:
+    """Run the local grader in the foreground until Ctrl-C (or until ``stop`` is set).
+    Prints its URL first; ``ready`` is called with the running server (for tests)."""
+    validate_grader(cfg, serving=True)
+    golden = load_golden_set(cfg.problems or "", cfg.rtol, cfg.atol)
+    api_key = require_key(cfg.api_key_env, "grader.api_key_env")
+    server = LocalGraderServer(golden, cfg, api_key, keep_requests=False, echo=echo)
+    server.start_at(cfg.host, cfg.port)
+    try:
+        echo(_banner(server, cfg))
+        if ready:
+            ready(server)
+        (stop or threading.Event()).wait()
+    except KeyboardInterrupt:
+        echo("stopping the local grader")
+    finally:
+        server.stop()
