@@ -35,6 +35,12 @@ class Coverage:
         return "; ".join(parts)
 
 
+def expected_ids(manifest: Dict[str, Any]) -> Sequence[str]:
+    """The ids a run's batches must cover: its own problem set (recorded at generation),
+    the public set when nothing else was recorded."""
+    return manifest.get("problem_ids") or PUBLIC_IDS
+
+
 def generated_code(record: GenerationRecord) -> str:
     """What is sent for a problem: the extracted code in a ```python fence (the
     grader's documented format), or the final reply itself when no code could be

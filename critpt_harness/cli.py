@@ -33,6 +33,8 @@ commands:
              published CritPt scores; several runs with report.runs=[a,b] or a glob (runs/*/*)
   serve-grader  a local grader with the evaluate endpoint's contract, grading problem sets that
              have golden answers (grader.problems=...): rehearse the submission path
+  grade-local  grade the run's batches here against a set with golden answers (grader.problems=...,
+             or the run's own dataset.path): per problem, checkpoints, overall
   import-official  make a run folder from the official pipeline's results/generations
                    (interop.source=...)
   export-official  write the batches in the official layout (for evaluate_all_results.py)

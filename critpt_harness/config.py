@@ -20,7 +20,7 @@ from .sandbox import SandboxConfig
 from .report.config import ReportConfig
 
 COMMANDS = ("run", "generate", "assemble", "check", "submit", "catalog", "report", "import-official",
-            "export-official", "serve-grader")
+            "export-official", "serve-grader", "grade-local")
 
 
 @dataclass
@@ -104,6 +104,11 @@ class DatasetConfig:
     download_timeout: float = 60.0
     # Extra tries per file after a dropped connection or a 5xx.
     download_retries: int = 3
+    # false = a private set (any *.json challenge files in dataset.path, e.g. the example challenge):
+    # batches must cover that set instead of the 70 public ids; grade it with grade-local.
+    public: bool = True
+    # Also ask the challenges' sub-problem checkpoints, each challenge's steps in one conversation.
+    checkpoints: bool = False
 
 
 @dataclass

@@ -113,21 +113,23 @@ async def _turn(model: ChatModel, messages: List[Dict[str, Any]], turn: int, gen
             messages.append({"role": "tool", "tool_call_id": call.id, "content": output})
 
 
-async def run_item(model: ChatModel, problem: Problem, epoch: int, gen: GenerationConfig) -> GenerationRecord:
-    """One (problem, epoch) conversation: one turn (parsing) or two (answer, then format),
-    each with a tool loop under the "code" protocol."""
-    messages = prompts.initial_messages(problem.problem_description, problem.code_template, gen.parsing,
-                                        gen.use_python, gen.use_web_search)
-    replies: List[str] = []
+async def _step(model: ChatModel, conversation: List[Dict[str, Any]], problem: Problem, epoch: int,
+                gen: GenerationConfig, carry: List[Dict[str, Any]]) -> GenerationRecord:
+    """Answer one problem whose question is the last message of ``conversation``:
+    the answer turn (with its tool loop) is appended to ``carry`` (what later steps
+    see), the formatting turn only to this problem's own record."""
     rec: Dict[str, Any] = {"reasoning": [], "turns": [], "usage": Usage(), "tool_calls": [], "web_searches": 0}
     budget = ToolBudget(gen.tools)
+    replies: List[str] = []
     started, t0 = now_iso(), time.perf_counter()
+    messages = conversation
     error: Optional[str] = None
     try:
-        for turn in range(1, 2 if gen.parsing else 3):
-            if turn == 2:
-                messages.append({"role": "user", "content": prompts.parse_turn(problem.code_template)})
-            replies.append(await _turn(model, messages, turn, gen, budget, rec))
+        replies.append(await _turn(model, messages, 1, gen, budget, rec))
+        carry[:] = list(messages)
+        if not gen.parsing:
+            messages = messages + [{"role": "user", "content": prompts.parse_turn(problem.code_template)}]
+            replies.append(await _turn(model, messages, 2, gen, budget, rec))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # recorded, never fatal for the run
@@ -143,18 +145,66 @@ async def run_item(model: ChatModel, problem: Problem, epoch: int, gen: Generati
     )
 
 
-def pending_items(problems: Iterable[Problem], epochs: int, done: Iterable[Key]) -> List[Tuple[Problem, int]]:
+async def run_item(model: ChatModel, problem: Problem, epoch: int, gen: GenerationConfig) -> GenerationRecord:
+    """One (problem, epoch) conversation: one turn (parsing) or two (answer, then format),
+    each with a tool loop under the "code" protocol."""
+    messages = prompts.initial_messages(problem.problem_description, problem.code_template, gen.parsing,
+                                        gen.use_python, gen.use_web_search)
+    return await _step(model, messages, problem, epoch, gen, [])
+
+
+async def run_chain(model: ChatModel, chain: List[Problem], epoch: int, gen: GenerationConfig) -> List[GenerationRecord]:
+    """A challenge's checkpoints as one conversation, as the official protocol asks
+    them: each step's question follows the previous steps' answers (their
+    formatting turns are not carried over). All-or-nothing: if a step fails, every
+    step is recorded as failed, so a re-run asks the whole chain again."""
+    carry: List[Dict[str, Any]] = [{"role": "system", "content": prompts.system_prompt(
+        gen.parsing, gen.use_python, gen.use_web_search)}]
+    records: List[GenerationRecord] = []
+    for k, problem in enumerate(chain):
+        question = prompts.first_turn(prompts.step_text([p.problem_description for p in chain], k),
+                                      problem.code_template, gen.parsing)
+        record = await _step(model, carry + [{"role": "user", "content": question}], problem, epoch, gen, carry)
+        records.append(record)
+        if record.status != "ok":
+            break
+    failed = next((r for r in records if r.status != "ok"), None)
+    if failed is None:
+        return records
+    why = f"step {failed.problem_id} failed: {failed.error}"
+    done = {r.problem_id for r in records}
+    out = [r if r is failed else r.model_copy(update={"status": "failed", "error": why}) for r in records]
+    now = now_iso()
+    out += [GenerationRecord(problem_id=p.problem_id, epoch=epoch, status="failed", model=model.name,
+                             parsing=gen.parsing, started_at=now, finished_at=now, duration_s=0.0,
+                             error=f"not reached: {why}", prompt_hash=prompts.prompt_hash())
+            for p in chain if p.problem_id not in done]
+    return out
+
+
+async def run_unit(model: ChatModel, unit: List[Problem], epoch: int, gen: GenerationConfig) -> List[GenerationRecord]:
+    if len(unit) == 1 and unit[0].problem_type == "main":
+        return [await run_item(model, unit[0], epoch, gen)]
+    return await run_chain(model, unit, epoch, gen)
+
+
+def pending_units(units: Iterable[List[Problem]], epochs: int, done: Iterable[Key]) -> List[Tuple[List[Problem], int]]:
+    """(unit, epoch) pairs with at least one problem not yet answered."""
     finished = set(done)
-    return [(p, e) for e in range(epochs) for p in problems if (p.problem_id, e) not in finished]
+    return [(u, e) for e in range(epochs) for u in units
+            if any((p.problem_id, e) not in finished for p in u)]
 
 
-async def generate_async(cfg: HarnessConfig, problems: List[Problem], run: RunFolder,
+async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List[Problem]], run: RunFolder,
                          model: Optional[ChatModel] = None) -> Progress:
+    """Generate every pending (unit, epoch); ``problems`` is a list of problems
+    (each its own conversation) or of units (see ProblemSet.units)."""
+    units = [u if isinstance(u, list) else [u] for u in problems]
     done = [k for k, r in latest_records(run).items() if r.status == "ok"]
-    todo = pending_items(problems, cfg.generation.epochs, done)
-    progress = Progress(total=len(todo))
+    todo = pending_units(units, cfg.generation.epochs, done)
+    progress = Progress(total=sum(len(u) for u, _ in todo))
     if not todo:
-        log.info("generation: all %d items already done", len(problems) * cfg.generation.epochs)
+        log.info("generation: all %d items already done", sum(len(u) for u in units) * cfg.generation.epochs)
         return progress
 
     def on_retry(attempt: int, exc: BaseException, wait: float) -> None:
@@ -169,26 +219,27 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem], run: RunFo
     semaphore = asyncio.Semaphore(cfg.generation.concurrency)
     writer = JsonlAppender(run.generations_file)
 
-    async def worker(problem: Problem, epoch: int) -> None:
+    async def worker(unit: List[Problem], epoch: int) -> None:
         async with semaphore:
             progress.in_flight += 1
             progress.refresh()
             try:
-                record = await run_item(model, problem, epoch, cfg.generation)
+                records = await run_unit(model, unit, epoch, cfg.generation)
             finally:
                 progress.in_flight -= 1
-        writer.write_model(record)
-        progress.usage = progress.usage + record.usage
-        if record.status == "ok":
-            progress.done += 1
-        else:
-            progress.failed += 1
-            log.warning("%s epoch %d failed: %s", record.problem_id, epoch, record.error)
+        for record in records:
+            writer.write_model(record)
+            progress.usage = progress.usage + record.usage
+            if record.status == "ok":
+                progress.done += 1
+            else:
+                progress.failed += 1
+                log.warning("%s epoch %d failed: %s", record.problem_id, epoch, record.error)
         progress.refresh()
-        progress.bar.update(1)
+        progress.bar.update(len(records))
 
     try:
-        await asyncio.gather(*(worker(p, e) for p, e in todo))
+        await asyncio.gather(*(worker(u, e) for u, e in todo))
     finally:
         writer.close()
         progress.bar.close()

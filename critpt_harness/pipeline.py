@@ -15,15 +15,15 @@ from typing import Any, Callable, Dict, List
 from omegaconf import OmegaConf
 
 from . import __version__, prompts
-from .batch import build_batch
+from .batch import build_batch, expected_ids
 from .checks import check_records
 from .config import DatasetConfig, HarnessConfig, model_label
 from .contracts import GenerationFlags, GenerationRecord
 from .errors import BatchError, ConfigError, HarnessError, RunFolderError
 from .generate import generate_async, latest_records, ok_records
-from .problems import Problem, canonical_sha256, load_problems
-from .results import table, update_summary
-from .runs import RunFolder, now_iso, write_json_atomic
+from .problems import Problem, ProblemSet, canonical_sha256, load_problems
+from .results import summarize, table, update_summary
+from .runs import RunFolder, now_iso, read_json, write_json_atomic
 from .interop import export_official, import_official
 from .secrets import require_key
 from .submit import assembled_epochs, submit_async
@@ -51,7 +51,7 @@ def config_hash(resolved: Dict[str, Any]) -> str:
     return canonical_sha256({k: _select(resolved, k) for k in IDENTITY_KEYS})
 
 
-def prepare_run(cfg: HarnessConfig, run: RunFolder, dataset_sha256: str) -> None:
+def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> None:
     """Create the run folder, or check that resuming it keeps the same settings."""
     resolved = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
     if run.exists():
@@ -59,7 +59,7 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, dataset_sha256: str) -> None
         diffs = [f"{k}: {_select(stored, k)!r} -> {_select(resolved, k)!r}"
                  for k in IDENTITY_KEYS if _select(stored, k) != _select(resolved, k)]
         manifest = run.manifest()
-        if manifest.get("dataset_sha256") not in (None, dataset_sha256):
+        if manifest.get("dataset_sha256") not in (None, problems.sha256):
             diffs.append("the problem set changed (dataset hash)")
         if manifest.get("prompt_hash") not in (None, prompts.prompt_hash()):
             diffs.append("the prompt text changed (prompt hash)")
@@ -70,7 +70,8 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, dataset_sha256: str) -> None
                   "or drop the overrides that differ."
             )
     run.write_config(resolved)
-    run.update_manifest(dataset_sha256=dataset_sha256, prompt_hash=prompts.prompt_hash(),
+    run.update_manifest(dataset_sha256=problems.sha256, problem_ids=problems.ids, public_set=problems.public,
+                        prompt_hash=prompts.prompt_hash(),
                         config_hash=config_hash(resolved), model=model_label(cfg), tags=list(cfg.tags))
 
 
@@ -86,9 +87,9 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
     check_keys(cfg, evaluator=False)
     problems = load_problems(cfg.dataset)
     echo(f"problems: {len(problems)} from {problems.source} (sha256 {problems.sha256[:12]})")
-    prepare_run(cfg, run, problems.sha256)
+    prepare_run(cfg, run, problems)
     echo(f"run folder: {run.path}")
-    progress = asyncio.run(generate_async(cfg, list(problems.problems), run))
+    progress = asyncio.run(generate_async(cfg, problems.units(), run))
     records = latest_records(run)
     total = len(problems) * cfg.generation.epochs
     ok = sum(1 for (pid, e), r in records.items() if r.status == "ok" and e < cfg.generation.epochs)
@@ -176,7 +177,8 @@ def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List
                     "protocol": "one-step" if flags.parsing else "two-step"}
         try:
             batch = build_batch(records, epoch=epoch, model=label, flags=flags, metadata=metadata,
-                                include_messages=cfg.evaluator.include_messages)
+                                include_messages=cfg.evaluator.include_messages,
+                                public_ids=expected_ids(manifest))
         except BatchError as exc:
             errors.append(str(exc))
             continue
@@ -221,10 +223,14 @@ def cmd_report(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
 
 
 def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
-    check_keys(cfg, evaluator=True)
+    check_keys(cfg, evaluator=cfg.dataset.public)
     cmd_generate(cfg, run, echo)
     cmd_assemble(cfg, run, echo)
-    cmd_submit(cfg, run, echo)
+    if run.manifest().get("public_set") is False:  # only the public set can be graded officially
+        echo("a private problem set: graded here, not by the official grader")
+        cmd_grade_local(cfg, run, echo)
+    else:
+        cmd_submit(cfg, run, echo)
     if cfg.model.provider == "mock":  # keep the offline default offline: nothing to compare with
         echo("catalog: skipped for the offline mock model (`critpt-harness catalog` takes a snapshot)")
     else:
@@ -260,6 +266,33 @@ def cmd_export_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) 
         echo(f"epoch {epoch}: {root}  (python evaluate_all_results.py --results-dir {root})")
 
 
+def cmd_grade_local(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    """Grade the run's batches here, against a problem set with golden answers."""
+    from .grading.local import grade_batch, load_golden_set
+
+    stored = run.stored_config()
+    source = cfg.grader.problems or (stored.get("dataset") or {}).get("path")
+    if not source:
+        raise ConfigError("grade-local needs grader.problems=<folder or file of challenges with golden answers>")
+    golden = load_golden_set(source, cfg.grader.rtol, cfg.grader.atol)
+    epochs = list(cfg.evaluator.epochs) or assembled_epochs(run)
+    if not epochs:
+        raise RunFolderError(f"no batches in {run.batches_dir}: run `critpt-harness assemble run_dir={run.path}`")
+    graded: Dict[str, Any] = {}
+    for epoch in epochs:
+        report = asyncio.run(grade_batch(read_json(run.batch_file(epoch)), golden, cfg.grader))
+        graded[str(epoch)] = {**report.result(), "main_accuracy": report.main_accuracy,
+                              "checkpoint_accuracy": report.checkpoint_accuracy, "challenges": report.challenges()}
+        echo(f"epoch {epoch}:\n{report.table()}")
+    data = {"graded_at": now_iso(), "golden_set": str(source), "local_grader": True, "epochs": graded,
+            "summary": summarize([e["accuracy"] for e in graded.values()])}
+    write_json_atomic(run.path / "local_grades.json", data)
+    s = data["summary"]
+    se = f" ± {100 * s['stderr']:.2f}" if s["stderr"] is not None else ""
+    echo(f"local grading (NOT the official grader): mean accuracy {100 * s['mean_accuracy']:.2f}%{se} over "
+         f"{s['epochs_graded']} epoch(s); written to {run.path / 'local_grades.json'}")
+
+
 def cmd_serve_grader(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """A local grader with the evaluate endpoint's contract, grading with golden answers."""
     from .grading.server import serve_grader
@@ -269,4 +302,5 @@ def cmd_serve_grader(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> 
 
 COMMANDS = {"run": cmd_run, "generate": cmd_generate, "assemble": cmd_assemble, "check": cmd_check,
             "submit": cmd_submit, "catalog": cmd_catalog, "report": cmd_report, "import-official": cmd_import_official,
-            "export-official": cmd_export_official, "serve-grader": cmd_serve_grader}
+            "export-official": cmd_export_official, "serve-grader": cmd_serve_grader,
+            "grade-local": cmd_grade_local}

@@ -50,6 +50,8 @@ class Problem(BaseModel):
     answer_only_code: Optional[str] = None
     testcases: Any = None
     metadata: Dict[str, Any] = Field(default_factory=dict)
+    # The challenge (file's dataset_name) a problem belongs to; set when loading.
+    challenge: Optional[str] = None
 
     @field_validator("code_template")
     @classmethod
@@ -84,10 +86,22 @@ class ProblemSet:
     problems: tuple[Problem, ...]
     source: str
     sha256: str
+    public: bool = True
 
     @property
     def ids(self) -> List[str]:
         return [p.problem_id for p in self.problems]
+
+    def units(self) -> List[List[Problem]]:
+        """What one conversation answers: a main problem alone, or a challenge's
+        sub-problem checkpoints in order (one multi-turn conversation)."""
+        singles = [[p] for p in self.problems if p.problem_type == "main"]
+        chains: Dict[str, List[Problem]] = {}
+        for p in self.problems:
+            if p.problem_type != "main":
+                chains.setdefault(p.challenge or p.problem_id, []).append(p)
+        ordered = [sorted(c, key=lambda p: (p.problem_index is None, p.problem_index or 0)) for c in chains.values()]
+        return singles + ordered
 
     def __len__(self) -> int:
         return len(self.problems)
@@ -120,12 +134,14 @@ def parse_challenge_file(path: Path, raw: bytes) -> ChallengeFile:
         raise DatasetError(_format_validation_error(path, exc)) from exc
 
 
-def _main_problems(files: Dict[Path, ChallengeFile]) -> List[Problem]:
+def _select_problems(files: Dict[Path, ChallengeFile], checkpoints: bool = False) -> List[Problem]:
+    """The main problems (and, with ``checkpoints``, the sub-problems) of the files."""
     problems, seen = [], {}
     for path, challenge in files.items():
         for problem in challenge.problems:
-            if problem.problem_type != "main":
+            if problem.problem_type != "main" and not checkpoints:
                 continue
+            problem.challenge = challenge.dataset_name
             if problem.problem_id in seen:
                 raise DatasetError(
                     f"{path}: problem_id {problem.problem_id!r} also appears in {seen[problem.problem_id]}"
@@ -156,24 +172,28 @@ def check_public_coverage(ids: List[str], source: str) -> None:
         )
 
 
-def load_directory(directory: Path, *, expect_public: bool = True) -> ProblemSet:
-    """Load every ``Challenge_N.json`` of a directory (the official layout)."""
+def load_directory(directory: Path, *, expect_public: bool = True, checkpoints: bool = False) -> ProblemSet:
+    """Load a directory of challenge files: the official ``Challenge_N.json`` layout
+    (checked against the public id set), or with ``expect_public=False`` any
+    ``*.json`` challenge files (a private set, the example challenge)."""
     if not directory.is_dir():
         raise DatasetError(
             f"dataset.path={directory} is not a directory: give the folder holding Challenge_N.json files"
         )
-    paths = sorted(
-        (p for p in directory.iterdir() if FILE_PATTERN.match(p.name)),
-        key=lambda p: int(FILE_PATTERN.match(p.name).group(1)),
-    )
+    if expect_public:
+        paths = sorted((p for p in directory.iterdir() if FILE_PATTERN.match(p.name)),
+                       key=lambda p: int(FILE_PATTERN.match(p.name).group(1)))
+    else:
+        paths = sorted(directory.glob("*.json"))
     if not paths:
-        raise DatasetError(f"dataset.path={directory} holds no Challenge_N.json files")
+        kind = "Challenge_N.json" if expect_public else "*.json challenge"
+        raise DatasetError(f"dataset.path={directory} holds no {kind} files")
     files = {p: parse_challenge_file(p, p.read_bytes()) for p in paths}
-    problems = sorted(_main_problems(files), key=lambda p: _sort_key(p.problem_id))
+    problems = sorted(_select_problems(files, checkpoints), key=lambda p: _sort_key(p.problem_id))
     if expect_public:
         check_public_coverage([p.problem_id for p in problems], f"dataset.path={directory}")
     digest = canonical_sha256([p.model_dump(mode="json") for p in problems])
-    return ProblemSet(problems=tuple(problems), source=str(directory), sha256=digest)
+    return ProblemSet(problems=tuple(problems), source=str(directory), sha256=digest, public=expect_public)
 
 
 def default_cache_dir() -> Path:
@@ -254,6 +274,8 @@ def load_public(cfg: DatasetConfig) -> ProblemSet:
 
 
 def load_problems(cfg: DatasetConfig) -> ProblemSet:
+    if not cfg.public and not cfg.path:
+        raise DatasetError("dataset.public=false needs dataset.path=<folder of your challenge JSON files>")
     if cfg.path:
-        return load_directory(Path(cfg.path).expanduser())
+        return load_directory(Path(cfg.path).expanduser(), expect_public=cfg.public, checkpoints=cfg.checkpoints)
     return load_public(cfg)

@@ -9,6 +9,8 @@ prompt asks for it to be filled directly.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from typing import Dict, List
 
 SYSTEM_PROMPT = """\
@@ -67,6 +69,19 @@ def first_turn(problem_description: str, code_template: str, parsing: bool) -> s
     if parsing:
         return problem_description + ONE_STEP_TEMPLATE_INTRO.format(code_template=code_template)
     return problem_description
+
+
+def step_text(descriptions: List[str], k: int) -> str:
+    """The question of checkpoint ``k`` in a multi-turn chain. The files restate
+    every earlier step (with its golden "### Answer:" for the golden-context
+    protocol); the official default (use_golden_for_prev_steps=false) asks only
+    the new part, after the model's own earlier answers."""
+    text = descriptions[k]
+    if k == 0:
+        return text
+    new = text[len(os.path.commonprefix([descriptions[k - 1], text])):]
+    new = re.sub(r"^[ \t]*#+[ \t]*Answer:.*?(?=^[ \t]*#+[ \t]*Subproblem|\Z)", "", new, flags=re.S | re.M)
+    return new.strip() or text
 
 
 def parse_turn(code_template: str) -> str:

@@ -22,7 +22,7 @@ from filelock import FileLock, Timeout
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from .batch import coverage, submissions_hash
+from .batch import coverage, expected_ids, submissions_hash
 from .config import EvaluatorConfig
 from .contracts import Batch, GradingResult
 from .errors import BatchError, GraderError, QuotaExhausted, RunFolderError
@@ -229,9 +229,10 @@ def load_batch(run: RunFolder, epoch: int) -> tuple[Batch, bytes, str]:
         batch = Batch.model_validate(read_json(path))
     except ValidationError as exc:
         raise BatchError(f"{path}: not a valid batch ({exc.error_count()} errors: {exc.errors()[0]['msg']})") from exc
-    cov = coverage([(s.problem_id, s.generated_code) for s in batch.submissions])
+    ids = expected_ids(run.manifest())
+    cov = coverage([(s.problem_id, s.generated_code) for s in batch.submissions], ids)
     if not cov.ok:
-        raise BatchError(f"{path}: refusing to post a batch that does not cover the public set exactly once "
+        raise BatchError(f"{path}: refusing to post a batch that does not cover the run's problem set exactly once "
                          f"({cov.describe()}); run `critpt-harness assemble` again")
     body = json.dumps(batch.model_dump(mode="json", exclude_none=True), ensure_ascii=False).encode("utf-8")
     return batch, body, submissions_hash(batch)
@@ -262,6 +263,10 @@ async def submit_async(cfg: EvaluatorConfig, run: RunFolder, show_progress: bool
     epochs = list(cfg.epochs) or assembled_epochs(run)
     if not epochs:
         raise RunFolderError(f"no batches in {run.batches_dir}: run `critpt-harness assemble run_dir={run.path}`")
+    if run.manifest().get("public_set") is False and "artificialanalysis.ai" in cfg.url:
+        raise BatchError(f"{run.path} answers a private problem set (dataset.public=false); the official grader "
+                         "grades only the 70 public problems. Grade it here with `critpt-harness grade-local`, or "
+                         "rehearse against `critpt-harness serve-grader` (evaluator.url=...).")
     prepared = {}
     for epoch in epochs:
         batch, body, digest = load_batch(run, epoch)
