@@ -9,8 +9,36 @@ Challenge_20, _45, _62), which only a problem's ``testcases`` can supply.
 from __future__ import annotations
 
 import inspect
+import signal
 import types
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+
+class TimeLimit(BaseException):
+    """Raised by the alarm; a BaseException so `except Exception` in model code lets it pass."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise TimeLimit()
+
+
+def limited(seconds: float, fn: Callable[[], Any]) -> Any:
+    """Call ``fn`` with an alarm: TimeLimit after ``seconds`` of wall time."""
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def short_repr(value: Any, limit: int = 300) -> str:
+    """repr for messages: cut to ``limit``; a value whose repr raises is still named."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def load_module(source: str, name: str = "answer_module") -> types.ModuleType:

@@ -11,11 +11,11 @@ import contextlib
 import io
 import json
 import math
-import signal
 import sys
 from typing import Any, Dict, List
 
-from .answer_call import answer_function, call_answer, load_module, module_level_args, parameter_names
+from .answer_call import (TimeLimit, answer_function, call_answer, limited, load_module, module_level_args,
+                          parameter_names, short_repr)
 
 
 # Our lines carry this prefix: whatever the model's code prints is captured, and
@@ -23,23 +23,10 @@ from .answer_call import answer_function, call_answer, load_module, module_level
 MARK = "@@critpt-check@@ "
 
 
-class _TimeLimit(Exception):
-    pass
-
-
-def _alarm(signum, frame):  # pragma: no cover - runs in the sandbox
-    raise _TimeLimit()
-
-
 def _leaves(value: Any) -> List[Any]:
     if isinstance(value, (list, tuple, set, frozenset)):
         return [leaf for v in value for leaf in _leaves(v)]
     return [value]
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 300 else text[:300] + "..."
 
 
 def inspect_result(value: Any, item: Dict[str, Any], arg_names: List[str]) -> List[str]:
@@ -74,17 +61,13 @@ def inspect_result(value: Any, item: Dict[str, Any], arg_names: List[str]) -> Li
 
 def check_item(item: Dict[str, Any]) -> Dict[str, Any]:
     out: Dict[str, Any] = {"id": item["id"]}
-    signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, item.get("timeout", 10.0))
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            return _check(item, out)
-    except _TimeLimit:
+            return limited(item.get("timeout", 10.0), lambda: _check(item, out))
+    except TimeLimit:
         return {**out, "status": "fail", "problems": [f"did not return within {item.get('timeout', 10.0)}s"]}
     except BaseException as exc:  # the model's code may raise anything, even SystemExit
         return {**out, "status": "fail", "problems": [f"raised {type(exc).__name__}: {str(exc)[:300]}"]}
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _check(item: Dict[str, Any], out: Dict[str, Any]) -> Dict[str, Any]:
@@ -97,7 +80,7 @@ def _check(item: Dict[str, Any], out: Dict[str, Any]) -> Dict[str, Any]:
                                                        "template does not define"]}
     value = call_answer(candidate, args)
     problems = inspect_result(value, item, names)
-    return {**out, "status": "fail" if problems else "pass", "problems": problems, "returned": _describe(value)}
+    return {**out, "status": "fail" if problems else "pass", "problems": problems, "returned": short_repr(value)}
 
 
 def main() -> None:  # pragma: no cover - runs in the sandbox

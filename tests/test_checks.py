@@ -77,11 +77,15 @@ def test_an_endless_loop_or_a_killed_process_costs_only_that_answer(problems):
          .replace("    return", "    while True:\n        pass\n    return")),
         ("Challenge_9_main", "import os\nos._exit(3)\n" + fill["Challenge_9_main"]),
         ("Challenge_10_main", "print('noise')\n" + fill["Challenge_10_main"]),
+        # an answer that swallows every Exception still stops at its time limit
+        ("Challenge_11_main", fill_template(problems["Challenge_11_main"].code_template).replace(
+            "    return", "    while True:\n        try:\n            pass\n        except Exception:\n            pass\n    return")),
     ]
     res = check(problems, cases, timeout=1)
     assert res["Challenge_1_main"].status == "pass" and res["Challenge_10_main"].status == "pass"
     assert "did not return within 1" in res["Challenge_4_main"].problems[0]
     assert "ended the check process (exit code 3)" in res["Challenge_9_main"].problems[0]
+    assert "did not return within 1" in res["Challenge_11_main"].problems[0]
 
 
 def test_check_command_and_block_policy(public_dir, tmp_path):

@@ -31,6 +31,8 @@ import random
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..answer_call import short_repr
+
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 0.0
 # Random points for the numeric fallback: enough agreeing points to accept.
@@ -46,14 +48,6 @@ def _sympy():
 
 def _numpy():
     return sys.modules.get("numpy")
-
-
-def _short(value: Any, limit: int = 200) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # a value whose repr raises is still reported
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def kind(value: Any) -> str:
@@ -157,36 +151,36 @@ class _Comparer:
             return self._expr(got, want, where)
         if kw == "bool":
             if kg != "bool":
-                return f"{where}expected a boolean, got {type(got).__name__} {_short(got)}"
+                return f"{where}expected a boolean, got {type(got).__name__} {short_repr(got)}"
             return None if bool(got) == bool(want) else f"{where}expected {bool(want)}, got {bool(got)}"
         if kw == "str":
             if kg != "str":
-                return f"{where}expected a string, got {type(got).__name__} {_short(got)}"
+                return f"{where}expected a string, got {type(got).__name__} {short_repr(got)}"
             if _norm_text(got) == _norm_text(want):
                 return None
-            return f"{where}expected {_short(want)}, got {_short(got)}"
+            return f"{where}expected {short_repr(want)}, got {short_repr(got)}"
         if kw == "interval":
             return self._interval(got, want, where, at) if kg == "interval" else \
-                f"{where}expected a sympy Interval, got {type(got).__name__} {_short(got)}"
+                f"{where}expected a sympy Interval, got {type(got).__name__} {short_repr(got)}"
         if kw == "set":
             return self._set(got, want, where, at) if kg == "set" else \
-                f"{where}expected a set, got {type(got).__name__} {_short(got)}"
+                f"{where}expected a set, got {type(got).__name__} {short_repr(got)}"
         if kw == "seq":
             return self._seq(got, want, where, at) if kg == "seq" else \
-                f"{where}expected a sequence of {len(_elements(want))}, got {type(got).__name__} {_short(got)}"
+                f"{where}expected a sequence of {len(_elements(want))}, got {type(got).__name__} {short_repr(got)}"
         if kw == "dict":
             return self._dict(got, want, where, at) if kg == "dict" else \
-                f"{where}expected a dict, got {type(got).__name__} {_short(got)}"
+                f"{where}expected a dict, got {type(got).__name__} {short_repr(got)}"
         if kw == "sympy_set":
             return self._sympy_set(got, want, where)
         if kw in ("number", "expr"):
-            return f"{where}expected a number or expression, got {type(got).__name__} {_short(got)}"
+            return f"{where}expected a number or expression, got {type(got).__name__} {short_repr(got)}"
         try:
             if got == want:
                 return None
         except Exception:  # == on odd objects may raise
             pass
-        return f"{where}expected {_short(want)}, got {_short(got)}"
+        return f"{where}expected {short_repr(want)}, got {short_repr(got)}"
 
     # numbers
     def _close(self, a: complex, b: complex) -> bool:
@@ -199,21 +193,21 @@ class _Comparer:
             return None if int(got) == int(want) else f"{where}expected {int(want)}, got {int(got)}"
         a, b = _to_complex(got), _to_complex(want)
         if a is None:
-            return f"{where}not a finite number: {_short(got)}"
+            return f"{where}not a finite number: {short_repr(got)}"
         if b is None:
-            return f"{where}the golden value is not a finite number ({_short(want)})"
+            return f"{where}the golden value is not a finite number ({short_repr(want)})"
         if self._close(a, b):
             return None
         scale = max(abs(a), abs(b))
         rel = abs(a - b) / scale if scale else math.inf
-        return (f"{where}expected {_short(want)}, got {_short(got)} (relative difference {rel:.2e} > "
+        return (f"{where}expected {short_repr(want)}, got {short_repr(got)} (relative difference {rel:.2e} > "
                 f"rtol {self.rtol:g}{f', atol {self.atol:g}' if self.atol else ''})")
 
     # sympy expressions
     def _expr(self, got: Any, want: Any, where: str) -> Optional[str]:
         sp = _sympy()
         if sp is None:  # an expr kind implies sympy is loaded; keep the type checker calm
-            return f"{where}cannot compare {_short(got)} with {_short(want)}"
+            return f"{where}cannot compare {short_repr(got)} with {short_repr(want)}"
         try:
             g, w = sp.sympify(got), sp.sympify(want)
         except (sp.SympifyError, TypeError) as exc:
@@ -276,13 +270,13 @@ class _Comparer:
             if not self._close(a, b):
                 shown = ", ".join(f"{s}={v}" for s, v in point.items())
                 hint = f" (its free symbols {', '.join(extra)} are not in the expected answer)" if extra else ""
-                return (f"{where}expected {_short(want)}, got {_short(got)}{hint}: they differ at {shown} "
+                return (f"{where}expected {short_repr(want)}, got {short_repr(got)}{hint}: they differ at {shown} "
                         f"({_fmt(b)} vs {_fmt(a)})")
             agreed += 1
             if agreed >= _POINTS_WANTED:
                 break
         if agreed < _POINTS_NEEDED:
-            return (f"{where}could not show {_short(got)} equal to {_short(want)}: not symbolically equal, "
+            return (f"{where}could not show {short_repr(got)} equal to {short_repr(want)}: not symbolically equal, "
                     f"and only {agreed} random points could be evaluated")
         self.notes.append(f"numerically equal at {agreed} random points")
         return None
@@ -313,7 +307,7 @@ class _Comparer:
     def _set(self, got: Any, want: Any, where: str, at: str) -> Optional[str]:
         a, b = list(got), list(want)
         if len(a) != len(b):
-            return f"{where}expected a set of {len(b)}, got {len(a)}: {_short(got)}"
+            return f"{where}expected a set of {len(b)}, got {len(a)}: {short_repr(got)}"
         saved = list(self.notes)
         ok = [[self.diff(x, y, "") is None for y in b] for x in a]
         self.notes = saved  # notes of trial pairings are not the answer's
@@ -330,7 +324,7 @@ class _Comparer:
 
         for i in range(len(a)):
             if not assign(i, set()):
-                return f"{where}no expected element matches {_short(a[i])} (expected {_short(want)})"
+                return f"{where}no expected element matches {short_repr(a[i])} (expected {short_repr(want)})"
         return None
 
     def _interval(self, got: Any, want: Any, where: str, at: str) -> Optional[str]:
@@ -338,19 +332,19 @@ class _Comparer:
             if bool(getattr(got, flag)) != bool(getattr(want, flag)):
                 side = "left" if flag == "left_open" else "right"
                 state = "open" if getattr(want, flag) else "closed"
-                return f"{where}expected the interval {_short(want)} ({side} end {state}), got {_short(got)}"
+                return f"{where}expected the interval {short_repr(want)} ({side} end {state}), got {short_repr(got)}"
         return self.diff(got.start, want.start, f"{at}.start") or self.diff(got.end, want.end, f"{at}.end")
 
     def _sympy_set(self, got: Any, want: Any, where: str) -> Optional[str]:
         sp = _sympy()
         if sp is None or not isinstance(got, sp.Set):
-            return f"{where}expected a sympy set {_short(want)}, got {type(got).__name__} {_short(got)}"
+            return f"{where}expected a sympy set {short_repr(want)}, got {type(got).__name__} {short_repr(got)}"
         try:
             if got == want or got.symmetric_difference(want) == sp.S.EmptySet:
                 return None
         except Exception:  # some set operations are not implemented
             pass
-        return f"{where}expected {_short(want)}, got {_short(got)}"
+        return f"{where}expected {short_repr(want)}, got {short_repr(got)}"
 
 
 def _fmt(z: complex) -> str:

@@ -33,7 +33,8 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from ..answer_call import answer_function, load_module, module_level_args, parameter_names
+from ..answer_call import (TimeLimit, answer_function, limited, load_module, module_level_args, parameter_names,
+                           short_repr)
 from .compare import DEFAULT_ATOL, DEFAULT_RTOL, compare
 
 if TYPE_CHECKING:  # the sandbox side never imports the harness's config (it pulls in Hydra)
@@ -63,33 +64,8 @@ class JudgeItem:
 
 # ---------------------------------------------------------------- sandbox side
 
-class _TimeLimit(BaseException):
-    """Raised by the alarm; a BaseException so `except Exception` in model code lets it pass."""
-
-
 class _Signature(Exception):
     """The candidate's answer() does not take the template's arguments."""
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise _TimeLimit()
-
-
-def _limited(seconds: float, fn: Callable[[], Any]) -> Any:
-    signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        return fn()
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-
-
-def _short(value: Any, limit: int = 300) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # a value whose repr raises is still reported
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _error(exc: BaseException) -> str:
@@ -126,7 +102,7 @@ def call_arguments(golden_module: Any, fn: Any, testcases: Any) -> tuple[Optiona
         elif len(names) == 1:
             positional, named = [case], {}
         else:
-            return None, f"testcase {n} ({_short(case, 80)}) has a form the grader does not understand"
+            return None, f"testcase {n} ({short_repr(case, 80)}) has a form the grader does not understand"
         if len(positional) > len(names) or set(named) - set(names):
             return None, f"testcase {n} does not fit answer({', '.join(names)})"
         call = dict(zip(names, positional), **named)
@@ -157,10 +133,10 @@ def judge_item(item: Dict[str, Any], timeout: float, phase: Callable[[str], None
         return fn, calls, [fn(**copy.deepcopy(c)) for c in calls]
 
     try:
-        golden_fn, calls, expected = _limited(timeout, run_golden)
+        golden_fn, calls, expected = limited(timeout, run_golden)
         if calls is None:
             return verdict("not_gradable", expected)
-    except _TimeLimit:
+    except TimeLimit:
         return verdict("judge_error", f"the golden answer did not return within {timeout:g}s")
     except BaseException as exc:  # the golden code is data too
         return verdict("judge_error", f"the golden answer raised {_error(exc)}")
@@ -177,8 +153,8 @@ def judge_item(item: Dict[str, Any], timeout: float, phase: Callable[[str], None
                                  f"({', '.join(theirs)})")
             return [fn(**copy.deepcopy(c)) for c in calls]
 
-        got = _limited(timeout, run_candidate)
-    except _TimeLimit:
+        got = limited(timeout, run_candidate)
+    except TimeLimit:
         return verdict("timeout", f"answer() did not return within {timeout:g}s")
     except _Signature as exc:
         return verdict("incorrect", str(exc))
@@ -189,17 +165,17 @@ def judge_item(item: Dict[str, Any], timeout: float, phase: Callable[[str], None
 
     # 3. compare each call's values; a slow simplify falls back to the numeric check
     phase("compare")
-    returned = _short(got[0] if len(got) == 1 else got)
+    returned = short_repr(got[0] if len(got) == 1 else got)
     for n, (g, w) in enumerate(zip(got, expected)):
         label = f"testcase {n}: " if item.get("testcases") is not None else ""
         args = dict(rtol=item.get("rtol", DEFAULT_RTOL), atol=item.get("atol", DEFAULT_ATOL),
                     seed=item.get("seed", 0))
         try:
-            ok, reason = _limited(timeout, lambda: compare(g, w, symbolic=True, **args))
-        except _TimeLimit:
+            ok, reason = limited(timeout, lambda: compare(g, w, symbolic=True, **args))
+        except TimeLimit:
             try:
-                ok, reason = _limited(timeout, lambda: compare(g, w, symbolic=False, **args))
-            except _TimeLimit:
+                ok, reason = limited(timeout, lambda: compare(g, w, symbolic=False, **args))
+            except TimeLimit:
                 return verdict("judge_error", f"{label}comparing took more than {timeout:g}s", returned=returned)
         except BaseException as exc:
             return verdict("judge_error", f"{label}the comparison raised {_error(exc)}", returned=returned)
