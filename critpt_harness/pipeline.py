@@ -23,8 +23,8 @@ from .errors import BatchError, ConfigError, HarnessError, RunFolderError
 from .generate import generate_async, latest_records, ok_records
 from .problems import Problem, ProblemSet, canonical_sha256, load_problems
 from .results import summarize, table, update_summary
-from .runs import RunFolder, now_iso, read_json, write_json_atomic
 from .interop import export_official, import_official
+from .runs import RunFolder, now_iso, read_json, write_json_atomic
 from .secrets import require_key
 from .submit import assembled_epochs, submit_async
 
@@ -101,7 +101,7 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
              f"re-run `critpt-harness generate run_dir={run.path}` to retry them.")
 
 
-def _run_problems(cfg: HarnessConfig, stored: Dict[str, Any]) -> Dict[str, Problem]:
+def _run_problems(stored: Dict[str, Any]) -> Dict[str, Problem]:
     """The run's problems, loaded with the dataset settings it was generated with."""
     dataset = stored.get("dataset") or {}
     known = {k: v for k, v in dataset.items() if k in DatasetConfig.__dataclass_fields__}
@@ -111,14 +111,14 @@ def _run_problems(cfg: HarnessConfig, stored: Dict[str, Any]) -> Dict[str, Probl
 def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[GenerationRecord],
                   problems: Dict[str, Problem], echo: Echo) -> Dict[str, Any]:
     summary = asyncio.run(check_records(records, problems, cfg.checks))
-    write_json_atomic(run.batches_dir / f"epoch_{epoch}.checks.json", summary)
+    write_json_atomic(run.checks_file(epoch), summary)
     skipped = len(summary.get("not_executable", []))
     ran = f", {skipped} not executable" if cfg.checks.execute else ", execution checks off"
     echo(f"epoch {epoch}: pre-submission checks passed by {summary['passed_all']}/{summary['problems']}{ran}")
     for pid, bad in list(summary["failures"].items())[:8]:
         echo(f"    {pid}: {bad[0]}")
     if len(summary["failures"]) > 8:
-        echo(f"    ... {len(summary['failures']) - 8} more in {run.batches_dir}/epoch_{epoch}.checks.json")
+        echo(f"    ... {len(summary['failures']) - 8} more in {run.checks_file(epoch)}")
     return summary
 
 
@@ -132,7 +132,7 @@ def _records_by_epoch(run: RunFolder) -> Dict[int, List[GenerationRecord]]:
 def cmd_check(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """Run every pre-submission check on each epoch's answers and show a table."""
     stored = run.stored_config()
-    problems = _run_problems(cfg, stored)
+    problems = _run_problems(stored)
     by_epoch = _records_by_epoch(run)
     if not by_epoch:
         raise RunFolderError(f"{run.generations_file} holds no finished answers: run `critpt-harness generate` first")
@@ -166,7 +166,8 @@ def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List
     flags = GenerationFlags(parsing=bool(gen.get("parsing")), use_python=bool(gen.get("use_python")),
                             use_web_search=bool(gen.get("use_web_search")))
     by_epoch = _records_by_epoch(run)
-    problems = _run_problems(cfg, stored)
+    # The templates are needed only to run the answers; without that, no problem set is loaded.
+    problems = _run_problems(stored) if cfg.checks.execute else {}
     epochs = int(gen.get("epochs", 1))
     built, errors = [], []
     for epoch in range(epochs):

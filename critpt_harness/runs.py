@@ -153,6 +153,9 @@ class RunFolder:
     def batch_file(self, epoch: int) -> Path:
         return self.batches_dir / f"epoch_{epoch}.json"
 
+    def checks_file(self, epoch: int) -> Path:
+        return self.batches_dir / f"epoch_{epoch}.checks.json"
+
     @property
     def submissions_file(self) -> Path:
         return self.path / "submissions.jsonl"

@@ -246,7 +246,7 @@ def assembled_epochs(run: RunFolder) -> List[int]:
 
 
 def check_failures(run: RunFolder, epoch: int) -> Dict[str, List[str]]:
-    path = run.batches_dir / f"epoch_{epoch}.checks.json"
+    path = run.checks_file(epoch)
     return read_json(path).get("failures", {}) if path.exists() else {}
 
 
@@ -277,7 +277,7 @@ async def submit_async(cfg: EvaluatorConfig, run: RunFolder, show_progress: bool
                              "Inspect them in batches/epoch_N.checks.json, or set evaluator.check_policy=warn.")
         if failures:
             echo(f"warning: epoch {epoch}: {len(failures)} problems fail pre-submission checks "
-                 f"(see {run.batches_dir}/epoch_{epoch}.checks.json)")
+                 f"(see {run.checks_file(epoch)})")
         prepared[epoch] = (body, digest)
 
     outcomes: Dict[int, str] = {}
