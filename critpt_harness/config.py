@@ -162,6 +162,14 @@ class InteropConfig:
 
 
 @dataclass
+class ResumeConfig:
+    # Identity settings (identity.py) that may differ when resuming a run folder, accepted
+    # knowingly: e.g. [model.base_url] for the same local model restarted on another port.
+    # The manifest records every change accepted this way.
+    allow_changed: List[str] = field(default_factory=list)
+
+
+@dataclass
 class HarnessConfig:
     command: str = "run"
     run_dir: str = "runs/unnamed"
@@ -174,6 +182,7 @@ class HarnessConfig:
     interop: InteropConfig = field(default_factory=InteropConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     grader: GraderConfig = field(default_factory=GraderConfig)
+    resume: ResumeConfig = field(default_factory=ResumeConfig)
     # Free-form notes copied into the manifest and the batch metadata.
     tags: List[str] = field(default_factory=list)
 
@@ -273,6 +282,12 @@ def validate(cfg: HarnessConfig) -> None:
     if e.max_retries < 0 or e.daily_limit < 1:
         raise ConfigError("evaluator.max_retries must be >= 0 and evaluator.daily_limit >= 1")
     validate_grader(cfg.grader, serving=cfg.command == "serve-grader")
+    from .identity import classification
+
+    for key in cfg.resume.allow_changed:
+        if not classification(key):
+            raise ConfigError(f"resume.allow_changed: {key!r} is not an identity setting (see critpt_harness/"
+                              "identity.py); only those are checked when resuming, so there is nothing to allow")
 
 
 def web_search_mode(m: ModelConfig) -> str:

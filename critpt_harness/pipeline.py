@@ -7,6 +7,7 @@ run alone, and pointing one at an existing folder resumes it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
 from pathlib import Path
@@ -14,14 +15,14 @@ from typing import Any, Callable, Dict, List
 
 from omegaconf import OmegaConf
 
-from . import __version__, prompts
+from . import __version__, identity, prompts
 from .batch import build_batch, expected_ids
 from .checks import check_records
 from .config import DatasetConfig, HarnessConfig, model_label
 from .contracts import GenerationFlags, GenerationRecord
 from .errors import BatchError, ConfigError, HarnessError, RunFolderError
 from .generate import generate_async, latest_records, ok_records
-from .problems import Problem, ProblemSet, canonical_sha256, load_problems
+from .problems import Problem, ProblemSet, load_problems
 from .results import summarize, table, update_summary
 from .interop import export_official, import_official
 from .runs import RunFolder, now_iso, read_json, write_json_atomic
@@ -31,48 +32,44 @@ from .submit import assembled_epochs, submit_async
 log = logging.getLogger(__name__)
 Echo = Callable[[str], None]
 
-# Settings that change what the model is asked or how it answers: a run folder
-# must not mix records made under different values.
-IDENTITY_KEYS = (
-    "model.name", "model.provider", "model.base_url", "model.label", "model.temperature", "model.top_p",
-    "model.max_output_tokens", "model.reasoning_effort", "model.extra_body",
-    "generation.parsing", "generation.use_python", "generation.use_web_search",
-)
-
-
-def _select(tree: Dict[str, Any], dotted: str) -> Any:
-    node: Any = tree
-    for part in dotted.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
-
-
-def config_hash(resolved: Dict[str, Any]) -> str:
-    return canonical_sha256({k: _select(resolved, k) for k in IDENTITY_KEYS})
+def _shown(value: Any) -> str:
+    """A config value as it is written in an override (null, true, 0.5, "text")."""
+    return json.dumps(value, default=str)
 
 
 def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> None:
     """Create the run folder, or check that resuming it keeps the same settings."""
     resolved = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
+    changed: List[Dict[str, Any]] = []
     if run.exists():
         stored = run.stored_config()
-        diffs = [f"{k}: {_select(stored, k)!r} -> {_select(resolved, k)!r}"
-                 for k in IDENTITY_KEYS if _select(stored, k) != _select(resolved, k)]
+        refused, accepted = identity.split_allowed(identity.differences(stored, resolved), cfg.resume.allow_changed)
+        diffs = [f"{k}: {_shown(old)} -> {_shown(new)}" for k, old, new in refused]
         manifest = run.manifest()
         if manifest.get("dataset_sha256") not in (None, problems.sha256):
             diffs.append("the problem set changed (dataset hash)")
         if manifest.get("prompt_hash") not in (None, prompts.prompt_hash()):
             diffs.append("the prompt text changed (prompt hash)")
         if diffs:
+            keys = [k for k, _, _ in refused]
+            allow = (f"; or, if a difference does not change the answers (a local server on another port), "
+                     f"accept it knowingly with resume.allow_changed=[{','.join(keys)}]") if keys else ""
             raise RunFolderError(
                 f"{run.path} was generated with other settings:\n  " + "\n  ".join(diffs)
                 + "\nResuming would mix answers from different set-ups: choose a new run_dir, "
-                  "or drop the overrides that differ."
+                  f"or drop the overrides that differ{allow}."
             )
+        changed = list(manifest.get("accepted_changes") or [])
+        for key, old, new in accepted:
+            log.warning("resuming %s with %s changed (%r -> %r), accepted by resume.allow_changed",
+                        run.path, key, old, new)
+            changed.append({"key": key, "from": old, "to": new, "at": now_iso()})
     run.write_config(resolved)
+    extra = {"accepted_changes": changed} if changed else {}
     run.update_manifest(dataset_sha256=problems.sha256, problem_ids=problems.ids, public_set=problems.public,
                         prompt_hash=prompts.prompt_hash(),
-                        config_hash=config_hash(resolved), model=model_label(cfg), tags=list(cfg.tags))
+                        config_hash=identity.config_hash(resolved), model=model_label(cfg), tags=list(cfg.tags),
+                        **extra)
 
 
 def check_keys(cfg: HarnessConfig, *, evaluator: bool) -> None:

@@ -96,12 +96,16 @@ def read_jsonl(path: Path) -> Iterator[Dict[str, Any]]:
     """Records of a JSONL file; unreadable lines (a torn write) are skipped with a warning."""
     if not path.exists():
         return
-    with path.open("r", encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
+    # Read bytes: a line that is not UTF-8 (a torn or foreign write) is skipped like one that is not JSON.
+    with path.open("rb") as f:
+        for n, raw in enumerate(f, 1):
+            if not raw.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                log.warning("%s line %d is not UTF-8 text (an interrupted or foreign write?); skipped", path, n)
+                continue
             except json.JSONDecodeError:
                 log.warning("%s line %d is not valid JSON (an interrupted write?); skipped", path, n)
                 continue

@@ -70,7 +70,7 @@ def test_resuming_with_different_settings_is_refused(public_dir, tmp_path):
     out = run_cli("generate", f"dataset.path={public_dir}", f"run_dir={run_dir}", "generation.epochs=1",
                   "generation=one_step")
     assert out.returncode == 2
-    assert "generation.parsing: False -> True" in out.stderr
+    assert "generation.parsing: false -> true" in out.stderr
     # more epochs on the same settings continue the run
     more = run_cli("generate", f"dataset.path={public_dir}", f"run_dir={run_dir}", "generation.epochs=2")
     assert more.returncode == 0, more.stderr

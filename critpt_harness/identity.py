@@ -1,0 +1,151 @@
+"""What makes two runs the same set-up: every config field classified once.
+
+A run folder may only be resumed when every *identity* setting (one that
+changes what the model is asked or how it answers) is unchanged. Each field of
+the schema in ``config.py`` is classified here, by its dotted path or by an
+ancestor's; ``tests/test_identity.py`` fails when a field is added without a
+classification, so a new setting can never slip past the resume check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import lru_cache
+from typing import Any, Dict, Iterator, List, Sequence, Tuple, get_type_hints
+
+from .problems import canonical_sha256
+
+# True: changes what the model is asked or answers. False: it does not (speed, retries,
+# paths, time limits that do not shape answers, everything after generation).
+CLASSIFICATION: Dict[str, bool] = {
+    "command": False,
+    "run_dir": False,
+    "tags": False,
+    "resume": False,
+    # model
+    "model.name": True,
+    "model.provider": True,
+    # The same model behind another port is the same set-up, but we cannot know that:
+    # identity, accepted knowingly with resume.allow_changed=[model.base_url].
+    "model.base_url": True,
+    "model.api_key_env": False,
+    "model.label": True,
+    "model.temperature": True,
+    "model.top_p": True,
+    "model.max_output_tokens": True,
+    "model.max_tokens_param": True,
+    "model.api": True,
+    "model.reasoning_effort": True,
+    "model.reasoning_tokens": True,
+    "model.reasoning_budget_style": True,
+    "model.reasoning_summary": True,
+    "model.web_search": True,
+    "model.request_timeout": False,
+    "model.extra_body": True,
+    "model.extra_headers": True,
+    "model.catalog_ids": False,
+    # generation
+    "generation.epochs": False,  # more epochs extend a run
+    "generation.concurrency": False,
+    "generation.parsing": True,
+    "generation.use_python": True,
+    "generation.use_web_search": True,
+    # The tool environment shapes what the model sees from its code.
+    "generation.tools.max_calls": True,
+    "generation.tools.max_seconds": True,
+    "generation.tools.sandbox": True,
+    "generation.keep_reasoning": True,
+    "generation.retry": False,
+    "generation.progress": False,
+    # dataset: the content is covered by the dataset hash, not by where it came from
+    "dataset.path": False,
+    "dataset.url_template": False,
+    "dataset.cache_dir": False,
+    "dataset.verify": False,
+    "dataset.download_timeout": False,
+    "dataset.download_retries": False,
+    "dataset.public": True,
+    "dataset.checkpoints": True,
+    # stages after generation never change the answers
+    "evaluator": False,
+    "catalog": False,
+    "checks": False,
+    "interop": False,
+    "report": False,
+    "grader": False,
+}
+
+
+def classification(path: str) -> bool | None:
+    """The classification of a dotted path: its own entry, else its nearest ancestor's."""
+    parts = path.split(".")
+    for n in range(len(parts), 0, -1):
+        found = CLASSIFICATION.get(".".join(parts[:n]))
+        if found is not None:
+            return found
+    return None
+
+
+def schema_paths(schema: type, prefix: str = "", *, leaves: bool = False) -> Iterator[str]:
+    """Every field of a dataclass schema as a dotted path, nested dataclasses walked
+    (with ``leaves``, only the fields that are not dataclasses themselves)."""
+    hints = get_type_hints(schema)
+    for f in dataclasses.fields(schema):
+        path = f"{prefix}{f.name}"
+        kind = hints.get(f.name)
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            if not leaves:
+                yield path
+            yield from schema_paths(kind, path + ".", leaves=leaves)
+        else:
+            yield path
+
+
+@lru_cache(maxsize=1)
+def _schema_leaves() -> frozenset:
+    from .config import HarnessConfig
+
+    return frozenset(schema_paths(HarnessConfig, leaves=True))
+
+
+def _leaves(tree: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:
+    """(dotted path, value) for every identity leaf of a resolved config tree."""
+    if not isinstance(tree, dict):
+        return
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if classification(path) is False:
+            continue
+        # A schema section is walked; a dict-valued setting (model.extra_body) is one value.
+        if isinstance(value, dict) and path not in _schema_leaves():
+            yield from _leaves(value, path + ".")
+        elif classification(path):
+            yield path, value
+
+
+def identity(resolved: Dict[str, Any]) -> Dict[str, Any]:
+    """The identity settings of a resolved config, by dotted path."""
+    return dict(_leaves(resolved))
+
+
+def config_hash(resolved: Dict[str, Any]) -> str:
+    return canonical_sha256(identity(resolved))
+
+
+def differences(stored: Dict[str, Any], resolved: Dict[str, Any]) -> List[Tuple[str, Any, Any]]:
+    """(key, stored value, new value) for every identity setting that differs.
+
+    A key the stored config does not have (a run made before the setting existed) is
+    not compared: its value then is unknown, not different.
+    """
+    old, new = identity(stored), identity(resolved)
+    return [(k, old[k], new.get(k)) for k in sorted(old) if old[k] != new.get(k)]
+
+
+def split_allowed(diffs: Sequence[Tuple[str, Any, Any]], allowed: Sequence[str]
+                  ) -> Tuple[List[Tuple[str, Any, Any]], List[Tuple[str, Any, Any]]]:
+    """(refused, accepted): differences under a key of ``allowed`` are accepted knowingly."""
+    def ok(key: str) -> bool:
+        return any(key == a or key.startswith(a + ".") for a in allowed)
+
+    return [d for d in diffs if not ok(d[0])], [d for d in diffs if ok(d[0])]
