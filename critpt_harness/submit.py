@@ -277,10 +277,16 @@ class GraderClient:
                 raise
             self._record(epoch, content_hash, attempt, None, {}, None, reason, attempt_id, UNKNOWN)
             raise GradingOutcomeUnknown(reason) from exc
-        ok = response.status_code == 200 and not (isinstance(payload, dict) and "error" in payload
-                                                  and "accuracy" not in payload)
+        state = REFUNDED
+        if response.status_code == 200 and not (isinstance(payload, dict) and "error" in payload
+                                                and "accuracy" not in payload):
+            try:  # a 200 without a result was counted but is unusable: unknown, like the ledger says
+                GradingResult.model_validate(payload)
+                state = GRADED
+            except ValidationError:
+                state = UNKNOWN
         self._record(epoch, content_hash, attempt, response.status_code, dict(response.headers), payload,
-                     attempt_id=attempt_id, state=GRADED if ok else REFUNDED)
+                     attempt_id=attempt_id, state=state)
         self.last_rate_limit = _rate_limit(response.headers)
         if response.status_code != 200:
             merged = dict(response.headers)
