@@ -256,15 +256,22 @@ class RetryPolicy:
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            seconds = self.wait_for(state.attempt_number, exc) if exc else 0.0
+            return self.wait_for(state.attempt_number, exc) if exc else 0.0
+
+        def before_sleep(state: RetryCallState) -> None:
+            # Called only when another attempt follows (tenacity computes the wait
+            # before it asks stop, so announcing the retry in wait() would also
+            # announce one after the last attempt).
+            exc = state.outcome.exception() if state.outcome else None
+            seconds = state.next_action.sleep if state.next_action else 0.0
             if on_retry is not None and exc is not None:
                 on_retry(state.attempt_number, exc, seconds)
             log.debug("retry %d after %.1fs: %s", state.attempt_number, seconds, exc)
-            return seconds
 
         attempts = 0
         retrying = AsyncRetrying(
-            stop=stop, wait=wait, retry=retry_if_exception(self.is_transient), reraise=True
+            stop=stop, wait=wait, retry=retry_if_exception(self.is_transient), reraise=True,
+            before_sleep=before_sleep,
         )
         async for attempt in retrying:
             with attempt:

@@ -76,6 +76,11 @@ class JsonlAppender:
     def write(self, obj: Any) -> None:
         self._writer.write(obj)
 
+    def sync(self) -> None:
+        """Flush and fsync: the record survives a crash or a kill right after."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
     def write_model(self, model: Any) -> None:
         """A pydantic model, serialised by pydantic-core (much faster than dict + json)."""
         self._file.write(redact(model.model_dump_json()) + "\n")

@@ -4,14 +4,22 @@ never a grading slot wasted.
 - dry run (default): write and validate each request, post nothing;
 - a batch whose content was graded before is not sent again (ledger), unless forced;
 - 429: wait only for a short ``Retry-After``, else stop and say when the quota resets;
-- 500/502/504 and dropped connections (refunded by the grader): bounded retries;
-- 400/401/403: no retry, the server's message and what to do.
+- 500/502/504 and connections that failed before the body was sent (refunded by
+  the grader): bounded retries;
+- 400/401/403/413: no retry, the server's message and what to do;
+- before each POST an "in flight" entry goes to ``submissions.jsonl`` and to the
+  ledger (fsynced); the answer completes it (graded) or closes it (refunded). A
+  read timeout or a connection dropped after the body was sent leaves it
+  "unknown": the grader may still count it, so it is not retried in the same
+  submit, and it counts against evaluator.daily_limit for 24 h.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -41,6 +49,9 @@ ADVICE = {
     401: "the API key was refused. Check the variable named by evaluator.api_key_env "
          "(an Artificial Analysis key from the Insights Platform).",
     403: "this key has no CritPt grading access. Ask Artificial Analysis to enable it for your account.",
+    413: "the request body is too large for the grader; retrying would not help. Set "
+         "evaluator.include_messages=false (sends the answers without the conversations), run "
+         "`critpt-harness assemble` again, then submit.",
 }
 
 
@@ -48,14 +59,33 @@ class GraderStreamError(Exception):
     """The NDJSON stream ended with an error event (treated like a refunded 5xx)."""
 
 
+class GradingOutcomeUnknown(Exception):
+    """The body reached the grader but no answer came back (read timeout, dropped
+    connection): the grader may still finish and count it. Never retried."""
+
+
+# Transport failures before the request body was fully sent: the grader cannot
+# have started grading, so the attempt is refunded. Any other transport failure
+# (read timeout, read error, a connection dropped after the body) is "unknown".
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError,
+            httpx.WriteTimeout, httpx.UnsupportedProtocol, httpx.ProxyError)
+
+GRADED, IN_FLIGHT, UNKNOWN, REFUNDED = "graded", "in_flight", "unknown", "refunded"
+
+
 @dataclass
 class LedgerEntry:
     content_hash: str
-    graded_at: datetime
+    graded_at: datetime  # for an unfinished attempt: when it was posted
     run_dir: str
     epoch: int
     result: Dict[str, Any]
     url: str
+    state: str = GRADED  # graded, or in_flight/unknown (the grader may have counted it)
+
+    @property
+    def graded(self) -> bool:
+        return self.state == GRADED
 
 
 class Ledger:
@@ -67,24 +97,72 @@ class Ledger:
         self.path = path
 
     def entries(self, url: str) -> List[LedgerEntry]:
-        out = []
+        """Gradings (and unfinished attempts) for ``url``. Entries with an
+        ``attempt_id`` are folded: an "in_flight" entry is completed by a later
+        "graded" one, closed by "refunded", or stays open ("in_flight"/"unknown").
+        Entries without one (older ledgers) are completed gradings."""
+        out: List[LedgerEntry] = []
+        attempts: Dict[str, LedgerEntry] = {}
         for raw in read_jsonl(self.path):
-            when = parse_reset(raw.get("graded_at"))
-            if raw.get("content_hash") and when and raw.get("url") == url:
-                out.append(LedgerEntry(raw["content_hash"], when, raw.get("run_dir", ""),
-                                       int(raw.get("epoch", -1)), raw.get("result", {}), url))
+            if not raw.get("content_hash") or raw.get("url") != url:
+                continue
+            state = raw.get("state", GRADED)
+            attempt_id = raw.get("attempt_id")
+            if state == REFUNDED:
+                if attempt_id in attempts:
+                    out.remove(attempts.pop(attempt_id))
+                continue
+            when = parse_reset(raw.get("graded_at") if state == GRADED else raw.get("started_at"))
+            previous = attempts.get(attempt_id) if attempt_id else None
+            if previous is not None:
+                if state == GRADED and when:
+                    previous.state, previous.graded_at, previous.result = GRADED, when, raw.get("result", {})
+                elif state == UNKNOWN:
+                    previous.state = UNKNOWN
+                continue
+            if not when:
+                continue
+            entry = LedgerEntry(raw["content_hash"], when, raw.get("run_dir", ""), int(raw.get("epoch", -1)),
+                                raw.get("result", {}) if state == GRADED else {}, url,
+                                GRADED if state == GRADED else state)
+            out.append(entry)
+            if attempt_id:
+                attempts[attempt_id] = entry
         return out
 
     def find(self, content_hash: str, url: str) -> Optional[LedgerEntry]:
-        return next((e for e in self.entries(url) if e.content_hash == content_hash), None)
+        return next((e for e in self.entries(url) if e.content_hash == content_hash and e.graded), None)
+
+    def unfinished(self, content_hash: str, url: str) -> List[LedgerEntry]:
+        """Attempts for this content that were posted but never answered."""
+        return [e for e in self.entries(url) if e.content_hash == content_hash and not e.graded]
 
     def used_since(self, since: datetime, url: str) -> List[LedgerEntry]:
+        """Gradings since ``since``, unfinished attempts included (the grader may have counted them)."""
         return [e for e in self.entries(url) if e.graded_at >= since]
 
-    def add(self, content_hash: str, run_dir: str, epoch: int, result: Dict[str, Any], url: str) -> None:
+    def _append(self, record: Dict[str, Any]) -> None:
         with JsonlAppender(self.path) as w:
-            w.write({"content_hash": content_hash, "graded_at": now_iso(), "run_dir": run_dir,
-                     "epoch": epoch, "result": result, "url": url})
+            w.write(record)
+            w.sync()
+
+    def add(self, content_hash: str, run_dir: str, epoch: int, result: Dict[str, Any], url: str,
+            attempt_id: Optional[str] = None) -> None:
+        record = {"content_hash": content_hash, "graded_at": now_iso(), "run_dir": run_dir,
+                  "epoch": epoch, "result": result, "url": url}
+        if attempt_id:
+            record.update(attempt_id=attempt_id, state=GRADED)
+        self._append(record)
+
+    def begin(self, attempt_id: str, content_hash: str, run_dir: str, epoch: int, url: str) -> None:
+        """Written (and fsynced) before the POST."""
+        self._append({"attempt_id": attempt_id, "state": IN_FLIGHT, "content_hash": content_hash,
+                      "started_at": now_iso(), "run_dir": run_dir, "epoch": epoch, "url": url})
+
+    def close(self, attempt_id: str, content_hash: str, url: str, state: str, reason: str) -> None:
+        """Mark an attempt refunded, or unknown (no answer; the grader may count it)."""
+        self._append({"attempt_id": attempt_id, "state": state, "content_hash": content_hash,
+                      "closed_at": now_iso(), "url": url, "reason": reason})
 
 
 def ledger_path(cfg: EvaluatorConfig) -> Path:
@@ -121,10 +199,29 @@ class GraderClient:
         return f"{self.cfg.url}{sep}stream_progress=true"
 
     def _record(self, epoch: int, content_hash: str, attempt: int, status: Optional[int],
-                headers: Dict[str, str], body: Any, error: Optional[str] = None) -> None:
+                headers: Dict[str, str], body: Any, error: Optional[str] = None,
+                attempt_id: Optional[str] = None, state: Optional[str] = None) -> None:
+        record = {"at": now_iso(), "epoch": epoch, "content_hash": content_hash, "attempt": attempt,
+                  "url": self.cfg.url, "status": status, "rate_limit": _rate_limit(headers),
+                  "body": body, "error": error}
+        if attempt_id:
+            record.update(attempt_id=attempt_id, state=state)
+        self.log.write(record)
+        self.log.sync()
+
+    def begin(self, epoch: int, content_hash: str, attempt: int, attempt_id: str, run_dir: str) -> None:
+        """The "in flight" entry, written and fsynced before the POST."""
         self.log.write({"at": now_iso(), "epoch": epoch, "content_hash": content_hash, "attempt": attempt,
-                        "url": self.cfg.url, "status": status, "rate_limit": _rate_limit(headers),
-                        "body": body, "error": error})
+                        "attempt_id": attempt_id, "state": IN_FLIGHT, "url": self.cfg.url, "run_dir": run_dir})
+        self.log.sync()
+
+    def transport_reason(self, exc: BaseException) -> str:
+        if isinstance(exc, httpx.ReadTimeout):
+            return f"no answer within evaluator.timeout={self.cfg.timeout:g}s"
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"no connection within evaluator.connect_timeout={self.cfg.connect_timeout:g}s"
+        text = str(exc).strip()
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
     async def _read_stream(self, response: httpx.Response) -> tuple[str, Any]:
         """Read a reply that may be an NDJSON progress stream or plain JSON.
@@ -164,7 +261,7 @@ class GraderClient:
         return text, payload
 
     async def post_once(self, client: httpx.AsyncClient, body: bytes, epoch: int, content_hash: str,
-                        attempt: int) -> GradingResult:
+                        attempt: int, attempt_id: Optional[str] = None) -> GradingResult:
         headers = {"x-api-key": self.api_key, "content-type": "application/json",
                    "accept": "application/x-ndjson, application/json"}
         try:
@@ -174,9 +271,22 @@ class GraderClient:
                 else:
                     payload = _parse_body((await response.aread()).decode("utf-8", "replace"))
         except httpx.TransportError as exc:
-            self._record(epoch, content_hash, attempt, None, {}, None, f"{type(exc).__name__}: {exc}")
-            raise
-        self._record(epoch, content_hash, attempt, response.status_code, dict(response.headers), payload)
+            reason = self.transport_reason(exc)
+            if isinstance(exc, NOT_SENT):
+                self._record(epoch, content_hash, attempt, None, {}, None, reason, attempt_id, REFUNDED)
+                raise
+            self._record(epoch, content_hash, attempt, None, {}, None, reason, attempt_id, UNKNOWN)
+            raise GradingOutcomeUnknown(reason) from exc
+        state = REFUNDED
+        if response.status_code == 200 and not (isinstance(payload, dict) and "error" in payload
+                                                and "accuracy" not in payload):
+            try:  # a 200 without a result was counted but is unusable: unknown, like the ledger says
+                GradingResult.model_validate(payload)
+                state = GRADED
+            except ValidationError:
+                state = UNKNOWN
+        self._record(epoch, content_hash, attempt, response.status_code, dict(response.headers), payload,
+                     attempt_id=attempt_id, state=state)
         self.last_rate_limit = _rate_limit(response.headers)
         if response.status_code != 200:
             merged = dict(response.headers)
@@ -214,11 +324,17 @@ def _explain(exc: BaseException, epoch: int) -> Exception:
     if isinstance(exc, GraderStreamError):
         return GraderError(f"epoch {epoch}: the grader reported an error while grading ({exc}). "
                            "Failed gradings are refunded; try again later.")
+    if isinstance(exc, GradingOutcomeUnknown):
+        return GraderError(f"epoch {epoch}: the batch was sent but the grader did not answer ({exc}). The grader "
+                           "may still finish and count this grading, so it was not retried. It counts against "
+                           "evaluator.daily_limit for 24 h; the next `critpt-harness submit` grades the epoch again "
+                           "if the quota allows (consider a longer evaluator.timeout).")
     if status is not None:
         return GraderError(f"epoch {epoch}: the grader kept failing (last: HTTP {status}: {getattr(exc, 'body', '')[:200]}). "
                            "Failed gradings are refunded; try again later.")
-    return GraderError(f"epoch {epoch}: could not reach the grader ({type(exc).__name__}: {exc}). "
-                       "Failed gradings are refunded; check evaluator.url and your network, then retry.")
+    reason = str(exc).strip() or type(exc).__name__
+    return GraderError(f"epoch {epoch}: could not reach the grader ({type(exc).__name__}: {reason}); nothing was "
+                       "sent, so nothing was counted. Check evaluator.url and your network, then retry.")
 
 
 def load_batch(run: RunFolder, epoch: int) -> tuple[Batch, bytes, str]:
@@ -324,6 +440,12 @@ async def _submit_epoch(cfg: EvaluatorConfig, run: RunFolder, ledger: Ledger, gr
                      f"(run {previous.run_dir}, epoch {previous.epoch})")
         return "already graded: result reused (evaluator.force=true grades it again)"
     day_ago = datetime.now(timezone.utc) - timedelta(hours=24)
+    for e in ledger.unfinished(digest, cfg.url):
+        echo(f"notice: epoch {e.epoch} was being graded when the last submit stopped (started "
+             f"{e.graded_at:%Y-%m-%d %H:%M} UTC); the grader may have counted it"
+             + (", so it counts against evaluator.daily_limit until "
+                f"{e.graded_at + timedelta(hours=24):%Y-%m-%d %H:%M} UTC" if e.graded_at >= day_ago else "")
+             + ". It has no result: it is graded again if the quota allows.")
     used = ledger.used_since(day_ago, cfg.url)
     if len(used) >= cfg.daily_limit:
         frees = min(e.graded_at for e in used) + timedelta(hours=24)
@@ -339,20 +461,43 @@ async def _submit_epoch(cfg: EvaluatorConfig, run: RunFolder, ledger: Ledger, gr
     echo(f"epoch {epoch}: posting {len(body) / 1024:.0f} KiB to {cfg.url} ...")
     attempt = 0
 
+    data: Dict[str, Any] = {}
+
     async def once() -> GradingResult:
-        nonlocal attempt
+        nonlocal attempt, data
         attempt += 1
-        return await grader.post_once(client, body, epoch, digest, attempt)
+        attempt_id = uuid.uuid4().hex
+        # Recorded before the POST: a submit killed while the grader works leaves this behind.
+        grader.begin(epoch, digest, attempt, attempt_id, str(run.path))
+        ledger.begin(attempt_id, digest, str(run.path), epoch, cfg.url)
+        try:
+            result = await grader.post_once(client, body, epoch, digest, attempt, attempt_id)
+        except (HTTPStatusError, GraderStreamError) as exc:  # the grader answered: refunded
+            ledger.close(attempt_id, digest, cfg.url, REFUNDED, redact(str(exc))[:300])
+            raise
+        except NOT_SENT as exc:  # the body never fully reached the grader
+            ledger.close(attempt_id, digest, cfg.url, REFUNDED, grader.transport_reason(exc))
+            raise
+        except (GradingOutcomeUnknown, httpx.TransportError, GraderError) as exc:
+            # sent, but no usable answer: the grader may count it
+            ledger.close(attempt_id, digest, cfg.url, UNKNOWN, redact(str(exc))[:300] or type(exc).__name__)
+            if isinstance(exc, GraderError):
+                raise
+            raise GradingOutcomeUnknown(str(exc)) from exc
+        data = result.model_dump(mode="json")
+        ledger.add(digest, str(run.path), epoch, data, cfg.url, attempt_id=attempt_id)
+        return result
 
     def on_retry(n: int, exc: BaseException, wait: float) -> None:
-        echo(f"epoch {epoch}: attempt {n} failed ({redact(str(exc))[:160]}); retrying in {wait:.0f}s")
+        reason = grader.transport_reason(exc) if isinstance(exc, httpx.TransportError) else str(exc).strip()
+        echo(f"epoch {epoch}: attempt {n} failed ({redact(reason or type(exc).__name__)[:160]}); "
+             f"retrying in {wait:.0f}s")
 
     try:
         result, _ = await policy.call(once, on_retry=on_retry)
-    except (HTTPStatusError, RetryAfterTooLong, httpx.TransportError, GraderStreamError) as exc:
+    except (HTTPStatusError, RetryAfterTooLong, httpx.TransportError, GraderStreamError,
+            GradingOutcomeUnknown) as exc:
         raise _explain(exc, epoch) from exc
-    data = result.model_dump(mode="json")
-    ledger.add(digest, str(run.path), epoch, data, cfg.url)
     local = bool(data.get("local_grader"))
     store_result(run, epoch, digest, data, f"local grader {cfg.url}" if local else "grader")
     return f"graded{' by a LOCAL grader' if local else ''}: accuracy {result.accuracy:.4f}"

@@ -2,7 +2,8 @@
 
 import asyncio
 import json
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -80,7 +81,7 @@ def test_each_epoch_is_graded_once_and_accuracies_are_stored(run, tmp_path):
     assert results["epochs"]["1"]["accuracy"] == pytest.approx(23 / 70)
     assert results["summary"]["mean_accuracy"] == pytest.approx((0.5 + 23 / 70) / 2)
     assert results["summary"]["stderr"] == pytest.approx((0.5 - 23 / 70) / 2)
-    attempts = list(read_jsonl(run.submissions_file))
+    attempts = [a for a in read_jsonl(run.submissions_file) if a.get("state") != "in_flight"]
     assert [a["status"] for a in attempts] == [200, 200]
     assert attempts[0]["rate_limit"]["x-ratelimit-remaining"] == "9"
     assert any("mean" in line for line in lines)
@@ -107,7 +108,7 @@ def test_quota_exhausted_stops_without_looping_and_says_when_it_resets(run, tmp_
     # Retry-After counts whole seconds, so the time said may be a second before reset_at
     said = {f"{t:%Y-%m-%d %H:%M} UTC" for t in (grader.reset_at, grader.reset_at - timedelta(seconds=2))}
     assert any(s in str(info.value) for s in said)
-    assert [a["status"] for a in read_jsonl(run.submissions_file)] == [429]
+    assert [a["status"] for a in read_jsonl(run.submissions_file) if a.get("state") != "in_flight"] == [429]
     assert not run.results_file.exists()
 
 
@@ -124,15 +125,15 @@ def test_a_short_retry_after_is_waited_for_once(run, tmp_path):
 
 def test_refunded_server_failures_are_retried_a_bounded_number_of_times(run, tmp_path):
     with FakeGrader(api_key=KEY) as grader:
-        grader.inject(Fault(502), Fault(504), Fault.dropped())
+        grader.inject(Fault(502), Fault(504), Fault(500))
         with pytest.raises(GraderError, match="refunded"):
             submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=2"), run)
         assert len(grader.requests) == 3
         grader.inject(Fault(502), Fault(500))
         submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=2"), run)
         assert len(grader.requests) == 6
-    statuses = [a["status"] for a in read_jsonl(run.submissions_file)]
-    assert statuses == [502, 504, None, 502, 500, 200]
+    statuses = [a["status"] for a in read_jsonl(run.submissions_file) if a.get("state") != "in_flight"]
+    assert statuses == [502, 504, 500, 502, 500, 200]
 
 
 @pytest.mark.parametrize("case,advice", [("400", "covers all public problems"), ("401", "key was refused"),
@@ -223,3 +224,144 @@ def test_dry_run_writes_requests_posts_nothing_and_needs_no_key(run, tmp_path, m
     request = read_json(run.path / "requests" / "epoch_0.request.json")
     assert request["body_file"] == "batches/epoch_0.json" and len(request["content_hash"]) == 64
     assert not run.submissions_file.exists()
+
+
+def wait_until(condition, seconds=10.0):
+    end = time.monotonic() + seconds
+    while not condition() and time.monotonic() < end:
+        time.sleep(0.02)
+    assert condition()
+
+
+def test_a_grading_the_client_gave_up_on_counts_and_is_announced(run, tmp_path):
+    """The grader finishes (and counts) a grading slower than evaluator.timeout:
+    the attempt is not retried, and the next submit says so and counts it."""
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    with FakeGrader(api_key=KEY, grading_time=1.5) as grader:
+        lines = []
+        with pytest.raises(GraderError) as info:
+            submit(evaluator(grader, tmp_path, "evaluator.timeout=0.5", "evaluator.max_retries=3"), run,
+                   echo=lines.append)
+        message = str(info.value)
+        assert "no answer within evaluator.timeout=0.5s" in message and "may still" in message
+        assert len(grader.requests) == 1  # never retried: it could cost a second slot
+        assert not any("retrying" in line for line in lines)
+        wait_until(lambda: len(grader.graded) == 1)  # the grader finished it and counted it
+        day_ago = datetime.now(timezone.utc) - timedelta(hours=24)
+        used = ledger.used_since(day_ago, grader.url)
+        assert len(used) == 1 and used[0].state == "unknown" and used[0].epoch == 0
+        assert ledger.find(used[0].content_hash, grader.url) is None  # no result to reuse
+
+        # quota 1: the unknown attempt used it; nothing is posted
+        lines = []
+        with pytest.raises(QuotaExhausted, match="1 gradings in the last 24 h"):
+            submit(evaluator(grader, tmp_path, "evaluator.daily_limit=1", "evaluator.epochs=[0]"), run,
+                   echo=lines.append)
+        assert len(grader.requests) == 1
+        notice = [line for line in lines if "epoch 0 was being graded when the last submit stopped" in line]
+        assert len(notice) == 1 and "may have counted it" in notice[0]
+        assert f"started {used[0].graded_at:%Y-%m-%d %H:%M} UTC" in notice[0]
+
+        # quota 2: announced again, then graded again (it has no result)
+        grader.grading_time = 0.0
+        lines = []
+        outcomes = submit(evaluator(grader, tmp_path, "evaluator.daily_limit=2", "evaluator.epochs=[0]"), run,
+                          echo=lines.append)
+        assert "accuracy" in outcomes[0] and len(grader.requests) == 2
+        assert any("epoch 0 was being graded" in line for line in lines)
+        assert len(ledger.used_since(day_ago, grader.url)) == 2
+        # graded now: reused, no notice, and no third post
+        lines = []
+        outcomes = submit(evaluator(grader, tmp_path, "evaluator.daily_limit=2", "evaluator.epochs=[0]"), run,
+                          echo=lines.append)
+        assert "already graded" in outcomes[0] and len(grader.requests) == 2
+        assert not any("was being graded" in line for line in lines)
+    states = [a.get("state") for a in read_jsonl(run.submissions_file)]
+    assert states == ["in_flight", "unknown", "in_flight", "graded"]
+
+
+def test_a_connection_dropped_after_the_body_is_not_retried(run, tmp_path):
+    with FakeGrader(api_key=KEY) as grader:
+        grader.inject(Fault.dropped())
+        with pytest.raises(GraderError, match="did not answer"):
+            submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=3"), run)
+        assert len(grader.requests) == 1
+    assert len(Ledger(tmp_path / "ledger.jsonl").used_since(datetime.now(timezone.utc) - timedelta(hours=1),
+                                                            grader.url)) == 1
+
+
+def test_the_attempt_is_on_disk_before_the_grader_answers(run, tmp_path):
+    seen = []
+    ledger_file = tmp_path / "ledger.jsonl"
+
+    with FakeGrader(api_key=KEY) as grader:
+        def grade(submission):
+            if not seen:  # inside the server, while the client waits for the answer
+                seen.append((list(read_jsonl(run.submissions_file)), list(read_jsonl(ledger_file))))
+            return True
+        grader.grade = grade
+        submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]"), run)
+    attempts, ledger = seen[0]
+    assert [a["state"] for a in attempts] == ["in_flight"]
+    assert [e["state"] for e in ledger] == ["in_flight"]
+    entry = ledger[0]
+    assert entry["epoch"] == 0 and entry["url"] == grader.url and entry["run_dir"] == str(run.path)
+    assert entry["started_at"] and len(entry["content_hash"]) == 64
+    assert attempts[0]["attempt_id"] == entry["attempt_id"]
+    # the answer completes the same attempt: one grading, with its result
+    after = list(read_jsonl(ledger_file))
+    assert [e["state"] for e in after] == ["in_flight", "graded"]
+    assert after[1]["attempt_id"] == entry["attempt_id"] and after[1]["result"]["accuracy"] == 1.0
+    entries = Ledger(ledger_file).entries(grader.url)
+    assert len(entries) == 1 and entries[0].graded
+
+
+def test_refunded_attempts_free_their_slot_and_old_ledgers_still_read(run, tmp_path):
+    ledger_file = tmp_path / "ledger.jsonl"
+    now = datetime.now(timezone.utc).isoformat()
+    with FakeGrader(api_key=KEY) as grader:
+        # an entry written before attempts had ids: a completed grading
+        ledger_file.write_text(json.dumps({"content_hash": "old", "graded_at": now, "run_dir": "x", "epoch": 3,
+                                           "result": {"accuracy": 0.1}, "url": grader.url}) + "\n")
+        grader.inject(Fault(502), Fault(502))
+        submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=2"), run)
+        entries = Ledger(ledger_file).entries(grader.url)
+    assert [(e.content_hash == "old", e.graded) for e in entries] == [(True, True), (False, True)]
+
+
+def test_retry_messages_stop_at_the_last_attempt_and_413_says_what_to_do(run, tmp_path):
+    with FakeGrader(api_key=KEY) as grader:
+        grader.inject(Fault(502), Fault(502), Fault(502))
+        lines = []
+        with pytest.raises(GraderError, match="kept failing"):
+            submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=2"), run,
+                   echo=lines.append)
+        assert len(grader.requests) == 3
+        retrying = [line for line in lines if "retrying" in line]
+        assert [line.split(":")[1].strip().split(" failed")[0] for line in retrying] == ["attempt 1", "attempt 2"]
+
+        grader.inject(Fault(413, body={"error": "Payload Too Large"}))
+        with pytest.raises(GraderError) as info:
+            submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=2"), run)
+        assert len(grader.requests) == 4  # not retried
+        assert "HTTP 413" in str(info.value) and "evaluator.include_messages=false" in str(info.value)
+        assert "try again later" not in str(info.value)
+    # refunded: nothing counts against the local quota
+    assert Ledger(tmp_path / "ledger.jsonl").entries(grader.url) == []
+
+
+def test_a_connect_failure_is_not_a_timeout_and_is_refunded(run, tmp_path):
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there
+    cfg = make_config(f"evaluator.url=http://127.0.0.1:{port}/evaluate", "evaluator.api_key_env=FAKE_GRADER_KEY",
+                      "evaluator.dry_run=false", f"evaluator.ledger_path={tmp_path / 'ledger.jsonl'}",
+                      "evaluator.retry_wait=0.01", "evaluator.max_retries=1", "evaluator.epochs=[0]")
+    lines = []
+    with pytest.raises(GraderError, match="could not reach the grader") as info:
+        submit(cfg.evaluator, run, echo=lines.append)
+    assert "did not answer" not in str(info.value)
+    assert len([line for line in lines if "retrying" in line]) == 1
+    assert Ledger(tmp_path / "ledger.jsonl").entries(f"http://127.0.0.1:{port}/evaluate") == []
