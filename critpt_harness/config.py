@@ -228,6 +228,28 @@ def slugify(text: Any) -> str:
 _EFFORTS = {"minimal", "low", "medium", "high"}
 
 
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
+
+
+def is_local_url(url: Optional[str]) -> bool:
+    """True when ``url`` points at this machine (localhost, 127.0.0.1, ::1, 0.0.0.0)."""
+    if not url:
+        return False
+    from urllib.parse import urlsplit
+
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return False
+    return host in LOCAL_HOSTS
+
+
+def keyless(m: "ModelConfig") -> bool:
+    """A local openai_compatible server (vLLM, Ollama...) with model.api_key_env=null:
+    no key is read and no Authorization header is sent."""
+    return m.provider == "openai_compatible" and not m.api_key_env and is_local_url(m.base_url)
+
+
 def validate(cfg: HarnessConfig) -> None:
     """Cross-field checks the schema cannot express; raise ConfigError naming the key."""
     from .errors import ConfigError
@@ -240,7 +262,8 @@ def validate(cfg: HarnessConfig) -> None:
             f"model.provider={m.provider!r} is not known: use 'mock' or 'openai_compatible'"
         )
     if m.provider == "openai_compatible":
-        missing = [k for k in ("name", "base_url", "api_key_env") if not getattr(m, k)]
+        missing = [k for k in ("name", "base_url", "api_key_env") if not getattr(m, k)
+                   and not (k == "api_key_env" and keyless(m))]
         if missing:
             keys = ", ".join(f"model.{k}" for k in missing)
             raise ConfigError(

@@ -9,10 +9,12 @@ live here and nowhere else.
 from __future__ import annotations
 
 import email.utils
+import errno
 import json
 import logging
 import random
 import re
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Mapping, Optional, Tuple, Type, TypeVar
@@ -185,6 +187,28 @@ class RetryAfterTooLong(Exception):
         )
 
 
+def unreachable(exc: BaseException) -> bool:
+    """A name that does not resolve (socket.gaierror) or a refused connection: retrying
+    in seconds does not help, so callers that prefer failing fast treat it as permanent."""
+    seen: set = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (socket.gaierror, ConnectionRefusedError)):
+            return True
+        if isinstance(exc, OSError) and exc.errno in (errno.ECONNREFUSED,):
+            return True
+        text = str(exc)
+        if isinstance(exc, httpx.ConnectError) and ("Name or service not known" in text
+                                                    or "nodename nor servname" in text
+                                                    or "Connection refused" in text):
+            return True
+        group = getattr(exc, "exceptions", None)  # an exception group: every connection attempt refused
+        if isinstance(group, (list, tuple)) and group and all(unreachable(e) for e in group):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
 @dataclass
 class RetryPolicy:
     """Bounded retries with exponential backoff and jitter; a ``Retry-After``
@@ -202,6 +226,9 @@ class RetryPolicy:
         default=(httpx.TransportError, ConnectionError, TimeoutError)
     )
 
+    # Errors never retried even if of a transient type (e.g. :func:`unreachable` for catalogs).
+    permanent: Optional[Callable[[BaseException], bool]] = None
+
     @classmethod
     def from_config(cls, cfg: RetryConfig, **overrides: Any) -> "RetryPolicy":
         return cls(max_attempts=cfg.max_attempts, initial_wait=cfg.initial_wait, max_wait=cfg.max_wait,
@@ -211,6 +238,8 @@ class RetryPolicy:
         status = status_of(exc)
         if status is not None:
             return status in TRANSIENT_STATUSES
+        if self.permanent is not None and self.permanent(exc):
+            return False
         return isinstance(exc, self.transient)
 
     def backoff(self, attempt: int) -> float:

@@ -18,7 +18,7 @@ import httpx
 import openai
 from openai.types.chat import ChatCompletion
 
-from .config import GenerationConfig, ModelConfig, web_search_mode
+from .config import GenerationConfig, ModelConfig, keyless, web_search_mode
 from .contracts import Usage
 from .http import RetryPolicy
 from .secrets import require_key
@@ -121,6 +121,10 @@ def wire_message(msg: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in msg.items() if k in _WIRE_KEYS}
 
 
+# What the SDK is given for a keyless local server (it insists on some string); never sent.
+NO_KEY = "EMPTY"
+
+
 class OpenAIModelBase:
     """What both OpenAI APIs share: the SDK client (its retries off: ours run,
     honouring Retry-After), the sampling fields, and the timed POST."""
@@ -132,6 +136,9 @@ class OpenAIModelBase:
         self.on_retry = on_retry
         self.client = openai.AsyncOpenAI(api_key=api_key, base_url=cfg.base_url, timeout=cfg.request_timeout,
                                          max_retries=0, default_headers=dict(cfg.extra_headers) or None)
+        # A keyless local server: the placeholder key is never sent (the SDK's per-request Omit
+        # drops the Authorization header it would build from it).
+        self.request_options: Dict[str, Any] = {"headers": {"Authorization": openai.Omit()}} if keyless(cfg) else {}
 
     def sampling(self) -> Dict[str, Any]:
         c = self.cfg
@@ -148,7 +155,7 @@ class OpenAIModelBase:
         and dominated the client's CPU at high concurrency."""
         start = time.perf_counter()
         response, attempts = await self.policy.call(
-            lambda: self.client.post(path, cast_to=cast_to, body=body), on_retry=self.on_retry)
+            lambda: self.client.post(path, cast_to=cast_to, body=body, options=self.request_options), on_retry=self.on_retry)
         return response, attempts, time.perf_counter() - start
 
     async def aclose(self) -> None:
@@ -198,7 +205,7 @@ def build_model(cfg: ModelConfig, gen: GenerationConfig, on_retry: Optional[OnRe
         from .mock import MockModel
 
         return MockModel(cfg.name)
-    api_key = require_key(cfg.api_key_env, "model.api_key_env")
+    api_key = NO_KEY if keyless(cfg) else require_key(cfg.api_key_env, "model.api_key_env")
     if cfg.api == "responses":
         from .responses_api import OpenAIResponsesModel
 

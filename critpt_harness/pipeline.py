@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 from . import __version__, identity, prompts
 from .batch import build_batch, expected_ids
 from .checks import check_records
-from .config import DatasetConfig, HarnessConfig, model_label
+from .config import DatasetConfig, HarnessConfig, keyless, model_label
 from .contracts import GenerationFlags, GenerationRecord
 from .errors import BatchError, ConfigError, HarnessError, RunFolderError
 from .generate import generate_async, latest_records, ok_records
@@ -74,7 +74,7 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> Non
 
 def check_keys(cfg: HarnessConfig, *, evaluator: bool) -> None:
     """Fail before any work when a needed API key is missing."""
-    if cfg.model.provider != "mock":
+    if cfg.model.provider != "mock" and not keyless(cfg.model):
         require_key(cfg.model.api_key_env, "model.api_key_env")
     if evaluator and not cfg.evaluator.dry_run:
         require_key(cfg.evaluator.api_key_env, "evaluator.api_key_env")
@@ -209,6 +209,9 @@ def cmd_catalog(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """Snapshot the public catalogs into the run folder (or runs/catalog/<date>/)."""
     from .catalogs.snapshot import cmd_catalog as snapshot
 
+    if not cfg.catalog.enabled:
+        echo("catalog: off (catalog.enabled=false); no snapshot taken")
+        return
     snapshot(cfg.catalog, run if run.exists() else None, model_name=cfg.model.name,
              model_label=cfg.model.label, model_ids=cfg.model.catalog_ids or None, echo=echo)
 
@@ -229,7 +232,9 @@ def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
         cmd_grade_local(cfg, run, echo)
     else:
         cmd_submit(cfg, run, echo)
-    if cfg.model.provider == "mock":  # keep the offline default offline: nothing to compare with
+    if not cfg.catalog.enabled:
+        echo("catalog: skipped (catalog.enabled=false)")
+    elif cfg.model.provider == "mock":  # keep the offline default offline: nothing to compare with
         echo("catalog: skipped for the offline mock model (`critpt-harness catalog` takes a snapshot)")
     else:
         try:

@@ -169,3 +169,33 @@ def test_keys_can_come_from_a_dotenv_file(public_dir, tmp_path):
     for path in (tmp_path / "run").rglob("*"):
         if path.is_file():
             assert LLM_KEY not in path.read_text(errors="replace"), path
+
+
+def test_catalog_enabled_false_turns_the_whole_step_off(public_dir, tmp_path):
+    from critpt_harness.testing.fake_catalogs import FakeCatalogs
+
+    run_dir = tmp_path / "run"
+    with FakeLLMServer() as llm, FakeGrader(api_key=GRADER_KEY) as grader, FakeCatalogs() as fakes:
+        env = {"FAKE_LLM_KEY": LLM_KEY, "FAKE_GRADER_KEY": GRADER_KEY, **fakes.env()}
+        catalog = ["catalog.enabled=false", f"catalog.cache_dir={tmp_path / 'catalog-cache'}",
+                   f"catalog.shared_dir={tmp_path / 'shared'}"]
+        catalog += [f"catalog.{api}.enabled=true" for api in ("artificial_analysis", "openrouter",
+                                                               "llm_registry", "aimodelsmap")]
+        catalog += [f"catalog.artificial_analysis.base_url={fakes.aa.base_url}",
+                    f"catalog.openrouter.base_url={fakes.openrouter.base_url}",
+                    f"catalog.llm_registry.base_url={fakes.llm_registry.base_url}",
+                    f"catalog.aimodelsmap.base_url={fakes.aimodelsmap.base_url}"]
+        args = llm_overrides(llm.url, run_dir, f"dataset.path={public_dir}", "generation.epochs=1",
+                             "model.name=gpt-4o", f"evaluator.url={grader.url}",
+                             "evaluator.api_key_env=FAKE_GRADER_KEY", "evaluator.dry_run=false",
+                             f"evaluator.ledger_path={tmp_path / 'ledger.jsonl'}", *catalog)
+        out = run_cli("run", *args, env=env)
+        assert out.returncode == 0, out.stderr
+        said = [line for line in (out.stdout + out.stderr).splitlines() if "catalog.enabled=false" in line]
+        assert len(said) == 1, out.stdout + out.stderr
+        alone = run_cli("catalog", f"run_dir={run_dir}", *catalog, env=env)
+        assert alone.returncode == 0, alone.stderr
+        assert "off" in alone.stdout + alone.stderr
+        assert fakes.total_requests() == 0
+    assert not (run_dir / "catalog").exists() and not (tmp_path / "shared").exists()
+    assert "catalog_snapshot" not in read_json(run_dir / "manifest.json")

@@ -84,3 +84,18 @@ def test_cli_missing_api_key_fails_before_any_work(public_dir, tmp_path):
     assert out.returncode == 2
     assert "OPENAI_API_KEY" in out.stderr and "not set" in out.stderr
     assert not run_dir.exists()
+
+
+def test_a_local_server_needs_no_key_but_a_remote_one_does():
+    for model in ("vllm", "ollama"):
+        cfg = make_config(f"model={model}")
+        assert cfg.model.api_key_env is None
+    for host in ("localhost", "127.0.0.1", "[::1]", "0.0.0.0"):
+        make_config("model=openai_compatible", "model.name=m", f"model.base_url='http://{host}:8000/v1'",
+                    "model.api_key_env=null")
+    for url in ("https://api.example.com/v1", "http://localhost.example.com/v1", "http://10.0.0.5:8000/v1"):
+        with pytest.raises(ConfigError, match="model.api_key_env"):
+            make_config("model=openai_compatible", "model.name=m", f"model.base_url={url}",
+                        "model.api_key_env=null")
+    with pytest.raises(ConfigError, match="model.api_key_env"):
+        make_config("model=vllm", "model.base_url=https://gpu.example.com/v1")

@@ -52,6 +52,25 @@ def test_two_step_conversation_is_recorded_in_full(problems, tmp_path, monkeypat
     assert rec.usage.total_tokens > 0 and len(rec.turns) == 2 and rec.prompt_hash == prompts.prompt_hash()
 
 
+def test_a_local_server_with_a_null_key_gets_no_authorization(problems, tmp_path, monkeypatch):
+    from critpt_harness.pipeline import check_keys
+
+    monkeypatch.setenv("FAKE_LLM_KEY", "sk-real-key-must-not-leak")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-must-not-leak")
+    with FakeLLMServer() as llm:
+        overrides = [o if not o.startswith("model.api_key_env=") else "model.api_key_env=null"
+                     for o in llm_overrides(llm.url, tmp_path / "run", "generation.epochs=1")]
+        cfg = make_config(*overrides)
+        assert cfg.model.api_key_env is None
+        check_keys(cfg, evaluator=False)  # no key needed
+        progress = generate(cfg, problems[:2], RunFolder(tmp_path / "run"))
+    assert progress.done == 2 and progress.failed == 0
+    assert len(llm.requests) == 4
+    for req in llm.requests:
+        assert "authorization" not in req.headers
+        assert not any("must-not-leak" in v or "EMPTY" in v for v in req.headers.values())
+
+
 def test_one_step_sends_the_template_with_the_problem(problems, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_LLM_KEY", "k")
     with FakeLLMServer() as llm:

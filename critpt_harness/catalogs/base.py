@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,7 +18,7 @@ from typing import Any, ClassVar, Dict, List, Mapping, Optional, Type, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
-from ..http import (HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, quota_until,
+from ..http import (HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, quota_until, unreachable,
                     server_message)
 from ..problems import default_cache_dir
 from ..secrets import redact, require_key
@@ -73,6 +74,16 @@ class CatalogResponse(CatalogModel):
         return self
 
 
+def _dns(exc: Optional[BaseException]) -> bool:
+    for _ in range(20):  # the cause chain, bounded
+        if exc is None:
+            break
+        if isinstance(exc, socket.gaierror):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def cache_root(cfg: CatalogConfig) -> Path:
     return Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir() / "catalogs"
 
@@ -114,7 +125,8 @@ class CatalogClient:
         self.limiter = RateLimiter(self.api, self.cfg.rate_limits, root / "ratelimit" / f"{self.api}.json",
                                    max_wait=catalog.max_limiter_wait)
         r = catalog.retry
-        self.retry = RetryPolicy.from_config(r)
+        # DNS failures and refused connections fail the API at once (generation keeps retrying them).
+        self.retry = RetryPolicy.from_config(r, permanent=unreachable)
         self._http = http
         self._own_http = http is None
         self._open = False
@@ -226,6 +238,11 @@ class CatalogClient:
         api = self.api
         if isinstance(exc, RetryAfterTooLong):
             exc = exc.cause  # type: ignore[assignment]
+        if isinstance(exc, httpx.TransportError) and unreachable(exc):
+            why = "name does not resolve" if "not known" in str(exc) or _dns(exc) else "connection refused"
+            return CatalogUnavailable(api, f"cannot reach {self.cfg.base_url} ({why}; not retried). Check "
+                                           f"catalog.{api}.base_url and your network, or set "
+                                           f"catalog.{api}.enabled=false.")
         if isinstance(exc, httpx.TransportError):
             return CatalogUnavailable(api, f"could not reach {url} ({type(exc).__name__}: {exc}). Check "
                                            f"catalog.{api}.base_url and your network, then try again.")

@@ -119,6 +119,8 @@ class AIModelsMapConfig(ApiConfig):
 
 @dataclass
 class CatalogConfig:
+    # false = no catalog step at all: `run` skips the snapshot, `critpt-harness catalog` does nothing.
+    enabled: bool = True
     # Response cache; empty = <$CRITPT_HARNESS_CACHE or ~/.cache/critpt-harness>/catalogs.
     cache_dir: Optional[str] = None
     # true = ignore cached freshness (still revalidates with If-Modified-Since where possible).
