@@ -100,7 +100,7 @@ async def execution_checks(items: Sequence[Tuple[Problem, str]], cfg: ChecksConf
     """Check each (problem, code); one sandbox process runs them all, and a crash
     or time-out of one answer fails that answer only (the rest run again)."""
     results: Dict[str, ExecCheck] = {}
-    pending = []
+    pending: List[Dict[str, Any]] = []
     for problem, code in items:
         shape = template_shape(problem.code_template)
         if not shape.executable:

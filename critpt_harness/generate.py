@@ -134,7 +134,8 @@ async def _step(model: ChatModel, conversation: List[Dict[str, Any]], problem: P
         raise
     except Exception as exc:  # recorded, never fatal for the run
         error = _error_text(exc)
-    code, checks = (None, [])
+    code: Optional[str] = None
+    checks: List[Any] = []
     if error is None:
         code, checks = static_checks(replies[-1], problem.code_template)
     return GenerationRecord(
@@ -214,7 +215,7 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
 
     model = model or build_model(cfg.model, cfg.generation, on_retry=on_retry)
     # disable=None: a bar on a terminal, nothing in CI logs or pipes.
-    progress.bar = tqdm(total=len(todo), desc="generate", unit="item", mininterval=0.5, dynamic_ncols=True,
+    bar = progress.bar = tqdm(total=len(todo), desc="generate", unit="item", mininterval=0.5, dynamic_ncols=True,
                         disable=None if cfg.generation.progress else True)
     semaphore = asyncio.Semaphore(cfg.generation.concurrency)
     writer = JsonlAppender(run.generations_file)
@@ -236,12 +237,12 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
                 progress.failed += 1
                 log.warning("%s epoch %d failed: %s", record.problem_id, epoch, record.error)
         progress.refresh()
-        progress.bar.update(len(records))
+        bar.update(len(records))
 
     try:
         await asyncio.gather(*(worker(u, e) for u, e in todo))
     finally:
         writer.close()
-        progress.bar.close()
+        bar.close()
         await model.aclose()
     return progress

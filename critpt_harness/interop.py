@@ -20,7 +20,7 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, cast
 
 from omegaconf import OmegaConf
 
@@ -86,7 +86,7 @@ def import_official(cfg: HarnessConfig, run: RunFolder, source: Path, problems: 
                              "import one model and one set-up at a time (point interop.source at its folder)")
     flags = GenerationFlags(**{k: v for k, v in json.loads(flags_seen[0]).items()
                                if k in GenerationFlags.model_fields})
-    resolved = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
+    resolved = cast(Dict[str, Any], OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True))
     resolved["model"].update(name=models[0], label=models[0], provider="imported")
     resolved["generation"].update(parsing=flags.parsing, use_python=flags.use_python,
                                   use_web_search=flags.use_web_search,

@@ -44,7 +44,7 @@ def wants_tool(messages: List[Dict[str, Any]], tools_offered: bool) -> bool:
 
 def mock_reply(messages: List[Dict[str, Any]]) -> str:
     """What the mock model says to a conversation (shared with the fake LLM server)."""
-    last_user = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+    last_user: Dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
     content = str(last_user.get("content", ""))
     template = _TEMPLATE.search(content)
     digest = hashlib.sha256(content.encode()).hexdigest()[:8]

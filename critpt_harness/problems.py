@@ -136,7 +136,8 @@ def parse_challenge_file(path: Path, raw: bytes) -> ChallengeFile:
 
 def _select_problems(files: Dict[Path, ChallengeFile], checkpoints: bool = False) -> List[Problem]:
     """The main problems (and, with ``checkpoints``, the sub-problems) of the files."""
-    problems, seen = [], {}
+    problems: List[Problem] = []
+    seen: Dict[str, Path] = {}
     for path, challenge in files.items():
         for problem in challenge.problems:
             if problem.problem_type != "main" and not checkpoints:
@@ -182,7 +183,7 @@ def load_directory(directory: Path, *, expect_public: bool = True, checkpoints: 
         )
     if expect_public:
         paths = sorted((p for p in directory.iterdir() if FILE_PATTERN.match(p.name)),
-                       key=lambda p: int(FILE_PATTERN.match(p.name).group(1)))
+                       key=lambda p: int(FILE_PATTERN.match(p.name).group(1)))  # type: ignore[union-attr]  # filtered above
     else:
         paths = sorted(directory.glob("*.json"))
     if not paths:

@@ -40,7 +40,7 @@ def table(data: Dict[str, Any]) -> str:
         e = epochs[key]
         lines.append(f"{key:>5}  {100 * e['accuracy']:7.2f}%  {e.get('server_timeout_count', 0):>8}  "
                      f"{e.get('judge_error_count', 0):>12}  {str(e.get('source', ''))[:40]}")
-    s = data.get("summary") or summarize([float(e["accuracy"]) for e in epochs.values()])
+    s: Dict[str, Any] = data.get("summary") or summarize([float(e["accuracy"]) for e in epochs.values()])
     lines.append("-" * 60)
     se = f" ± {100 * s['stderr']:.2f}" if s.get("stderr") is not None else ""
     lines.append(f" mean  {100 * s['mean_accuracy']:7.2f}%{se} (standard error over {s['epochs_graded']} epochs)")

@@ -212,7 +212,7 @@ class Snapshot:
             if score is not None:
                 out.append(PublishedScore("artificial_analysis", item["id"], item.get("name") or item["id"],
                                           aa_percent(score.value), score.value, f"evaluations.{score.key}",
-                                          self.shown(f.path), f.fetched_at,
+                                          self.shown(f.path), f.fetched_at,  # type: ignore[union-attr]  # models come from f
                                           note="fraction in the API, shown in percent" if score.value <= 1 else ""))
         scores = self.file("llm_registry", "scores")
         rows = (scores.response or {}).get("scores") if scores and isinstance(scores.response, dict) else None
@@ -226,7 +226,7 @@ class Snapshot:
             note = f"source: {row['sourceId']}" if row.get("sourceId") else ""
             out.append(PublishedScore("llm_registry", row["modelId"], row.get("modelName") or row["modelId"],
                                       value / top * 100, value, f"scores[{bench}].score",
-                                      self.shown(scores.path), scores.fetched_at, row.get("asOfDate"), note))
+                                      self.shown(scores.path), scores.fetched_at, row.get("asOfDate"), note))  # type: ignore[union-attr]  # rows come from scores
         return out
 
     def _registry_max_scores(self) -> Dict[str, float]:
@@ -251,7 +251,7 @@ class Snapshot:
             i, o = _num(pricing.get("price_1m_input_tokens")), _num(pricing.get("price_1m_output_tokens"))
             if f and i is not None and o is not None:
                 out.append(CatalogPrice(match.catalog, i, o, "pricing.price_1m_input_tokens / price_1m_output_tokens",
-                                        self.shown(f.path), f.fetched_at, item.get("name") or match.entry_id))
+                                        self.shown(f.path), f.fetched_at, item.get("name") or match.entry_id))  # type: ignore[union-attr]  # item is set when pricing is
         elif match.catalog == "openrouter":
             for f, item in self._openrouter_items(match.entry_id):
                 pricing = item.get("pricing") or {}
@@ -268,7 +268,7 @@ class Snapshot:
             i, o = _num(pricing.get("input")), _num(pricing.get("output"))
             if f and i is not None and o is not None:
                 out.append(CatalogPrice(match.catalog, i, o, "specs.pricing.input / output", self.shown(f.path),
-                                        f.fetched_at, item.get("name") or match.entry_id))
+                                        f.fetched_at, item.get("name") or match.entry_id))  # type: ignore[union-attr]  # item is set when pricing is
         return out
 
     def _openrouter_items(self, slug: str) -> List[Tuple[StoredFile, Dict[str, Any]]]:

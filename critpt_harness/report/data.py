@@ -241,8 +241,8 @@ def _usage(records: List[_Record]) -> UsageSummary:
     u.item_seconds_max = max(r.duration_s for r in items)
     starts = [r.started_at for r in records if _parse_time(r.started_at)]
     ends = [r.finished_at for r in records if _parse_time(r.finished_at)]
-    u.first_started = min(starts, key=_parse_time) if starts else None
-    u.last_finished = max(ends, key=_parse_time) if ends else None
+    u.first_started = min(starts, key=_parse_time) if starts else None  # type: ignore[arg-type]  # unparsable ones filtered
+    u.last_finished = max(ends, key=_parse_time) if ends else None  # type: ignore[arg-type]  # unparsable ones filtered
     u.tool_calls = sum(len(r.tool_calls) for r in items)
     u.web_searches = sum(r.web_searches for r in items)
     return u
@@ -359,7 +359,7 @@ def dump(data: Any) -> str:
 
     def default(obj: Any) -> Any:
         if is_dataclass(obj):
-            return asdict(obj)
+            return asdict(obj)  # type: ignore[arg-type]  # instances only reach json.dumps
         return str(obj)
 
     return json.dumps(data, indent=2, default=default, ensure_ascii=False) + "\n"

@@ -102,9 +102,9 @@ def catalog_entries(scores: List[PublishedScore]) -> List[Entry]:
 
 
 def run_entry(run: RunData, name: Optional[str] = None) -> Optional[Entry]:
-    if run.stats.mean is None:
-        return None
     s = run.stats
+    if s.mean is None:
+        return None
     when = run.graded_dates[-1][:10] if run.graded_dates else "?"
     return Entry(name or f"{run.label} (this run)", 100 * s.mean, "run",
                  f"results.json, {s.n} epochs graded, last {when}",

@@ -61,7 +61,7 @@ def draw(entries: List[Entry], runs: List[RunData], max_entries: int = 30, title
     if costed:
         ax2 = fig.add_subplot(grid[0, 1])
         for r in costed:
-            y = 100 * (r.stats.mean or 0.0)
+            y = 100 * (r.stats.mean or 0.0)  # type: ignore[assignment]  # reuses the int loop name above
             x = r.cost.total_usd if r.cost else 0.0
             yerr = None
             if r.stats.ci_low is not None and r.stats.ci_high is not None:

@@ -239,7 +239,7 @@ class FakeOpenRouter(FakeServer):
         self.key = key
         self.per_minute = per_minute  # documented: 30 per minute per key
         self._minute: List[float] = []
-        self.aa = [
+        self.aa: List[Dict[str, Any]] = [
             {"agentic_index": 58.3, "coding_index": 65.8, "display_name": "GPT-4o", "intelligence_index": 71.2,
              "model_permaslug": "openai/gpt-4o", "pricing": {"completion": "0.00001", "prompt": "0.0000025"},
              "source": "artificial-analysis", **EXTRA},
@@ -457,7 +457,7 @@ class FakeAIModelsMap(FakeServer):
         super().__init__()
         self.key = key
         self.read_only_keys = set(read_only_keys)
-        self.categories = [
+        self.categories: List[Dict[str, Any]] = [
             {"slug": "coding", "name": "Coding", "description": "AI models for software development",
              "display_order": 1, "children": [
                  {"slug": "coding-generation", "name": "Code Generation", "description": None, "display_order": 1,

@@ -110,8 +110,11 @@ class FakeServer:
         if self._loop is None:
             return
 
+        server = self._server
+        assert server is not None and self._thread is not None
+
         async def close() -> None:
-            self._server.close()
+            server.close()
             for task in [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
                 task.cancel()
 
@@ -192,6 +195,7 @@ class FakeServer:
             elif isinstance(event, h11.Data):
                 body += event.data
             elif isinstance(event, h11.EndOfMessage):
+                assert head is not None  # h11 sends the Request before its EndOfMessage
                 url = urlparse(head.target.decode())
                 headers = {k.decode().lower(): v.decode() for k, v in head.headers}
                 return Request(head.method.decode(), url.path, parse_qs(url.query), headers, body,
