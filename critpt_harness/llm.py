@@ -155,7 +155,10 @@ class OpenAIModelBase:
         and dominated the client's CPU at high concurrency."""
         start = time.perf_counter()
         response, attempts = await self.policy.call(
-            lambda: self.client.post(path, cast_to=cast_to, body=body, options=self.request_options), on_retry=self.on_retry)
+            # options is the SDK's RequestOptions TypedDict (here: headers to omit); mypy sees a plain dict
+            lambda: self.client.post(path, cast_to=cast_to, body=body,
+                                     options=self.request_options),  # type: ignore[call-overload]
+            on_retry=self.on_retry)
         return response, attempts, time.perf_counter() - start
 
     async def aclose(self) -> None:
