@@ -161,8 +161,14 @@ def _hydra_entry(cfg: DictConfig) -> None:
 def main(argv: List[str] | None = None) -> None:
     global _ARGV
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in ("-h", "--help", "help"):
+    if not args or args[0] in ("-h", "--help", "help"):
+        # With nothing given, say what can be done rather than start a whole run.
         print(USAGE)
+        return
+    if args[0] in ("-V", "--version"):
+        from . import __version__
+
+        print(f"critpt-harness {__version__}")
         return
     command = "run"
     # The command may stand anywhere among Hydra's flags (`critpt-harness -m run ...`).

@@ -1,6 +1,7 @@
 """The command line end to end, as a user runs it (subprocesses, loopback only)."""
 
 import shutil
+from pathlib import Path
 
 from critpt_harness.runs import read_json, read_jsonl
 from critpt_harness.testing.servers import FakeGrader, FakeLLMServer
@@ -199,3 +200,14 @@ def test_catalog_enabled_false_turns_the_whole_step_off(public_dir, tmp_path):
         assert fakes.total_requests() == 0
     assert not (run_dir / "catalog").exists() and not (tmp_path / "shared").exists()
     assert "catalog_snapshot" not in read_json(run_dir / "manifest.json")
+
+
+def test_no_command_prints_usage_and_version_is_the_tools():
+    from critpt_harness import __version__
+
+    bare = run_cli()
+    assert bare.returncode == 0 and "usage: critpt-harness <command>" in bare.stdout
+    assert not (Path.cwd() / "runs").exists()  # nothing was started
+    for flag in ("--version", "-V"):
+        out = run_cli(flag)
+        assert out.returncode == 0 and out.stdout.strip() == f"critpt-harness {__version__}", out
