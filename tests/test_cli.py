@@ -114,19 +114,22 @@ def test_a_sweep_gives_each_job_its_own_run_folder(public_dir, tmp_path):
     assert len(parsing) == 2
 
 
+def _at_fake_catalogs(fakes) -> list:
+    """Overrides that turn every catalog API on and point it at its fake."""
+    bases = {"artificial_analysis": fakes.aa, "openrouter": fakes.openrouter,
+             "llm_registry": fakes.llm_registry, "aimodelsmap": fakes.aimodelsmap}
+    return [o for api, fake in bases.items()
+            for o in (f"catalog.{api}.enabled=true", f"catalog.{api}.base_url={fake.base_url}")]
+
+
 def test_run_takes_a_catalog_snapshot_after_grading(public_dir, tmp_path):
     from critpt_harness.testing.fake_catalogs import FakeCatalogs
 
     run_dir = tmp_path / "run"
     with FakeLLMServer() as llm, FakeGrader(api_key=GRADER_KEY) as grader, FakeCatalogs() as fakes:
         env = {"FAKE_LLM_KEY": LLM_KEY, "FAKE_GRADER_KEY": GRADER_KEY, **fakes.env()}
-        catalog = [f"catalog.{api}.enabled=true" for api in ("artificial_analysis", "openrouter",
-                                                              "llm_registry", "aimodelsmap")]
-        catalog += [f"catalog.artificial_analysis.base_url={fakes.aa.base_url}",
-                    f"catalog.openrouter.base_url={fakes.openrouter.base_url}",
-                    f"catalog.llm_registry.base_url={fakes.llm_registry.base_url}",
-                    f"catalog.aimodelsmap.base_url={fakes.aimodelsmap.base_url}",
-                    f"catalog.cache_dir={tmp_path / 'catalog-cache'}", "catalog.retry.initial_wait=0.01"]
+        catalog = _at_fake_catalogs(fakes) + [f"catalog.cache_dir={tmp_path / 'catalog-cache'}",
+                                              "catalog.retry.initial_wait=0.01"]
         args = llm_overrides(llm.url, run_dir, f"dataset.path={public_dir}", "generation.epochs=1",
                              "model.name=gpt-4o", f"evaluator.url={grader.url}",
                              "evaluator.api_key_env=FAKE_GRADER_KEY", "evaluator.dry_run=false",
@@ -180,12 +183,7 @@ def test_catalog_enabled_false_turns_the_whole_step_off(public_dir, tmp_path):
         env = {"FAKE_LLM_KEY": LLM_KEY, "FAKE_GRADER_KEY": GRADER_KEY, **fakes.env()}
         catalog = ["catalog.enabled=false", f"catalog.cache_dir={tmp_path / 'catalog-cache'}",
                    f"catalog.shared_dir={tmp_path / 'shared'}"]
-        catalog += [f"catalog.{api}.enabled=true" for api in ("artificial_analysis", "openrouter",
-                                                               "llm_registry", "aimodelsmap")]
-        catalog += [f"catalog.artificial_analysis.base_url={fakes.aa.base_url}",
-                    f"catalog.openrouter.base_url={fakes.openrouter.base_url}",
-                    f"catalog.llm_registry.base_url={fakes.llm_registry.base_url}",
-                    f"catalog.aimodelsmap.base_url={fakes.aimodelsmap.base_url}"]
+        catalog += _at_fake_catalogs(fakes)
         args = llm_overrides(llm.url, run_dir, f"dataset.path={public_dir}", "generation.epochs=1",
                              "model.name=gpt-4o", f"evaluator.url={grader.url}",
                              "evaluator.api_key_env=FAKE_GRADER_KEY", "evaluator.dry_run=false",
