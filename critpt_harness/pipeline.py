@@ -11,7 +11,7 @@ import json
 import logging
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 from omegaconf import OmegaConf
 
@@ -23,7 +23,8 @@ from .contracts import GenerationFlags, GenerationRecord
 from .errors import BatchError, ConfigError, HarnessError, RunFolderError
 from .generate import generate_async, latest_records, ok_records
 from .problems import Problem, ProblemSet, load_problems
-from .results import summarize, table, update_summary
+from .provenance import decide
+from .results import batch_problems, summarize, table, update_summary
 from .interop import export_official, import_official
 from .runs import RunFolder, now_iso, read_json, write_json_atomic
 from .secrets import require_key
@@ -283,17 +284,32 @@ def cmd_grade_local(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> N
         raise RunFolderError(f"no batches in {run.batches_dir}: run `critpt-harness assemble run_dir={run.path}`")
     graded: Dict[str, Any] = {}
     for epoch in epochs:
-        report = asyncio.run(grade_batch(read_json(run.batch_file(epoch)), golden, cfg.grader))
+        batch = read_json(run.batch_file(epoch))
+        report = asyncio.run(grade_batch(batch, golden, cfg.grader))
         graded[str(epoch)] = {**report.result(), "main_accuracy": report.main_accuracy,
-                              "checkpoint_accuracy": report.checkpoint_accuracy, "challenges": report.challenges()}
+                              "checkpoint_accuracy": report.checkpoint_accuracy, "challenges": report.challenges(),
+                              "content_hash": _content_hash(batch)}
         echo(f"epoch {epoch}:\n{report.table()}")
-    data = {"graded_at": now_iso(), "golden_set": str(source), "local_grader": True, "epochs": graded,
-            "summary": summarize([e["accuracy"] for e in graded.values()])}
+    data: Dict[str, Any] = {"graded_at": now_iso(), "golden_set": str(source), "local_grader": True, "epochs": graded}
+    prov = decide(stored, run.manifest(), None, data, batch_problems(run))
+    data["summary"] = {**summarize(prov.accuracies), "epochs_graded": prov.epochs, "distinct_gradings": prov.distinct}
+    data["provenance"] = prov.as_dict()
     write_json_atomic(run.path / "local_grades.json", data)
     s = data["summary"]
     se = f" ± {100 * s['stderr']:.2f}" if s["stderr"] is not None else ""
-    echo(f"local grading (NOT the official grader): mean accuracy {100 * s['mean_accuracy']:.2f}%{se} over "
-         f"{s['epochs_graded']} epoch(s); written to {run.path / 'local_grades.json'}")
+    echo(f"{prov.label} (NOT the official grader): mean accuracy {100 * s['mean_accuracy']:.2f}%{se}"
+         + (f" over {prov.distinct} distinct grading(s) of {prov.epochs} epochs" if prov.reused
+            else f" over {prov.epochs} epoch(s)") + f"; written to {run.path / 'local_grades.json'}")
+
+
+def _content_hash(batch: Dict[str, Any]) -> Optional[str]:
+    """The batch's content identity (as the submitter's ledger uses), so identical epochs count once."""
+    from .batch import Batch, submissions_hash
+
+    try:
+        return submissions_hash(Batch.model_validate(batch))
+    except ValueError:  # pydantic's ValidationError; a batch grade_batch accepted but our model does not
+        return None
 
 
 def cmd_serve_grader(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:

@@ -1,4 +1,9 @@
-"""Per-epoch grades, their mean and standard error, and the short table printed at the end."""
+"""Per-epoch grades, their mean and standard error, and the short table printed at the end.
+
+The summary is over distinct gradings (epochs with identical batches are graded
+once) and carries the provenance label (see provenance.py), in results.json
+and in manifest.json.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import math
 import statistics
 from typing import Any, Dict, List, Optional
 
+from .provenance import decide
 from .runs import RunFolder, read_json, write_json_atomic
 
 
@@ -19,14 +25,29 @@ def summarize(accuracies: List[float]) -> Dict[str, Optional[float]]:
     return {"epochs_graded": n, "mean_accuracy": mean, "stderr": stderr}
 
 
+def batch_problems(run: RunFolder) -> Optional[int]:
+    """Problems per assembled batch (from the checks files), when known."""
+    counts = []
+    for path in run.batches_dir.glob("epoch_*.checks.json") if run.batches_dir.exists() else []:
+        try:
+            counts.append(int(read_json(path).get("problems") or 0))
+        except (OSError, ValueError, AttributeError):
+            continue
+    return max(counts) if counts else None
+
+
 def update_summary(run: RunFolder) -> Dict[str, Any]:
-    """Recompute the summary in results.json from its per-epoch entries."""
+    """Recompute the summary and provenance in results.json; the label goes into manifest.json too."""
     if not run.results_file.exists():
         return {}
     data = read_json(run.results_file)
-    epochs = data.get("epochs", {})
-    data["summary"] = summarize([float(e["accuracy"]) for _, e in sorted(epochs.items(), key=lambda kv: int(kv[0]))])
+    prov = decide(run.stored_config() if run.config_file.exists() else {}, run.manifest(), data,
+                  problems=batch_problems(run))
+    data["summary"] = {**summarize(prov.accuracies), "epochs_graded": prov.epochs, "distinct_gradings": prov.distinct}
+    data["provenance"] = prov.as_dict()
     write_json_atomic(run.results_file, data)
+    if run.manifest_file.exists():
+        run.update_manifest(score=prov.as_dict())
     return data
 
 
@@ -43,5 +64,11 @@ def table(data: Dict[str, Any]) -> str:
     s: Dict[str, Any] = data.get("summary") or summarize([float(e["accuracy"]) for e in epochs.values()])
     lines.append("-" * 60)
     se = f" ± {100 * s['stderr']:.2f}" if s.get("stderr") is not None else ""
-    lines.append(f" mean  {100 * s['mean_accuracy']:7.2f}%{se} (standard error over {s['epochs_graded']} epochs)")
+    distinct = s.get("distinct_gradings", s["epochs_graded"])
+    over = (f"{distinct} distinct gradings of {s['epochs_graded']} epochs" if distinct < s["epochs_graded"]
+            else f"{s['epochs_graded']} epochs")
+    lines.append(f" mean  {100 * s['mean_accuracy']:7.2f}%{se} (standard error over {over})")
+    prov = data.get("provenance") or {}
+    if prov.get("label"):
+        lines.append(f" {prov['label']}" + ("" if prov.get("ranked") else ": not an official CritPt score"))
     return "\n".join(lines)

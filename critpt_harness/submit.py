@@ -365,10 +365,11 @@ def check_failures(run: RunFolder, epoch: int) -> Dict[str, List[str]]:
     return read_json(path).get("failures", {}) if path.exists() else {}
 
 
-def store_result(run: RunFolder, epoch: int, content_hash: str, result: Dict[str, Any], source: str) -> None:
+def store_result(run: RunFolder, epoch: int, content_hash: str, result: Dict[str, Any], source: str,
+                 url: str) -> None:
     data = read_json(run.results_file) if run.results_file.exists() else {}
     data.setdefault("epochs", {})[str(epoch)] = {**result, "content_hash": content_hash,
-                                                 "graded_at": now_iso(), "source": source}
+                                                 "graded_at": now_iso(), "source": source, "url": url}
     write_json_atomic(run.results_file, data)
 
 
@@ -436,7 +437,7 @@ async def _submit_epoch(cfg: EvaluatorConfig, run: RunFolder, ledger: Ledger, gr
     previous = ledger.find(digest, cfg.url)
     if previous and not cfg.force:
         store_result(run, epoch, digest, previous.result, f"ledger: graded {previous.graded_at:%Y-%m-%d %H:%M} "
-                     f"(run {previous.run_dir}, epoch {previous.epoch})")
+                     f"(run {previous.run_dir}, epoch {previous.epoch})", cfg.url)
         return "already graded: result reused (evaluator.force=true grades it again)"
     day_ago = datetime.now(timezone.utc) - timedelta(hours=24)
     for e in ledger.unfinished(digest, cfg.url):
@@ -498,5 +499,5 @@ async def _submit_epoch(cfg: EvaluatorConfig, run: RunFolder, ledger: Ledger, gr
             GradingOutcomeUnknown) as exc:
         raise _explain(exc, epoch) from exc
     local = bool(data.get("local_grader"))
-    store_result(run, epoch, digest, data, f"local grader {cfg.url}" if local else "grader")
+    store_result(run, epoch, digest, data, f"local grader {cfg.url}" if local else "grader", cfg.url)
     return f"graded{' by a LOCAL grader' if local else ''}: accuracy {result.accuracy:.4f}"

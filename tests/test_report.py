@@ -384,3 +384,14 @@ def test_a_shared_snapshot_serves_runs_without_their_own(tmp_path):
     assert "(shared snapshot from report.catalog_dir)" in md and "**cost: $7.88**" in md
     with pytest.raises(RunFolderError, match="report.catalog_dir"):
         build_report([run], ReportConfig(plot=False, catalog_dir=str(tmp_path / "none")))
+
+
+def test_an_unbracketed_glob_on_the_command_line_is_accepted(tmp_path, monkeypatch):
+    from .conftest import make_config
+
+    monkeypatch.chdir(tmp_path)
+    make_run(tmp_path / "runs" / "gpt-4o" / "t1", accuracies=ACC)
+    make_run(tmp_path / "runs" / "gpt-4o" / "t2", accuracies=None)
+    cfg = make_config("report.runs=runs/*/*", "report.plot=false", "report.output_dir=out")
+    result = cmd_report(cfg, RunFolder(tmp_path / "nowhere"), echo=lambda _: None)
+    assert [r.path.name for r in result.runs] == ["t1", "t2"]

@@ -20,9 +20,10 @@ from ..errors import ConfigError, HarnessError, RunFolderError
 from ..runs import now_iso, write_text_atomic
 from .config import FORMATS, ReportConfig
 from .data import RunData, dump, load_run
-from .leaderboard import Entry, OfficialTable, build, load_official, place, run_entry
+from .leaderboard import Entry, OfficialTable, build, display_names, load_official, place, run_entry
 from .render import Bullets, Document, Heading, Para, Table, to_html, to_markdown
-from .sections import attributions_section, headline, interval, leaderboard_section, pct, run_sections, usd
+from .sections import (attributions_section, headline, interval, leaderboard_section, pct, run_sections,
+                       unranked_section, usd)
 
 Echo = Callable[[str], None]
 _GLOB_CHARS = set("*?[")
@@ -67,7 +68,7 @@ def resolve_runs(patterns: List[str], notes: Optional[List[str]] = None) -> List
                 notes.append(f"{pattern}: {skipped} folder(s) without config.yaml skipped (not run folders)")
             if not runs:
                 raise RunFolderError(f"report.runs: {raw!r} matches no run folder (none with a config.yaml): "
-                                     "check the pattern, e.g. report.runs='[runs/*/*]'")
+                                     "check the pattern, e.g. report.runs=runs/*/*")
             found += runs
         else:
             found.append(Path(pattern))
@@ -126,6 +127,8 @@ def build_report(paths: List[Path], cfg: ReportConfig, out_dir: Optional[Path] =
     if "json" in cfg.formats:
         files.append(_write(out_dir / "report.json", dump({"made_at": now_iso(), "harness_version": __version__,
                                                             "official_table": table.file, "runs": runs,
+                                                            "provenance": {str(r.path): r.provenance.as_dict()
+                                                                           for r in runs},
                                                             "leaderboard": entries, "notes": notes})))
     return ReportResult(out_dir, files, runs, entries, short_table(runs, entries), notes)
 
@@ -134,21 +137,27 @@ def _document(runs: List[RunData], table: OfficialTable, entries: List[Entry], p
               png_file: Optional[str], notes: List[str]) -> Document:
     made = (f"Made {now_iso()} by critpt-harness {__version__} from the files stored in the run folder"
             f"{'s' if len(runs) > 1 else ''}; no model, grader or catalog was asked. "
-            "Accuracies are the official grader's, per epoch; the interval is over epochs.")
+            "Each score says who graded it; the interval is over independent gradings.")
+    names = display_names(runs)
     if len(runs) == 1:
         run = runs[0]
         doc = Document(f"CritPt report: {run.label}")
-        doc.add(Para(made), Para(f"**Score: {headline(run)}**" + (
+        doc.add(Para(f"**Score: {headline(run)}**" + (
             f", 95% interval {interval(run)}" if run.stats.has_interval else "")))
+        if run.graded:  # the score first, where it came from right after
+            doc.add(Para(run.provenance.sentence()))
+        doc.add(Para(made))
         run_sections(doc, run, table, entries)
         leaderboard_section(doc, entries, table, png, png_file)
+        unranked_section(doc, runs, names)
     else:
         doc = Document(f"CritPt report: {len(runs)} runs")
         doc.add(Para(made))
         _comparison_table(doc, runs, entries)
         leaderboard_section(doc, entries, table, png, png_file)
+        unranked_section(doc, runs, names)
         for run in runs:
-            doc.add(Heading(1, f"Run: {run.label} ({run.path})"))
+            doc.add(Heading(1, f"Run: {names[run.path]} ({run.path})"))
             run_sections(doc, run, table, entries, level=2)
     attributions_section(doc, runs, table)
     if notes:
@@ -158,28 +167,31 @@ def _document(runs: List[RunData], table: OfficialTable, entries: List[Entry], p
 
 def _comparison_table(doc: Document, runs: List[RunData], entries: List[Entry]) -> None:
     rows = []
+    names = display_names(runs)
     for r in runs:
         mine = run_entry(r)
         p = place(entries, mine) if mine is not None else None
-        rows.append([r.label, str(r.path), r.protocol, r.tools, r.effort, f"{r.stats.n}/{r.epochs_planned}",
+        rows.append([names[r.path], str(r.path), r.protocol, r.tools, r.effort, f"{r.provenance.epochs}/{r.epochs_planned}",
                      pct(r.stats.mean) if r.graded else "not graded", pct(r.stats.stderr), interval(r),
-                     f"{r.usage.prompt_tokens:,} / {r.usage.completion_tokens:,}", usd(r.cost.total_usd if r.cost else None),
-                     f"{p.rank}/{p.out_of}" if p else "–"])
+                     r.provenance.label, f"{r.usage.prompt_tokens:,} / {r.usage.completion_tokens:,}",
+                     usd(r.cost.total_usd if r.cost else None), f"{p.rank}/{p.out_of}" if p else "not ranked"])
     doc.add(Heading(1, "Comparison"),
             Table(["run", "folder", "protocol", "tools", "effort", "epochs graded", "mean", "SE", "95% interval",
-                   "tokens in / out", "cost", "place"], rows, align_right=(5, 6, 7, 9, 10, 11)))
+                   "grading", "tokens in / out", "cost", "place"], rows, align_right=(5, 6, 7, 10, 11, 12)))
 
 
 def short_table(runs: List[RunData], entries: List[Entry]) -> str:
     """The few lines printed at the end of the command."""
-    lines = [f"{'run':<28} {'graded':>6} {'mean':>8} {'SE':>7} {'95% interval':>17} {'cost':>10} {'place':>7}"]
+    names = display_names(runs)
+    lines = [f"{'run':<28} {'graded':>6} {'mean':>8} {'SE':>7} {'95% interval':>17} {'cost':>10} {'place':>7}  grading"]
     for r in runs:
         mine = run_entry(r)
         p = place(entries, mine) if mine is not None else None
         ci = f"{pct(r.stats.ci_low)}-{pct(r.stats.ci_high)}" if r.stats.has_interval else "–"
-        lines.append(f"{r.label[:28]:<28} {f'{r.stats.n}/{r.epochs_planned}':>6} "
+        lines.append(f"{names[r.path][:28]:<28} {f'{r.provenance.epochs}/{r.epochs_planned}':>6} "
                      f"{(pct(r.stats.mean) if r.graded else 'none'):>8} {pct(r.stats.stderr):>7} {ci:>17} "
-                     f"{usd(r.cost.total_usd if r.cost else None):>10} {(f'{p.rank}/{p.out_of}' if p else '–'):>7}")
+                     f"{usd(r.cost.total_usd if r.cost else None):>10} {(f'{p.rank}/{p.out_of}' if p else '–'):>7}  "
+                     f"{r.provenance.label}")
     return "\n".join(lines)
 
 
@@ -212,7 +224,7 @@ def cmd_report(cfg: Any, run: Any, echo: Echo = print) -> ReportResult:
     rcfg: ReportConfig = getattr(cfg, "report", None) or ReportConfig()
     notes: List[str] = []
     if rcfg.runs:
-        paths = resolve_runs(list(rcfg.runs), notes)
+        paths = resolve_runs([rcfg.runs] if isinstance(rcfg.runs, str) else [str(r) for r in rcfg.runs], notes)
     else:
         if not Path(run.path).exists():
             raise RunFolderError(f"run folder {run.path} does not exist: pass run_dir=<a run folder> or "

@@ -7,7 +7,7 @@ is validated against this schema like every other group.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Any, List, Optional
 
 FORMATS = ("md", "html", "json")
 
@@ -24,8 +24,9 @@ class ModelPrice:
 
 @dataclass
 class ReportConfig:
-    # Run folders or globs (e.g. runs/*/*); empty = the current run_dir.
-    runs: List[str] = field(default_factory=list)
+    # Run folders or globs: report.runs=runs/*/* or report.runs='[runs/a/*,runs/b/*]'; empty = the run_dir.
+    # (Any, not List[str], so that one unbracketed glob is accepted as it is typed.)
+    runs: Any = field(default_factory=list)
     # Where a report over several runs goes; empty = runs/reports/<UTC time>.
     # A single run's report goes into its own folder unless this is set.
     output_dir: Optional[str] = None

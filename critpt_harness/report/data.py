@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import RunFolderError
+from ..provenance import Provenance, decide
 from ..runs import RunFolder, read_json, read_jsonl
 from .catalog import ContextMetric, ModelMatch, PublishedScore, Snapshot
 from .config import ReportConfig
@@ -142,8 +143,10 @@ class RunData:
     price: Optional[Price]
     cost: Optional[Cost]
     catalog: Optional[CatalogView]
+    provenance: Provenance  # what the score is and who graded it: decides labels and ranking
     dry_run_requests: List[str] = field(default_factory=list)  # request files a dry run wrote
     notes: List[str] = field(default_factory=list)
+    local_epochs: List[EpochResult] = field(default_factory=list)  # local_grades.json beside an official score
 
     @property
     def graded(self) -> bool:
@@ -183,10 +186,11 @@ def _parse_time(text: Optional[str]) -> Optional[datetime]:
         return None
 
 
-def _epochs(run: RunFolder, notes: List[str]) -> List[EpochResult]:
-    if not run.results_file.exists():
+def _epochs(file: Path, notes: List[str]) -> List[EpochResult]:
+    """Graded epochs from results.json (the submitter's) or local_grades.json (grade-local)."""
+    if not file.exists():
         return []
-    data = read_json(run.results_file)
+    data = read_json(file)
     out = []
     for key, e in (data.get("epochs") or {}).items():
         try:
@@ -194,7 +198,7 @@ def _epochs(run: RunFolder, notes: List[str]) -> List[EpochResult]:
                                    int(e.get("server_timeout_count") or 0), int(e.get("judge_error_count") or 0),
                                    e.get("graded_at"), str(e.get("source") or "")))
         except (KeyError, TypeError, ValueError):
-            notes.append(f"{run.results_file}: epoch {key!r} has no usable accuracy; left out")
+            notes.append(f"{file}: epoch {key!r} has no usable accuracy; left out")
     return sorted(out, key=lambda e: e.epoch)
 
 
@@ -310,8 +314,18 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
     name = str(model.get("name") or manifest.get("model") or "?")
     label = str(model.get("label") or name)
     records = _records(run, notes)
-    epochs = _epochs(run, notes)
-    stats = epoch_stats([e.accuracy for e in epochs])
+    local_file = run.path / "local_grades.json"
+    epochs, local_epochs = _epochs(run.results_file, notes), _epochs(local_file, notes)
+    if not epochs:  # grade-local's grades are the score when nothing was submitted
+        epochs, local_epochs = local_epochs, []
+    checks = _checks(run, records)
+    requests_dir = run.path / "requests"
+    dry_requests = sorted(str(p.relative_to(run.path)) for p in requests_dir.glob("epoch_*.request.json")) \
+        if requests_dir.exists() else []
+    prov = decide(stored, manifest, read_json(run.results_file) if run.results_file.exists() else None,
+                  read_json(local_file) if local_file.exists() else None,
+                  max((c.problems for c in checks), default=None), bool(dry_requests))
+    stats = epoch_stats(prov.accuracies)
     usage = _usage(records)
 
     catalog: Optional[CatalogView] = None
@@ -330,9 +344,6 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
     price = choose_price(cfg, [label, name], prices)
     cost = cost_of(usage.prompt_tokens, usage.completion_tokens, price)
 
-    requests_dir = run.path / "requests"
-    dry_requests = sorted(str(p.relative_to(run.path)) for p in requests_dir.glob("epoch_*.request.json")) \
-        if requests_dir.exists() else []
     evaluator = stored.get("evaluator") or {}
     planned = int(gen.get("epochs") or 0)
     if epochs and planned and len(epochs) < planned:
@@ -349,8 +360,8 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
         dataset_sha256=manifest.get("dataset_sha256"), prompt_hash=manifest.get("prompt_hash"),
         config_hash=manifest.get("config_hash"), created_at=manifest.get("created_at"),
         git_revision=manifest.get("git_revision"), harness_version=(manifest.get("packages") or {}).get("critpt-harness"),
-        epochs=epochs, stats=stats, checks=_checks(run, records), usage=usage, price=price, cost=cost,
-        catalog=catalog, dry_run_requests=dry_requests, notes=notes)
+        epochs=epochs, stats=stats, checks=checks, usage=usage, price=price, cost=cost,
+        catalog=catalog, provenance=prov, dry_run_requests=dry_requests, notes=notes, local_epochs=local_epochs)
 
 
 def dump(data: Any) -> str:

@@ -101,9 +101,16 @@ def catalog_entries(scores: List[PublishedScore]) -> List[Entry]:
     return out
 
 
+def display_names(runs: List[RunData]) -> Dict[Path, str]:
+    """A name per run that tells runs apart: the label, plus the folder when two runs share a label."""
+    labels = [r.label for r in runs]
+    return {r.path: f"{r.label} ({r.path.name})" if labels.count(r.label) > 1 else r.label for r in runs}
+
+
 def run_entry(run: RunData, name: Optional[str] = None) -> Optional[Entry]:
+    """The run as a leaderboard entry; None unless its score may be ranked (see provenance)."""
     s = run.stats
-    if s.mean is None:
+    if s.mean is None or not run.provenance.ranked:
         return None
     when = run.graded_dates[-1][:10] if run.graded_dates else "?"
     return Entry(name or f"{run.label} (this run)", 100 * s.mean, "run",
@@ -119,12 +126,9 @@ def build(table: OfficialTable, runs: List[RunData], with_catalogs: bool = True)
                      note=e.get("note", "")) for e in table.entries]
     if with_catalogs:
         entries += catalog_entries([s for r in runs if r.catalog for s in r.catalog.all_scores])
-    labels = [r.label for r in runs]
-    for r in runs:
-        # Several runs: name each as a run; the same label twice gets its folder too.
-        name = None if len(runs) == 1 else (f"{r.label} (run {r.path.name})" if labels.count(r.label) > 1
-                                             else f"{r.label} (run)")
-        e = run_entry(r, name)
+    names = display_names(runs)
+    for r in runs:  # only official, independent gradings of the full public set are ranked
+        e = run_entry(r, None if len(runs) == 1 else f"{names[r.path]} (run)")
         if e is not None:
             entries.append(e)
     # Stable: ties keep the official table's order, and a run goes first among its ties.

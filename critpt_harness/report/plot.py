@@ -28,7 +28,8 @@ def draw(entries: List[Entry], runs: List[RunData], max_entries: int = 30, title
     from matplotlib.patches import Patch
 
     shown = _pick(entries, max_entries)
-    costed = [r for r in runs if r.stats.mean is not None and r.cost is not None]
+    # Only official, independent gradings of the full set stand beside the published bars.
+    costed = [r for r in runs if r.stats.mean is not None and r.cost is not None and r.provenance.ranked]
     bar_height = max(3.0, 0.32 * len(shown) + 1.4)
     width = 13.0 if costed else 8.5
     fig = Figure(figsize=(width, bar_height), dpi=100)

@@ -44,10 +44,13 @@ def interval(run: RunData) -> str:
 
 
 def headline(run: RunData) -> str:
-    s = run.stats
+    s, prov = run.stats, run.provenance
     if not run.graded:
         return "not graded"
     se = f" ± {pct(s.stderr)} (SE)" if s.stderr is not None else ""
+    if prov.reused:
+        return f"{pct(s.mean)}{se} over {prov.distinct} distinct grading{'s' if prov.distinct != 1 else ''} " \
+               f"of {prov.epochs} epochs"
     return f"{pct(s.mean)}{se} over {s.n} epoch{'s' if s.n != 1 else ''}"
 
 
@@ -72,7 +75,11 @@ def run_sections(doc: Document, run: RunData, table: OfficialTable, entries: Lis
     if not run.graded:
         doc.add(Para(not_graded_text(run)))
     else:
+        if level > 1:  # a single run's report says this under its headline already
+            doc.add(Para(run.provenance.sentence()))
         _score(doc, run)
+    if run.local_epochs:
+        _local_beside(doc, run, level + 1)
     _checks(doc, run, level + 1)
     doc.add(Heading(level, "Cost and effort"))
     _cost(doc, run)
@@ -113,20 +120,37 @@ def _score(doc: Document, run: RunData) -> None:
             for e in run.epochs]
     doc.add(Table(["epoch", "accuracy", "judge errors", "grader timeouts", "graded at", "source"], rows,
                   align_right=(0, 1, 2, 3)))
-    s = run.stats
-    items = [f"**mean accuracy: {pct(s.mean)}** over {s.n} graded epoch{'s' if s.n != 1 else ''} "
-             "(results.json, the grader's per-epoch accuracies)"]
+    s, prov = run.stats, run.provenance
+    where = "local_grades.json (grade-local)" if prov.kind == "local" and not run.path.joinpath(
+        "results.json").exists() else "results.json"
+    over = (f"{prov.distinct} distinct grading{'s' if prov.distinct != 1 else ''} of {prov.epochs} epochs"
+            if prov.reused else f"{s.n} graded epoch{'s' if s.n != 1 else ''}")
+    items = [f"**mean accuracy: {pct(s.mean)}** over {over} ({where}; graded by {prov.grader})"]
     if s.stderr is not None:
-        items.append(f"standard error: {pct(s.stderr)} (sample standard deviation over epochs / √{s.n})")
+        items.append(f"standard error: {pct(s.stderr)} (sample standard deviation over "
+                     f"{'distinct gradings' if prov.reused else 'epochs'} / √{s.n})")
         items.append(f"95% interval: {interval(run)} (Student's t, {s.n - 1} degree{'s' if s.n != 2 else ''} of freedom, "
                      f"t = {s.t_critical:.3f}; clipped to 0–100%)")
     else:
-        items.append("standard error and interval need at least 2 graded epochs")
+        items.append("standard error and interval need at least 2 "
+                     + ("distinct gradings: identical epochs were graded once, so they are not independent repeats"
+                        if prov.reused else "graded epochs"))
     judge = sum(e.judge_error_count for e in run.epochs)
     timeouts = sum(e.server_timeout_count for e in run.epochs)
     items.append(f"judge errors: {judge}, grader timeouts: {timeouts} (summed over epochs; the grader "
                  "counts them as failures, and a judge error may succeed on a re-grade)")
     doc.add(Bullets(items))
+
+
+def _local_beside(doc: Document, run: RunData, level: int) -> None:
+    """grade-local's results next to a submitted score: their own section, never the headline."""
+    accs = [e.accuracy for e in run.local_epochs]
+    problems = max((c.problems for c in run.checks), default=None)
+    doc.add(Heading(level, f"LOCAL grading, {problems if problems is not None else '?'} problems (grade-local)"))
+    rows = [[str(e.epoch), pct(e.accuracy), e.graded_at or "?"] for e in run.local_epochs]
+    doc.add(Table(["epoch", "accuracy", "graded at"], rows, align_right=(0, 1)),
+            Para(f"Mean {pct(sum(accs) / len(accs))} over {len(accs)} epoch(s), from local_grades.json: graded on "
+                 "this machine with golden answers, not by the official CritPt grader; not an official score."))
 
 
 def _checks(doc: Document, run: RunData, level: int) -> None:
@@ -231,6 +255,9 @@ def _comparison(doc: Document, run: RunData, table: OfficialTable, entries: List
                      f"and the CritPt scores in the catalog snapshot"
                      + (f"; just above: {', '.join(p.above)}" if p.above else "")
                      + (f"; just below: {', '.join(p.below)}" if p.below else "") + "."))
+    elif run.graded:
+        doc.add(Para(f"Not placed: {run.provenance.label}. Only official gradings of the full public set, "
+                     "with independent epochs, are ranked among the official scores."))
     else:
         doc.add(Para("Not placed: the run has no graded result."))
     if run.catalog is not None and run.catalog.context:
@@ -258,6 +285,17 @@ def _value(v: object) -> str:
 
 
 # Shared parts ---------------------------------------------------------------------------------------
+def unranked_section(doc: Document, runs: List[RunData], names: Dict, level: int = 1) -> None:
+    """Graded runs whose score is not official: their own table, never the ranking."""
+    rows = [[names[r.path], pct(r.stats.mean), interval(r), r.provenance.label, r.provenance.grader]
+            for r in runs if r.graded and not r.provenance.ranked]
+    if rows:
+        doc.add(Heading(level, "Not ranked: local, partial or reused gradings"),
+                Para("These scores are not official CritPt scores, so they are not ranked among, nor plotted "
+                     "with, the official ones."),
+                Table(["run", "mean", "95% interval", "grading", "graded by"], rows, align_right=(1,)))
+
+
 def leaderboard_section(doc: Document, entries: List[Entry], table: OfficialTable, png: Optional[bytes],
                         png_file: Optional[str], level: int = 1) -> None:
     doc.add(Heading(level, "CritPt leaderboard"))
@@ -279,8 +317,11 @@ def leaderboard_section(doc: Document, entries: List[Entry], table: OfficialTabl
 
 
 def attributions_section(doc: Document, runs: List[RunData], table: OfficialTable, level: int = 1) -> None:
-    items = [f"CritPt benchmark: {table.attribution}. Scores of the runs were graded by the official CritPt "
-             "grader (Artificial Analysis); please attribute results to the CritPt project when publishing."]
+    official = [r for r in runs if r.graded and r.provenance.kind == "official"]
+    graders = "graded by the official CritPt grader (Artificial Analysis)" if len(official) == len(
+        [r for r in runs if r.graded]) else "graded as each run's score says (official or LOCAL)"
+    items = [f"CritPt benchmark: {table.attribution}. Scores of the runs were {graders}; please attribute "
+             "results to the CritPt project when publishing."]
     seen: Dict[str, None] = {}
     for r in runs:
         if r.catalog is None:
