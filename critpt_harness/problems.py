@@ -134,11 +134,33 @@ def parse_challenge_file(path: Path, raw: bytes) -> ChallengeFile:
         raise DatasetError(_format_validation_error(path, exc)) from exc
 
 
+def same_problem_key(problem: Problem) -> str:
+    """What makes two entries one problem: the question and the template (ids differ between copies)."""
+    return canonical_sha256([problem.problem_description, problem.code_template])
+
+
+def without_copies(files: Dict[Path, ChallengeFile]) -> Dict[Path, ChallengeFile]:
+    """Drop files whose every problem is already in another file (e.g. CritPt's example ships the
+    challenge and its main problem alone as X.json and X_main.json): the fuller file wins."""
+    order = sorted(files, key=lambda p: (-len(files[p].problems), p.name))
+    kept: Dict[Path, ChallengeFile] = {}
+    known: Dict[str, Path] = {}
+    for path in order:
+        keys = [same_problem_key(p) for p in files[path].problems]
+        if keys and all(k in known for k in keys):
+            log.warning("%s: every problem in it is also in %s; loaded once, from there", path, known[keys[0]])
+            continue
+        kept[path] = files[path]
+        for k in keys:
+            known.setdefault(k, path)
+    return {p: kept[p] for p in files if p in kept}
+
+
 def _select_problems(files: Dict[Path, ChallengeFile], checkpoints: bool = False) -> List[Problem]:
     """The main problems (and, with ``checkpoints``, the sub-problems) of the files."""
     problems: List[Problem] = []
     seen: Dict[str, Path] = {}
-    for path, challenge in files.items():
+    for path, challenge in without_copies(files).items():
         for problem in challenge.problems:
             if problem.problem_type != "main" and not checkpoints:
                 continue

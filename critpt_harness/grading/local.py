@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from ..contracts import Batch
 from ..errors import ConfigError, DatasetError, HarnessError
 from ..extract import extract_code
-from ..problems import Problem, parse_challenge_file
+from ..problems import Problem, parse_challenge_file, without_copies
 from .config import GraderConfig
 from .judge import JudgeItem, run_judge
 
@@ -129,8 +129,7 @@ def load_golden_set(path: Path | str, rtol: float = 1e-6, atol: float = 0.0) -> 
         raise DatasetError(f"grader.problems={path} does not exist: give a folder of challenge JSON files "
                            "(or one file) with golden answers")
     problems: Dict[str, GoldenProblem] = {}
-    for file in files:
-        challenge = parse_challenge_file(file, file.read_bytes())
+    for file, challenge in without_copies({f: parse_challenge_file(f, f.read_bytes()) for f in files}).items():
         ordered = sorted(challenge.problems, key=lambda p: (p.problem_type != "main", p.problem_index or 0))
         for problem in ordered:
             if problem.problem_id in problems:

@@ -57,6 +57,14 @@ class LocalGraderServer(EvaluateContract, FakeServer):
         self.reports: List[GradeReport] = []
         self._host = "127.0.0.1"
 
+    def coverage_error(self, ids: List[str]) -> Optional[str]:
+        error = super().coverage_error(ids)
+        if error and not self.cfg.include_checkpoints and any(
+                i in self.golden.problems and not self.golden.problems[i].is_main for i in ids):
+            error += ("; the batch answers checkpoints too: restart serve-grader with "
+                      "grader.include_checkpoints=true to grade them")
+        return error
+
     # marking every reply as local
     def marker_headers(self) -> Dict[str, str]:
         return {MARKER_HEADER: "local"}
