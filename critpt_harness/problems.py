@@ -135,8 +135,10 @@ def parse_challenge_file(path: Path, raw: bytes) -> ChallengeFile:
 
 
 def same_problem_key(problem: Problem) -> str:
-    """What makes two entries one problem: the question and the template (ids differ between copies)."""
-    return canonical_sha256([problem.problem_description, problem.code_template])
+    """Everything but the id and the source notebook: copies of one problem differ only in those."""
+    data = problem.model_dump(mode="json", exclude={"problem_id", "challenge"})
+    data["metadata"] = {k: v for k, v in (data.get("metadata") or {}).items() if k != "notebook_path"}
+    return canonical_sha256(data)
 
 
 def without_copies(files: Dict[Path, ChallengeFile]) -> Dict[Path, ChallengeFile]:
@@ -147,7 +149,10 @@ def without_copies(files: Dict[Path, ChallengeFile]) -> Dict[Path, ChallengeFile
     known: Dict[str, Path] = {}
     for path in order:
         keys = [same_problem_key(p) for p in files[path].problems]
-        if keys and all(k in known for k in keys):
+        # Renamed copies only: the same id twice stays an error (the callers say where).
+        if keys and all(k in known for k in keys) and not any(
+                p.problem_id in {q.problem_id for q in files[known[k]].problems}
+                for p, k in zip(files[path].problems, keys)):
             log.warning("%s: every problem in it is also in %s; loaded once, from there", path, known[keys[0]])
             continue
         kept[path] = files[path]
@@ -160,7 +165,7 @@ def _select_problems(files: Dict[Path, ChallengeFile], checkpoints: bool = False
     """The main problems (and, with ``checkpoints``, the sub-problems) of the files."""
     problems: List[Problem] = []
     seen: Dict[str, Path] = {}
-    for path, challenge in without_copies(files).items():
+    for path, challenge in files.items():
         for problem in challenge.problems:
             if problem.problem_type != "main" and not checkpoints:
                 continue
@@ -212,6 +217,8 @@ def load_directory(directory: Path, *, expect_public: bool = True, checkpoints: 
         kind = "Challenge_N.json" if expect_public else "*.json challenge"
         raise DatasetError(f"dataset.path={directory} holds no {kind} files")
     files = {p: parse_challenge_file(p, p.read_bytes()) for p in paths}
+    if not expect_public:  # the public layout is one file per challenge: nothing to drop there
+        files = without_copies(files)
     problems = sorted(_select_problems(files, checkpoints), key=lambda p: _sort_key(p.problem_id))
     if expect_public:
         check_public_coverage([p.problem_id for p in problems], f"dataset.path={directory}")

@@ -67,7 +67,7 @@ def test_the_example_challenge_grades_as_expected(example, variant):
                                           generation_config=GenerationFlags())
                                for pid, gp in example.problems.items()])
     report = asyncio.run(grade_batch(batch, example, CFG))
-    assert len(report.verdicts) == 5  # 2 main problems + 3 checkpoints
+    assert len(report.verdicts) == 4  # the main problem (its X_main.json copy loaded once) + 3 checkpoints
     assert report.accuracy == accuracy, report.table()
     result = report.result()
     assert {"accuracy", "timeout_rate", "server_timeout_count", "judge_error_count"} <= set(result)
@@ -103,8 +103,8 @@ def test_each_checkpoint_is_graded_against_its_own_golden_answer(example):
 
 def test_the_example_has_golden_answers_and_empty_settings(example):
     assert example.gradable == list(example.problems)
-    assert example.ids() == [f"{CHALLENGE}_main", f"{CHALLENGE}_main_main"]
-    assert len(example.ids(include_checkpoints=True)) == 5
+    assert example.ids() == [f"{CHALLENGE}_main"]  # X_main.json only repeats X.json's main problem
+    assert len(example.ids(include_checkpoints=True)) == 4
     assert all(gp.golden_name == "real_answer" and (gp.rtol, gp.atol) == (1e-6, 0.0)
                for gp in example.problems.values())
 

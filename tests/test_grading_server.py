@@ -111,7 +111,7 @@ def test_client_errors_reach_the_submitter(public_like, tmp_path, monkeypatch):
     monkeypatch.setenv(KEY_ENV, KEY)
     with LocalGraderServer(load_golden_set(EXAMPLE), GraderConfig(), KEY) as server:
         # this grader's set is the example challenge: a public batch is not its set
-        with pytest.raises(GraderError, match="(?s)HTTP 400.*local grader.s problem set.*missing 2"):
+        with pytest.raises(GraderError, match="(?s)HTTP 400.*local grader.s problem set.*missing 1"):
             submit(evaluator(server, tmp_path), run)
     attempts = [a for a in read_jsonl(run.submissions_file) if a.get("state") != "in_flight"]
     assert [a["status"] for a in attempts] == [429, 401, 400]
@@ -156,7 +156,7 @@ def test_every_reply_says_it_is_local(tmp_path):
         assert_local(response)
     assert "missing 1: quantum_error_correction_main" in replies["400 coverage"].json()["error"]
     plain = replies["200"].json()
-    assert plain["accuracy"] == 1.0 and plain["total"] == 2 and plain["problem_set"] == "example"
+    assert plain["accuracy"] == 1.0 and plain["total"] == 1 and plain["problem_set"] == "example"
     assert plain["problems"]["quantum_error_correction_main"]["reason"].startswith("equal")
     assert replies["200"].headers["x-ratelimit-remaining"] == "1"
     events = [json.loads(line) for line in replies["200 stream"].text.splitlines()]
@@ -187,7 +187,7 @@ def test_serve_grader_runs_in_the_foreground_and_prints_its_url():
             time.sleep(0.02)
         server = started[0]
         assert server.url in lines[0] and "NOT the official grader" in lines[0]
-        assert "2 problems exactly once; 2 have golden answers" in lines[0]
+        assert "1 problems exactly once; 1 have golden answers" in lines[0]
         response = httpx.post(server.url, json={}, headers={"x-api-key": "nope"})
         assert response.status_code == 401 and response.headers[MARKER_HEADER] == "local"
         assert server.requests == []  # a long-running server keeps no request bodies

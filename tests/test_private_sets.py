@@ -44,7 +44,7 @@ def test_checkpoints_run_as_one_conversation(tmp_path, monkeypatch):
         units = load_directory(EXAMPLE, expect_public=False, checkpoints=True).units()
         asyncio.run(generate_async(cfg, units, RunFolder(cfg.run_dir)))
     recs = latest_records(RunFolder(cfg.run_dir))
-    assert len(recs) == 5 and all(r.status == "ok" for r in recs.values())
+    assert len(recs) == 4 and all(r.status == "ok" for r in recs.values())  # main + 3 checkpoints
     sub0, sub1, sub2 = (recs[(f"quantum_error_correction_sub_{k}", 0)] for k in range(3))
     # step 2 sees step 1's question and answer, not step 1's formatting turn
     assert sub1.messages[:3] == sub0.messages[:3]
@@ -66,7 +66,7 @@ def test_a_private_set_is_assembled_and_graded_locally(tmp_path, monkeypatch):
         cmd_run(cfg, RunFolder(cfg.run_dir), echo=lines.append)
     run = RunFolder(cfg.run_dir)
     batch = read_json(run.batch_file(0))
-    assert len(batch["submissions"]) == 5
+    assert len(batch["submissions"]) == 4
     grades = read_json(run.path / "local_grades.json")
     assert grades["local_grader"] is True
     epoch = grades["epochs"]["0"]
