@@ -109,6 +109,10 @@ class DatasetConfig:
     public: bool = True
     # Also ask the challenges' sub-problem checkpoints, each challenge's steps in one conversation.
     checkpoints: bool = False
+    # A subset for a smoke test: these ids only (e.g. [Challenge_3_main,Challenge_7_main]) and/or the
+    # first N ids in the set's stable order. A subset is never posted to the official grader.
+    ids: List[str] = field(default_factory=list)
+    limit: Optional[int] = None
 
 
 @dataclass
@@ -278,6 +282,8 @@ def validate(cfg: HarnessConfig) -> None:
         raise ConfigError("model.max_tokens_param must be 'max_tokens' or 'max_completion_tokens'")
     if g.epochs < 1:
         raise ConfigError(f"generation.epochs={g.epochs}: must be at least 1")
+    if cfg.dataset.limit is not None and cfg.dataset.limit < 1:
+        raise ConfigError(f"dataset.limit={cfg.dataset.limit}: must be at least 1 (or null for the whole set)")
     if g.concurrency < 1:
         raise ConfigError(f"generation.concurrency={g.concurrency}: must be at least 1")
     if g.retry.max_attempts < 1:

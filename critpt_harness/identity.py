@@ -66,6 +66,8 @@ CLASSIFICATION: Dict[str, bool] = {
     "dataset.download_retries": False,
     "dataset.public": True,
     "dataset.checkpoints": True,
+    "dataset.ids": True,
+    "dataset.limit": True,
     # stages after generation never change the answers
     "evaluator": False,
     "catalog": False,

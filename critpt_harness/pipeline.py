@@ -67,7 +67,9 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> Non
             changed.append({"key": key, "from": old, "to": new, "at": now_iso()})
     run.write_config(resolved)
     extra = {"accepted_changes": changed} if changed else {}
+    subset = {"problems": len(problems), "of": problems.full_size} if problems.subset else None
     run.update_manifest(dataset_sha256=problems.sha256, problem_ids=problems.ids, public_set=problems.public,
+                        subset=subset,
                         prompt_hash=prompts.prompt_hash(),
                         config_hash=identity.config_hash(resolved), model=model_label(cfg), tags=list(cfg.tags),
                         **extra)
@@ -84,7 +86,8 @@ def check_keys(cfg: HarnessConfig, *, evaluator: bool) -> None:
 def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     check_keys(cfg, evaluator=False)
     problems = load_problems(cfg.dataset)
-    echo(f"problems: {len(problems)} from {problems.source} (sha256 {problems.sha256[:12]})")
+    what = f"a SUBSET: {len(problems)} of {problems.full_size}" if problems.subset else str(len(problems))
+    echo(f"problems: {what} from {problems.source} (sha256 {problems.sha256[:12]})")
     prepare_run(cfg, run, problems)
     echo(f"run folder: {run.path}")
     progress = asyncio.run(generate_async(cfg, problems.units(), run))
@@ -225,12 +228,19 @@ def cmd_report(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
 
 
 def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
-    check_keys(cfg, evaluator=cfg.dataset.public)
+    subset = bool(cfg.dataset.ids or cfg.dataset.limit)  # a subset is never submitted: no grader key needed
+    check_keys(cfg, evaluator=cfg.dataset.public and not subset)
     cmd_generate(cfg, run, echo)
     cmd_assemble(cfg, run, echo)
-    if run.manifest().get("public_set") is False:  # only the public set can be graded officially
+    manifest = run.manifest()
+    if manifest.get("public_set") is False:  # only the public set can be graded officially
         echo("a private problem set: graded here, not by the official grader")
         cmd_grade_local(cfg, run, echo)
+    elif manifest.get("subset"):
+        s = manifest["subset"]
+        echo(f"a subset ({s['problems']} of {s['of']} problems): stopping after the checks, nothing is submitted. "
+             "The official grader grades only the full public set; for a CritPt score run all of it in a new "
+             "run_dir (drop dataset.ids / dataset.limit).")
     else:
         cmd_submit(cfg, run, echo)
     if not cfg.catalog.enabled:

@@ -87,6 +87,11 @@ class ProblemSet:
     source: str
     sha256: str
     public: bool = True
+    full_size: Optional[int] = None  # problems in the whole set when this is a subset (dataset.ids/limit)
+
+    @property
+    def subset(self) -> bool:
+        return self.full_size is not None
 
     @property
     def ids(self) -> List[str]:
@@ -303,7 +308,31 @@ def load_public(cfg: DatasetConfig) -> ProblemSet:
     return ProblemSet(problem_set.problems, f"{cfg.url_template} (cached in {folder})", problem_set.sha256)
 
 
+def select(problem_set: ProblemSet, ids: List[str], limit: Optional[int]) -> ProblemSet:
+    """The subset named by ``dataset.ids`` and/or ``dataset.limit`` (first N, the set's stable order)."""
+    if not ids and limit is None:
+        return problem_set
+    chosen = list(problem_set.problems)
+    if ids:
+        known = set(problem_set.ids)
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise DatasetError(f"dataset.ids: {', '.join(unknown)} not in the problem set ({problem_set.source}); "
+                               f"ids look like {problem_set.ids[0]}")
+        wanted = set(ids)
+        chosen = [p for p in chosen if p.problem_id in wanted]
+    if limit is not None:
+        chosen = chosen[:limit]
+    digest = canonical_sha256([p.model_dump(mode="json") for p in chosen])
+    return ProblemSet(tuple(chosen), problem_set.source, digest, problem_set.public, len(problem_set))
+
+
 def load_problems(cfg: DatasetConfig) -> ProblemSet:
+    """The configured problem set, or the subset that dataset.ids / dataset.limit name."""
+    return select(_load_problems(cfg), list(cfg.ids), cfg.limit)
+
+
+def _load_problems(cfg: DatasetConfig) -> ProblemSet:
     if not cfg.public and not cfg.path:
         raise DatasetError("dataset.public=false needs dataset.path=<folder of your challenge JSON files>")
     if cfg.path:

@@ -61,7 +61,10 @@ class Provenance:
     def label(self) -> str:
         """The short label every output carries, e.g. 'LOCAL grading, 70 problems'."""
         if self.kind in (DRY_RUN, NOT_GRADED):
-            return "DRY RUN: nothing graded" if self.kind == DRY_RUN else "not graded"
+            base = "DRY RUN: nothing graded" if self.kind == DRY_RUN else "not graded"
+            if not self.public_set or self.subset:
+                base += f" ({self.problem_set.split(' (')[0]})"
+            return base
         n = f"{self.problems} problems" if self.problems is not None else "problems unknown"
         if self.kind == LOCAL:
             text = f"LOCAL grading, {n}"
@@ -76,6 +79,16 @@ class Provenance:
         if self.reused:
             text += f", {self.distinct} distinct grading{'s' if self.distinct != 1 else ''} over {self.epochs} epochs"
         return text
+
+    @property
+    def problem_set(self) -> str:
+        """Which problems the run answers, e.g. 'subset: 5 of 70'."""
+        n = "?" if self.problems is None else str(self.problems)
+        if not self.public_set:
+            return f"private set, {n} problems"
+        if self.subset:
+            return f"subset: {n} of {PUBLIC_SET_SIZE} (dataset.ids / dataset.limit)"
+        return f"the public set, {n} problems"
 
     @property
     def short(self) -> str:
@@ -138,9 +151,9 @@ def local_gradings(local: Optional[Dict[str, Any]]) -> List[Grading]:
     return sorted(out, key=lambda g: g.epoch)
 
 
-def is_subset(config: Dict[str, Any], problems: Optional[int], public_set: bool) -> bool:
+def is_subset(config: Dict[str, Any], manifest: Dict[str, Any], problems: Optional[int], public_set: bool) -> bool:
     dataset = config.get("dataset") or {}
-    if dataset.get("ids") or dataset.get("limit"):
+    if dataset.get("ids") or dataset.get("limit") or manifest.get("subset"):
         return True
     return public_set and problems is not None and problems < PUBLIC_SET_SIZE
 
@@ -154,7 +167,9 @@ def decide(config: Dict[str, Any], manifest: Dict[str, Any], results: Optional[D
     epochs; else local_grades.json (grade-local); else the run is a dry run or not graded.
     """
     public = manifest.get("public_set") is not False and (config.get("dataset") or {}).get("public", True) is not False
-    subset = is_subset(config, problems, public)
+    if problems is None and manifest.get("problem_ids"):
+        problems = len(manifest["problem_ids"])
+    subset = is_subset(config, manifest, problems, public)
     url = (config.get("evaluator") or {}).get("url") or "https://artificialanalysis.ai/api/v2/critpt/evaluate"
     graded = gradings(results, url)
     caveats: List[str] = []

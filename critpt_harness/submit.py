@@ -36,6 +36,7 @@ from .errors import BatchError, GraderError, QuotaExhausted, RunFolderError
 from .http import (HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, parse_reset, quota_until,
                    server_message, status_of)
 from .problems import default_cache_dir
+from .provenance import is_official_url
 from .runs import JsonlAppender, RunFolder, now_iso, read_json, read_jsonl, write_json_atomic
 from .secrets import redact, require_key
 
@@ -379,10 +380,18 @@ async def submit_async(cfg: EvaluatorConfig, run: RunFolder, show_progress: bool
     epochs = list(cfg.epochs) or assembled_epochs(run)
     if not epochs:
         raise RunFolderError(f"no batches in {run.batches_dir}: run `critpt-harness assemble run_dir={run.path}`")
-    if run.manifest().get("public_set") is False and "artificialanalysis.ai" in cfg.url:
+    manifest = run.manifest()
+    if manifest.get("public_set") is False and is_official_url(cfg.url):
         raise BatchError(f"{run.path} answers a private problem set (dataset.public=false); the official grader "
                          "grades only the 70 public problems. Grade it here with `critpt-harness grade-local`, or "
                          "rehearse against `critpt-harness serve-grader` (evaluator.url=...).")
+    subset = manifest.get("subset")
+    if subset and manifest.get("public_set") is not False:  # any grader: its score would not be a CritPt score
+        raise BatchError(f"{run.path} answers a subset of the public set ({subset.get('problems')} of "
+                         f"{subset.get('of')} problems: dataset.ids / dataset.limit). The official grader accepts "
+                         "only batches covering all 70 public problems, and a subset's score would not be a CritPt "
+                         "score, so nothing is posted (or written as a request). For a gradable run, generate the "
+                         "full set in a new run_dir (without dataset.ids / dataset.limit).")
     prepared = {}
     for epoch in epochs:
         batch, body, digest = load_batch(run, epoch)

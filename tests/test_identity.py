@@ -17,7 +17,7 @@ from critpt_harness.runs import RunFolder, read_jsonl
 
 from .conftest import make_config
 
-PROBLEMS = SimpleNamespace(sha256="d" * 64, ids=["Challenge_1_main"], public=True)
+PROBLEMS = SimpleNamespace(sha256="d" * 64, ids=["Challenge_1_main"], public=True, subset=False, full_size=None)
 
 
 def test_every_config_field_is_classified_and_every_entry_names_a_field():

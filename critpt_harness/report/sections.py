@@ -55,6 +55,11 @@ def headline(run: RunData) -> str:
 
 
 def not_graded_text(run: RunData) -> str:
+    prov = run.provenance
+    if prov.subset and prov.public_set:
+        return (f"**No graded result**: this run answers a {prov.problem_set.split(' (')[0]} problems, and a subset is "
+                "never posted to the official grader (it accepts only the full public set, and a subset's score is "
+                "not a CritPt score). It checks the set-up; for a score, run the full set in a new run_dir.")
     if run.dry_run_requests:
         why = (f"this run was a dry run (evaluator.dry_run=true): the requests were written "
                f"({', '.join(run.dry_run_requests[:3])}{' ...' if len(run.dry_run_requests) > 3 else ''}) "
@@ -100,7 +105,8 @@ def _run_table(run: RunData) -> Table:
                                      else " (template in the prompt)"), "config.yaml `generation.parsing`"],
         ["tools", run.tools, "config.yaml `generation.use_python` / `use_web_search`"],
         ["reasoning effort", run.effort, "config.yaml `model.reasoning_effort` / `reasoning_tokens`"],
-        ["epochs", f"{run.epochs_planned} planned, {run.stats.n} graded", "config.yaml, results.json"],
+        ["problems", run.provenance.problem_set, "manifest.json, batches/"],
+        ["epochs", f"{run.epochs_planned} planned, {run.provenance.epochs} graded", "config.yaml, results.json"],
         ["dataset sha256", f"`{run.dataset_sha256 or '?'}`", "manifest.json"],
         ["prompt hash", f"`{run.prompt_hash or '?'}`", "manifest.json"],
         ["config hash", f"`{run.config_hash or '?'}`", "manifest.json"],
