@@ -86,6 +86,12 @@ class GenerationConfig:
     keep_reasoning: bool = True
     retry: RetryConfig = field(default_factory=RetryConfig)
     progress: bool = True
+    # One smallest request before the first item: a refused key, an unknown model or an unreachable
+    # host stops the command at once instead of failing every item.
+    preflight: bool = True
+    # Stop generation (cleanly; the same command resumes) after this many items in a row fail with an
+    # error that cannot heal (401/403/404, unknown model, unreachable host); 0 = never stop.
+    stop_after_fatal: int = 5
 
 
 @dataclass
@@ -284,6 +290,8 @@ def validate(cfg: HarnessConfig) -> None:
         raise ConfigError(f"generation.epochs={g.epochs}: must be at least 1")
     if cfg.dataset.limit is not None and cfg.dataset.limit < 1:
         raise ConfigError(f"dataset.limit={cfg.dataset.limit}: must be at least 1 (or null for the whole set)")
+    if g.stop_after_fatal < 0:
+        raise ConfigError(f"generation.stop_after_fatal={g.stop_after_fatal}: use a count >= 1, or 0 to never stop")
     if g.concurrency < 1:
         raise ConfigError(f"generation.concurrency={g.concurrency}: must be at least 1")
     if g.retry.max_attempts < 1:

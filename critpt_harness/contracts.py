@@ -60,6 +60,8 @@ class GenerationRecord(BaseModel):
     finished_at: str
     duration_s: float
     error: Optional[str] = None
+    # Set when the error cannot heal by retrying (a refused key, an unknown model, an unreachable host).
+    fatal: Optional[str] = None
     prompt_hash: str = ""
 
     @property

@@ -27,6 +27,10 @@ class RunFolderError(HarnessError):
     """The run folder is missing a file a stage needs, or belongs to another run."""
 
 
+class ModelUnusable(HarnessError):
+    """The model cannot answer at all (key refused, unknown model, host unreachable): stop, don't retry."""
+
+
 class BatchError(HarnessError):
     """A batch does not cover the public set exactly once with non-empty code."""
 

@@ -19,8 +19,9 @@ from . import prompts
 from .config import GenerationConfig, HarnessConfig
 from .contracts import GenerationRecord, TurnTiming, Usage
 from .extract import static_checks
-from .http import status_of
-from .llm import ChatModel, build_model
+from .errors import ModelUnusable
+from .http import fatal_reason, status_of
+from .llm import ChatModel, build_model, preflight, unusable_advice
 from .problems import Problem
 from .runs import JsonlAppender, RunFolder, now_iso, read_jsonl
 from .tools import ToolBudget, execute, tool_specs
@@ -124,6 +125,7 @@ async def _step(model: ChatModel, conversation: List[Dict[str, Any]], problem: P
     started, t0 = now_iso(), time.perf_counter()
     messages = conversation
     error: Optional[str] = None
+    fatal: Optional[str] = None
     try:
         replies.append(await _turn(model, messages, 1, gen, budget, rec))
         carry[:] = list(messages)
@@ -132,8 +134,9 @@ async def _step(model: ChatModel, conversation: List[Dict[str, Any]], problem: P
             replies.append(await _turn(model, messages, 2, gen, budget, rec))
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # recorded, never fatal for the run
+    except Exception as exc:  # recorded; only a run of hopeless ones stops generation
         error = _error_text(exc)
+        fatal = fatal_reason(exc)
     code: Optional[str] = None
     checks: List[Any] = []
     if error is None:
@@ -142,7 +145,7 @@ async def _step(model: ChatModel, conversation: List[Dict[str, Any]], problem: P
         problem_id=problem.problem_id, epoch=epoch, status="ok" if error is None else "failed",
         model=model.name, parsing=gen.parsing, messages=messages, replies=replies, extracted_code=code,
         checks=checks, started_at=started, finished_at=now_iso(), duration_s=round(time.perf_counter() - t0, 4),
-        error=error, prompt_hash=prompts.prompt_hash(), **rec,
+        error=error, fatal=fatal, prompt_hash=prompts.prompt_hash(), **rec,
     )
 
 
@@ -174,11 +177,12 @@ async def run_chain(model: ChatModel, chain: List[Problem], epoch: int, gen: Gen
         return records
     why = f"step {failed.problem_id} failed: {failed.error}"
     done = {r.problem_id for r in records}
-    out = [r if r is failed else r.model_copy(update={"status": "failed", "error": why}) for r in records]
+    out = [r if r is failed else r.model_copy(update={"status": "failed", "error": why, "fatal": failed.fatal})
+           for r in records]
     now = now_iso()
     out += [GenerationRecord(problem_id=p.problem_id, epoch=epoch, status="failed", model=model.name,
                              parsing=gen.parsing, started_at=now, finished_at=now, duration_s=0.0,
-                             error=f"not reached: {why}", prompt_hash=prompts.prompt_hash())
+                             error=f"not reached: {why}", fatal=failed.fatal, prompt_hash=prompts.prompt_hash())
             for p in chain if p.problem_id not in done]
     return out
 
@@ -214,14 +218,28 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
         progress.refresh()
 
     model = model or build_model(cfg.model, cfg.generation, on_retry=on_retry)
+    if cfg.generation.preflight:
+        try:
+            note = await preflight(model, cfg.model)
+        except BaseException:
+            await model.aclose()
+            raise
+        if note:
+            log.warning("%s", note)
     # disable=None: a bar on a terminal, nothing in CI logs or pipes.
     bar = progress.bar = tqdm(total=len(todo), desc="generate", unit="item", mininterval=0.5, dynamic_ncols=True,
                         disable=None if cfg.generation.progress else True)
     semaphore = asyncio.Semaphore(cfg.generation.concurrency)
     writer = JsonlAppender(run.generations_file)
+    # Hopeless failures in a row (see fatal_reason): K of them stop new items from starting.
+    streak: List[str] = []
+    stop = asyncio.Event()
+    limit = cfg.generation.stop_after_fatal
 
     async def worker(unit: List[Problem], epoch: int) -> None:
         async with semaphore:
+            if stop.is_set():
+                return
             progress.in_flight += 1
             progress.refresh()
             try:
@@ -233,9 +251,18 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
             progress.usage = progress.usage + record.usage
             if record.status == "ok":
                 progress.done += 1
+                streak.clear()
             else:
                 progress.failed += 1
-                log.warning("%s epoch %d failed: %s", record.problem_id, epoch, record.error)
+                if record.fatal:
+                    if not streak:  # the first of a run of them; the rest are summed up at the end
+                        log.warning("%s epoch %d failed: %s", record.problem_id, epoch, record.error)
+                    streak.append(record.fatal)
+                else:
+                    streak.clear()
+                    log.warning("%s epoch %d failed: %s", record.problem_id, epoch, record.error)
+        if limit and len(streak) >= limit:
+            stop.set()
         progress.refresh()
         bar.update(len(records))
 
@@ -245,4 +272,10 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
         writer.close()
         bar.close()
         await model.aclose()
+    if stop.is_set():
+        raise ModelUnusable(
+            f"generation stopped: {len(streak)} items in a row failed because {unusable_advice(cfg.model, streak[-1])}. "
+            f"Nothing is lost: {progress.done} items finished in this session and every earlier one are kept in "
+            f"{run.generations_file}; fix the cause and run the same command again to resume "
+            "(generation.stop_after_fatal sets how many in a row stop it).")
     return progress

@@ -209,6 +209,27 @@ def unreachable(exc: BaseException) -> bool:
     return False
 
 
+_UNKNOWN_MODEL = re.compile(r"model\b.{0,80}\b(not found|does not exist|not exist|unknown|invalid|not a valid|"
+                            r"no such|not available|not supported)|(unknown|invalid|no such) model", re.I | re.S)
+
+
+def fatal_reason(exc: BaseException) -> Optional[str]:
+    """Why a request can never succeed as configured (a wrong key, URL or model name, a host that
+    does not resolve or refuses connections), or None when retrying or another request may help."""
+    status = status_of(exc)
+    if status == 401:
+        return "the key was refused (HTTP 401)"
+    if status == 403:
+        return "access was denied (HTTP 403)"
+    if status == 404:
+        return "not found (HTTP 404): a wrong base_url path or an unknown model"
+    if status in (400, 422) and _UNKNOWN_MODEL.search(str(exc)):
+        return f"the model is not known there (HTTP {status})"
+    if status is None and unreachable(exc):
+        return "the host cannot be reached (the name does not resolve or the connection is refused)"
+    return None
+
+
 @dataclass
 class RetryPolicy:
     """Bounded retries with exponential backoff and jitter; a ``Retry-After``

@@ -20,7 +20,8 @@ from openai.types.chat import ChatCompletion
 
 from .config import GenerationConfig, ModelConfig, keyless, web_search_mode
 from .contracts import Usage
-from .http import RetryPolicy
+from .errors import ModelUnusable
+from .http import RetryPolicy, fatal_reason
 from .secrets import require_key
 
 OnRetry = Callable[[int, BaseException, float], None]
@@ -164,9 +165,58 @@ class OpenAIModelBase:
     async def aclose(self) -> None:
         await self.client.close()
 
+    # The endpoint and reply type; set by each API's class.
+    PATH = ""
+    REPLY: Any = object
+    CAP_FIELD: Optional[str] = None  # the output-cap field; None = the config's model.max_tokens_param
+
+    async def probe(self) -> None:
+        """The smallest request this model accepts, sent once (no retries): the preflight."""
+        body = self.request_body([{"role": "user", "content": "Reply with the word OK."}])  # type: ignore[attr-defined]
+        c = self.cfg
+        if c.reasoning_effort is None and c.reasoning_tokens is None:  # reasoning models need room to think
+            body[self.CAP_FIELD or c.max_tokens_param] = min(16, c.max_output_tokens or 16)
+        await self.client.post(self.PATH, cast_to=self.REPLY, body=body,
+                               options=self.request_options)  # type: ignore[call-overload]
+
+
+def unusable_advice(cfg: ModelConfig, reason: str) -> str:
+    """What to do about a fatal_reason, naming the settings involved."""
+    where = f"model {cfg.name!r} at {cfg.base_url}"
+    if "401" in reason or "403" in reason:
+        key = f"the key in ${cfg.api_key_env} (model.api_key_env)" if cfg.api_key_env else "model.api_key_env"
+        todo = f"check {key}: is it set, current, and for this provider?"
+    elif "reached" in reason:
+        todo = "check model.base_url and the network (a local server must be running and listening there)"
+    else:
+        todo = "check model.name (the provider's id for the model) and model.base_url (usually ending in /v1)"
+    return f"{where}: {reason}; {todo}"
+
+
+async def preflight(model: "ChatModel", cfg: ModelConfig, timeout: float = 120.0) -> Optional[str]:
+    """Raise ModelUnusable when the model cannot answer at all; return a note when the probe
+    failed for another reason (the items then go on with their own retries)."""
+    probe = getattr(model, "probe", None)
+    if probe is None:  # the offline mock
+        return None
+    import asyncio
+
+    try:
+        await asyncio.wait_for(probe(), timeout=min(timeout, cfg.request_timeout))
+    except asyncio.TimeoutError:
+        return f"the preflight request took over {min(timeout, cfg.request_timeout):.0f} s; going on"
+    except Exception as exc:  # classified: only the hopeless ones stop the command
+        reason = fatal_reason(exc)
+        if reason:
+            raise ModelUnusable(f"preflight: {unusable_advice(cfg, reason)}. Nothing was generated.") from exc
+        return f"the preflight request failed ({type(exc).__name__}: {str(exc)[:200]}); going on"
+    return None
+
 
 class OpenAIChatModel(OpenAIModelBase):
     """Chat Completions against any ``base_url``."""
+
+    PATH, REPLY = "/chat/completions", ChatCompletion
 
     def request_body(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
                      tool_choice: str = "auto", web_search: bool = False) -> Dict[str, Any]:

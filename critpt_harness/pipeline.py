@@ -170,9 +170,17 @@ def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List
     # The templates are needed only to run the answers; without that, no problem set is loaded.
     problems = _run_problems(stored) if cfg.checks.execute else {}
     epochs = int(gen.get("epochs", 1))
-    built, errors = [], []
+    built: List[int] = []
+    errors: List[str] = []
+    empty = [e for e in range(epochs) if not by_epoch.get(e)]
+    if empty:  # said once, not one "missing 70 problems" per epoch
+        errors.append(f"epoch{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty))}: no answers at all, so "
+                      f"nothing to assemble or submit (generation failed, stopped or has not run: see the errors in "
+                      f"{run.generations_file}); `critpt-harness generate run_dir={run.path}` resumes it")
     for epoch in range(epochs):
         records = by_epoch.get(epoch, [])
+        if not records:
+            continue
         metadata = {"model": label, "harness": "critpt-harness", "harness_version": __version__,
                     "dataset_sha256": manifest.get("dataset_sha256"), "prompt_hash": manifest.get("prompt_hash"),
                     "config_hash": manifest.get("config_hash"), "created_at": now_iso(),

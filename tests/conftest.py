@@ -62,7 +62,9 @@ NO_CATALOGS = [f"catalog.{api}.enabled=false" for api in CATALOGS]
 
 
 def llm_overrides(url: str, run_dir: Path, *extra: str) -> List[str]:
-    """A run against a fake LLM at ``url``; catalogs off unless a test points them at fakes."""
+    """A run against a fake LLM at ``url``; catalogs off unless a test points them at fakes; no preflight
+    request (tests that count requests or inject faults would see it: test_fail_fast covers it)."""
     return ["model=openai_compatible", "model.name=fake-model", f"model.base_url={url}",
             "model.api_key_env=FAKE_LLM_KEY", f"run_dir={run_dir}", "generation.retry.initial_wait=0.01",
-            "generation.retry.max_wait=0.05", "generation.progress=false", *NO_CATALOGS, *extra]
+            "generation.retry.max_wait=0.05", "generation.progress=false", "generation.preflight=false",
+            *NO_CATALOGS, *extra]

@@ -235,8 +235,12 @@ class FakeLLMServer(FakeServer):
 
     def __init__(self, latency: float = 0.0,
                  reply: Optional[Callable[[Dict[str, Any]], Optional[str]]] = None,
-                 tool_code: str = MOCK_TOOL_CODE, tool_rounds: int = 1, obey_tool_choice: bool = True):
+                 tool_code: str = MOCK_TOOL_CODE, tool_rounds: int = 1, obey_tool_choice: bool = True,
+                 api_key: Optional[str] = None, models: Optional[List[str]] = None):
         super().__init__()
+        # api_key: answer 401 to any other bearer token; models: 404 for a model not listed (as OpenAI does)
+        self.api_key = api_key
+        self.models = models
         self.latency = latency
         self.reply = reply
         self.tool_code = tool_code
@@ -251,6 +255,14 @@ class FakeLLMServer(FakeServer):
     async def respond(self, req: Request) -> Reply:
         if self.latency:
             await asyncio.sleep(self.latency)
+        if self.api_key is not None and req.headers.get("authorization") != f"Bearer {self.api_key}":
+            return json_reply(401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
+                                              "code": "invalid_api_key"}})
+        model = (req.json() or {}).get("model") if req.body else None
+        if self.models is not None and model not in self.models:
+            return json_reply(404, {"error": {"message": f"The model `{model}` does not exist or you do not have "
+                                              "access to it.", "type": "invalid_request_error",
+                                              "code": "model_not_found"}})
         if req.path == "/v1/chat/completions":
             return json_reply(200, self.chat_completion(req.json()))
         if req.path == "/v1/responses":
