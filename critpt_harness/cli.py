@@ -67,13 +67,24 @@ class _TqdmHandler(logging.Handler):
             self.handleError(record)
 
 
+class _ConsoleFormatter(logging.Formatter):
+    """'WARNING: ...' for problems; progress lines as they are, with the time for a log reader."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno < logging.WARNING:
+            return f"{self.formatTime(record, '%H:%M:%S')} {record.getMessage()}"
+        return f"{record.levelname}: {record.getMessage()}"
+
+
 def _setup_logging() -> logging.Handler:
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     redactor = RedactingFilter()
-    console = _TqdmHandler(level=logging.WARNING)
-    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    console = _TqdmHandler(level=logging.INFO)
+    console.setFormatter(_ConsoleFormatter())
     console.addFilter(redactor)
+    # Warnings and errors, plus the plain progress lines shown when there is no terminal for a bar.
+    console.addFilter(lambda r: r.levelno >= logging.WARNING or r.name == "critpt_harness.progress")
     root.addHandler(console)
     for noisy in ("httpx", "httpx2", "openai", "httpcore", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -131,6 +142,8 @@ def _hydra_entry(cfg: DictConfig) -> None:
         harness_cfg = _to_config(cfg)
         run = RunFolder(harness_cfg.run_dir)
         file_handler = _attach_file_log(run)
+        # Written once the run folder exists: harness.log is there after any command on a run, failed or not.
+        logging.getLogger(__name__).info("critpt-harness %s started: %s", harness_cfg.command, " ".join(_ARGV))
         outcome = "ok"
         try:
             HANDLERS[harness_cfg.command](harness_cfg, run)
@@ -143,6 +156,7 @@ def _hydra_entry(cfg: DictConfig) -> None:
         finally:
             if run.exists():
                 run.record_command(harness_cfg.command, _ARGV, outcome)
+                logging.getLogger(__name__).info("critpt-harness %s finished: %s", harness_cfg.command, outcome)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -85,7 +85,11 @@ class GenerationConfig:
     # (Responses API), as the official pipeline does.
     keep_reasoning: bool = True
     retry: RetryConfig = field(default_factory=RetryConfig)
+    # A bar on a terminal; without one (nohup, SLURM, CI) a plain line to stderr and harness.log
+    # every log_every items or log_seconds, whichever comes first.
     progress: bool = True
+    log_every: int = 25
+    log_seconds: float = 60.0
     # One smallest request before the first item: a refused key, an unknown model or an unreachable
     # host stops the command at once instead of failing every item.
     preflight: bool = True
@@ -290,6 +294,9 @@ def validate(cfg: HarnessConfig) -> None:
         raise ConfigError(f"generation.epochs={g.epochs}: must be at least 1")
     if cfg.dataset.limit is not None and cfg.dataset.limit < 1:
         raise ConfigError(f"dataset.limit={cfg.dataset.limit}: must be at least 1 (or null for the whole set)")
+    if g.log_every < 1 or g.log_seconds <= 0:
+        raise ConfigError(f"generation.log_every={g.log_every} / generation.log_seconds={g.log_seconds}: "
+                          "both must be positive")
     if g.stop_after_fatal < 0:
         raise ConfigError(f"generation.stop_after_fatal={g.stop_after_fatal}: use a count >= 1, or 0 to never stop")
     if g.concurrency < 1:

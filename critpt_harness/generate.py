@@ -28,6 +28,8 @@ from .tools import ToolBudget, execute, tool_specs
 from .secrets import redact
 
 log = logging.getLogger(__name__)
+# Progress lines for logs without a terminal; the CLI shows this logger's INFO on stderr.
+progress_log = logging.getLogger("critpt_harness.progress")
 
 Key = Tuple[str, int]
 
@@ -68,6 +70,16 @@ class Progress:
     retries: int = 0
     usage: Usage = field(default_factory=Usage)
     bar: Optional[tqdm] = None
+    started: float = field(default_factory=time.monotonic)
+
+    def line(self) -> str:
+        """One plain progress line: done/total, failures, in flight, tokens, time, ETA."""
+        finished = self.done + self.failed
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / finished * (self.total - finished) if finished else None
+        return (f"generate: {finished}/{self.total} items ({self.failed} failed), {self.in_flight} in flight, "
+                f"tokens in/out {self.usage.prompt_tokens:,}/{self.usage.completion_tokens:,}, "
+                f"elapsed {_duration(elapsed)}" + (f", ETA {_duration(eta)}" if eta is not None else ""))
 
     def refresh(self) -> None:
         # The bar redraws itself at most every `mininterval` seconds on update().
@@ -77,6 +89,11 @@ class Progress:
                 f"tokens={self.usage.prompt_tokens}/{self.usage.completion_tokens}",
                 refresh=False,
             )
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def _error_text(exc: BaseException) -> str:
@@ -229,6 +246,22 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
     # disable=None: a bar on a terminal, nothing in CI logs or pipes.
     bar = progress.bar = tqdm(total=len(todo), desc="generate", unit="item", mininterval=0.5, dynamic_ncols=True,
                         disable=None if cfg.generation.progress else True)
+    # No terminal (nohup, SLURM, CI): plain lines every log_every items or log_seconds instead of a bar.
+    lines = cfg.generation.progress and bar.disable
+    logged = {"at": 0, "when": time.monotonic()}
+
+    def log_line(force: bool = False) -> None:
+        finished = progress.done + progress.failed
+        if lines and (force or finished - logged["at"] >= cfg.generation.log_every):
+            logged.update(at=finished, when=time.monotonic())
+            progress_log.info("%s", progress.line())
+
+    async def ticker() -> None:  # long reasoning calls: a line even when nothing finishes
+        while True:
+            await asyncio.sleep(max(0.0, logged["when"] + cfg.generation.log_seconds - time.monotonic()))
+            if time.monotonic() - logged["when"] >= cfg.generation.log_seconds:
+                log_line(force=True)
+
     semaphore = asyncio.Semaphore(cfg.generation.concurrency)
     writer = JsonlAppender(run.generations_file)
     # Hopeless failures in a row (see fatal_reason): K of them stop new items from starting.
@@ -265,10 +298,15 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
             stop.set()
         progress.refresh()
         bar.update(len(records))
+        log_line()
 
+    tick = asyncio.create_task(ticker()) if lines else None
     try:
         await asyncio.gather(*(worker(u, e) for u, e in todo))
     finally:
+        if tick is not None:
+            tick.cancel()
+            log_line(force=True)
         writer.close()
         bar.close()
         await model.aclose()

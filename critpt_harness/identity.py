@@ -57,6 +57,8 @@ CLASSIFICATION: Dict[str, bool] = {
     "generation.keep_reasoning": True,
     "generation.retry": False,
     "generation.progress": False,
+    "generation.log_every": False,
+    "generation.log_seconds": False,
     "generation.preflight": False,
     "generation.stop_after_fatal": False,
     # dataset: the content is covered by the dataset hash, not by where it came from
