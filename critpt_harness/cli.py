@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import List
 
 import hydra
@@ -130,6 +131,20 @@ def _to_config(cfg: DictConfig) -> config_module.HarnessConfig:
     return obj
 
 
+def _pick_latest(cfg: config_module.HarnessConfig) -> None:
+    """A stage command without run_dir works on the model's latest run, and says which."""
+    from .runs import latest_run
+
+    given = any(a.split("=", 1)[0].lstrip("+~") == "run_dir" for a in _ARGV)
+    if given or cfg.command not in config_module.STAGES or (cfg.command == "report" and cfg.report.runs):
+        return
+    latest = latest_run(Path(cfg.run_dir).parent)
+    if latest is not None:
+        cfg.run_dir = str(latest)
+        print(f"run_dir not given: using {latest}, the latest run of this model (pass run_dir=... for another)",
+              file=sys.stderr)
+
+
 @hydra.main(version_base="1.3", config_path="pkg://critpt_harness.configs", config_name="config")
 def _hydra_entry(cfg: DictConfig) -> None:
     from .pipeline import COMMANDS as HANDLERS
@@ -140,6 +155,7 @@ def _hydra_entry(cfg: DictConfig) -> None:
     run = None
     try:
         harness_cfg = _to_config(cfg)
+        _pick_latest(harness_cfg)
         run = RunFolder(harness_cfg.run_dir)
         file_handler = _attach_file_log(run)
         # Written once the run folder exists: harness.log is there after any command on a run, failed or not.

@@ -21,6 +21,8 @@ from .report.config import ReportConfig
 
 COMMANDS = ("run", "generate", "assemble", "check", "submit", "catalog", "report", "import-official",
             "export-official", "serve-grader", "grade-local")
+# Commands that work on an existing run: without run_dir they take the model's latest run.
+STAGES = ("assemble", "check", "submit", "catalog", "report", "export-official", "grade-local")
 
 
 @dataclass

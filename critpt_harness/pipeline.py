@@ -26,7 +26,7 @@ from .problems import Problem, ProblemSet, load_problems
 from .provenance import decide
 from .results import batch_problems, summarize, table, update_summary
 from .interop import export_official, import_official
-from .runs import RunFolder, now_iso, read_json, write_json_atomic
+from .runs import RunFolder, mark_latest, now_iso, read_json, write_json_atomic
 from .secrets import require_key
 from .submit import assembled_epochs, submit_async
 
@@ -66,6 +66,7 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> Non
                         run.path, key, old, new)
             changed.append({"key": key, "from": old, "to": new, "at": now_iso()})
     run.write_config(resolved)
+    mark_latest(run.path)  # stage commands without run_dir pick this one
     extra = {"accepted_changes": changed} if changed else {}
     subset = {"problems": len(problems), "of": problems.full_size} if problems.subset else None
     run.update_manifest(dataset_sha256=problems.sha256, problem_ids=problems.ids, public_set=problems.public,

@@ -138,6 +138,27 @@ def package_versions() -> Dict[str, str]:
     return versions
 
 
+LATEST = "latest"  # a file beside run folders naming the newest one (portable, unlike a symlink)
+
+
+def mark_latest(run_path: Path) -> None:
+    """Point ``<parent>/latest`` at this run folder (by name)."""
+    write_text_atomic(run_path.parent / LATEST, run_path.name + "\n")
+
+
+def latest_run(parent: Path) -> Optional[Path]:
+    """The run folder ``<parent>/latest`` names, else the newest one there (names are UTC times)."""
+    pointer = parent / LATEST
+    if pointer.is_file():
+        named = parent / pointer.read_text(encoding="utf-8").strip()
+        if named.name and (named / "config.yaml").is_file():
+            return named
+    if not parent.is_dir():
+        return None
+    runs = sorted(p for p in parent.iterdir() if (p / "config.yaml").is_file())
+    return runs[-1] if runs else None
+
+
 class RunFolder:
     def __init__(self, path: Path | str):
         self.path = Path(path)
