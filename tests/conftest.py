@@ -1,5 +1,13 @@
-"""Shared fixtures: the CritPt data, composed configs, and isolation from the
-user's environment (cache dir, API keys). No network beyond 127.0.0.1."""
+"""Shared fixtures: problem sets, composed configs, and isolation from the
+user's environment (cache dir, API keys). No network beyond 127.0.0.1.
+
+Problem sets: ``public_dir`` and ``example_dir`` are synthetic stand-ins that
+the tests write themselves (tests/synthetic.py), so the suite needs nothing
+outside the repository. The few tests that are about the real CritPt files
+(checksums, the real templates, a full run over the real set) take
+``real_public_dir`` / ``real_example_dir`` and are skipped unless the data is
+found at ``$CRITPT_DATA_DIR`` or ``../shared/critpt-data`` (a folder holding
+``public/Challenge_N.json`` and ``example/``)."""
 
 from __future__ import annotations
 
@@ -16,18 +24,45 @@ from omegaconf import OmegaConf
 from critpt_harness import config as config_module
 from critpt_harness.config import HarnessConfig
 
+from .synthetic import write_example, write_public_set
+
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("CRITPT_DATA_DIR", REPO.parent / "shared" / "critpt-data"))
-PUBLIC = DATA / "public"
+REAL_DATA = Path(os.environ.get("CRITPT_DATA_DIR") or REPO.parent / "shared" / "critpt-data")
+REAL_PUBLIC = REAL_DATA / "public"
+REAL_EXAMPLE = REAL_DATA / "example"
+REAL_EXAMPLE_CHALLENGE = "quantum_error_correction"
+HOW_TO_ENABLE = ("set CRITPT_DATA_DIR to a folder holding public/Challenge_N.json and example/ "
+                 "(the CritPt repository's data/public_test_challenges/json and data/example_challenges/json)")
 KEY_VARS = ("OPENAI_API_KEY", "ARTIFICIAL_ANALYSIS_API_KEY", "OPENROUTER_API_KEY", "TOGETHER_API_KEY",
             "DEEPSEEK_API_KEY", "AIMODELSMAP_API_KEY", "FAKE_LLM_KEY", "FAKE_GRADER_KEY")
 
 
 @pytest.fixture(scope="session")
-def public_dir() -> Path:
-    if not (PUBLIC / "Challenge_1.json").exists():
-        pytest.fail(f"CritPt data not found at {PUBLIC}: set CRITPT_DATA_DIR to the folder holding public/")
-    return PUBLIC
+def public_dir(tmp_path_factory) -> Path:
+    """The synthetic public set: Challenge_1.json ... Challenge_70.json (read-only: copy it to change it)."""
+    return write_public_set(tmp_path_factory.mktemp("synthetic") / "public")
+
+
+@pytest.fixture(scope="session")
+def example_dir(tmp_path_factory) -> Path:
+    """The synthetic example challenge (golden answers, three checkpoints); see EXAMPLE_CHALLENGE."""
+    return write_example(tmp_path_factory.mktemp("synthetic") / "example")
+
+
+@pytest.fixture(scope="session")
+def real_public_dir() -> Path:
+    """The real CritPt public set; the test is skipped without it."""
+    if not (REAL_PUBLIC / "Challenge_1.json").exists():
+        pytest.skip(f"needs the real CritPt data (not found at {REAL_PUBLIC}): {HOW_TO_ENABLE}")
+    return REAL_PUBLIC
+
+
+@pytest.fixture(scope="session")
+def real_example_dir() -> Path:
+    """The real published example challenge; the test is skipped without it."""
+    if not (REAL_EXAMPLE / f"{REAL_EXAMPLE_CHALLENGE}.json").exists():
+        pytest.skip(f"needs the real CritPt example challenge (not found at {REAL_EXAMPLE}): {HOW_TO_ENABLE}")
+    return REAL_EXAMPLE
 
 
 @pytest.fixture(autouse=True)

@@ -17,9 +17,8 @@ from .conftest import make_config
 
 
 @pytest.fixture(scope="module")
-def problems():
-    from .conftest import PUBLIC
-    return {p.problem_id: p for p in load_directory(PUBLIC).problems}
+def problems(public_dir):
+    return {p.problem_id: p for p in load_directory(public_dir).problems}
 
 
 def check(problems, cases, **cfg):
@@ -27,12 +26,46 @@ def check(problems, cases, **cfg):
     return asyncio.run(execution_checks(items, ChecksConfig(timeout_per_problem=cfg.pop("timeout", 3), **cfg)))
 
 
-def test_67_templates_are_executable_and_shapes_are_read(problems):
+def assert_67_executable_and_shapes_read(problems):
     shapes = {pid: template_shape(p.code_template) for pid, p in problems.items()}
     assert sorted(pid for pid, s in shapes.items() if not s.executable) == [
         "Challenge_20_main", "Challenge_45_main", "Challenge_62_main"]
     assert shapes["Challenge_2_main"].n_values == 3
     assert shapes["Challenge_2_main"].choices["answer_beta"] == ("A", "B", "C", "D")
+    # a name bound by an import is an argument the template defines
+    assert "c" in problems["Challenge_25_main"].answer_args and shapes["Challenge_25_main"].executable
+
+
+def test_67_templates_are_executable_and_shapes_are_read(problems):
+    assert_67_executable_and_shapes_read(problems)
+
+
+def test_the_real_67_templates_are_executable_and_shapes_are_read(real_public_dir):
+    assert_67_executable_and_shapes_read({p.problem_id: p for p in load_directory(real_public_dir).problems})
+
+
+def test_every_filled_template_passes_the_execution_checks(problems):
+    """Each answer shape (floats, lists, tuples, bools, sets, choices, sympy expressions with
+    assumptions, an import-bound name) filled with a value runs and passes."""
+    values = {"Challenge_2_main": None, "Challenge_14_main": "'C'", "Challenge_33_main": None,
+              "Challenge_4_main": "{(-1, 1), (1, -1)}", "Challenge_6_main": "(1, -2, 1)",
+              "Challenge_13_main": "{(1, sp.Rational(1, 4)), (0, sp.Rational(1, 2)), (-1, sp.Rational(1, 4))}",
+              "Challenge_25_main": "E_p * z / (c * t_v)", "Challenge_40_main": "{chi * k**2, -sigma * k}",
+              "Challenge_53_main": "d * 2**(d - 1)", "Challenge_42_main": "True"}
+    cases = [(pid, fill_template(p.code_template, values.get(pid) or "1")) for pid, p in problems.items()
+             if pid not in ("Challenge_2_main", "Challenge_33_main")]
+    cases.append(("Challenge_2_main", problems["Challenge_2_main"].code_template
+                  .replace("Lambda = ...", "Lambda = lambda_plus * k_minus / (k_plus + k_minus)")
+                  .replace("answer_beta = ...", "answer_beta = 'C'").replace("answer_sigma2 = ...", "answer_sigma2 = 'B'")))
+    cases.append(("Challenge_33_main", problems["Challenge_33_main"].code_template
+                  .replace("species = ...", "species = {'A', 'C'}").replace("code = ...", "code = 12.0")
+                  .replace("s = ...", "s = 3.5")))
+    res = check(problems, cases)
+    assert {pid for pid, r in res.items() if r.status == "skipped"} == {
+        "Challenge_20_main", "Challenge_45_main", "Challenge_62_main"}
+    assert {pid: r.problems for pid, r in res.items() if r.status == "fail"} == {}
+    # c is the imported sympy quantity, E_p the template's module-level expression of it
+    assert res["Challenge_25_main"].returned.replace(" ", "") == "speed_of_light*m_p*z/(2*E_s*t_v*(z+1)**2)"
 
 
 def test_right_and_wrong_answers(problems):

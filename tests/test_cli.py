@@ -13,6 +13,15 @@ GRADER_KEY = "aa-grader-SECRET-0b8e2d4f6a"
 
 
 def test_offline_default_run_end_to_end(public_dir, tmp_path):
+    assert_offline_run(public_dir, tmp_path)
+
+
+def test_offline_default_run_over_the_real_set(real_public_dir, tmp_path):
+    """The same full mock run over the real CritPt files."""
+    assert_offline_run(real_public_dir, tmp_path)
+
+
+def assert_offline_run(public_dir, tmp_path):
     run_dir = tmp_path / "run"
     out = run_cli("run", f"dataset.path={public_dir}", f"run_dir={run_dir}", "generation.epochs=2")
     assert out.returncode == 0, out.stderr
@@ -27,6 +36,9 @@ def test_offline_default_run_end_to_end(public_dir, tmp_path):
     assert manifest["dataset_sha256"] and manifest["prompt_hash"] and manifest["packages"]["openai"]
     assert [c["command"] for c in manifest["commands"]] == ["run"]
     assert not (run_dir / "submissions.jsonl").exists()
+    checks = read_json(run_dir / "batches" / "epoch_0.checks.json")
+    assert checks["not_executable"] == ["Challenge_20_main", "Challenge_45_main", "Challenge_62_main"]
+    assert checks["passed_per_check"]["executes"] == 67 and checks["passed_all"] == 70
 
 
 def test_default_run_downloads_nothing_when_given_a_path_and_runs_as_module(public_dir, tmp_path):

@@ -71,8 +71,18 @@ def test_module_level_symbol_definitions_must_be_kept():
     assert "module_level_kept" in failed(static_checks(fenced(changed), TEMPLATE)[1])
 
 
-def test_mock_fills_all_70_public_templates_so_they_pass(public_dir):
-    for path in sorted(public_dir.glob("Challenge_*.json")):
+def assert_mock_fills_all_70_templates_so_they_pass(folder):
+    paths = sorted(folder.glob("Challenge_*.json"))
+    assert len(paths) == 70
+    for path in paths:
         template = json.loads(path.read_text())["problems"][0]["code_template"]
         assert failed(static_checks(fenced(fill_template(template)), template)[1]) == {}, path.name
         assert failed(static_checks(fenced(template), template)[1]).keys() == {"no_placeholders"}, path.name
+
+
+def test_mock_fills_all_70_public_templates_so_they_pass(public_dir):
+    assert_mock_fills_all_70_templates_so_they_pass(public_dir)
+
+
+def test_mock_fills_all_70_real_templates_so_they_pass(real_public_dir):
+    assert_mock_fills_all_70_templates_so_they_pass(real_public_dir)

@@ -1,5 +1,6 @@
-"""The local grader on the example challenge (golden answers, 3 checkpoints) and
-on small problem sets written here. All model code runs in the sandbox, one
+"""The local grader on the example challenge (golden answers, 3 checkpoints; the
+synthetic stand-in, and the real one when CRITPT_DATA_DIR is set) and on small
+problem sets written here. All model code runs in the sandbox, one
 sandbox process per grading."""
 
 import asyncio
@@ -15,19 +16,16 @@ from critpt_harness.grading.config import GraderConfig
 from critpt_harness.grading.judge import MARK
 from critpt_harness.grading.local import GradingError, grade, grade_batch, load_codes, load_golden_set
 
-from .conftest import DATA
+from .conftest import REAL_EXAMPLE_CHALLENGE
+from .synthetic import EXAMPLE_CHALLENGE as CHALLENGE
 
-EXAMPLE = DATA / "example"
-CHALLENGE = "quantum_error_correction"
 CFG = GraderConfig(problem_timeout=5.0)
 PLACEHOLDER = re.compile(r"^(\s*)(\w+) = \.\.\..*$", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
-def example():
-    if not (EXAMPLE / f"{CHALLENGE}.json").exists():
-        pytest.fail(f"example challenge not found in {EXAMPLE}: set CRITPT_DATA_DIR")
-    return load_golden_set(EXAMPLE)
+def example(example_dir):
+    return load_golden_set(example_dir)
 
 
 def fenced(code: str) -> str:
@@ -60,8 +58,7 @@ VARIANTS = {
 }
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_the_example_challenge_grades_as_expected(example, variant):
+def assert_grades_as_expected(example, variant):
     make, accuracy = VARIANTS[variant]
     batch = Batch(submissions=[Submission(problem_id=pid, generated_code=fenced(make(gp)), model="m",
                                           generation_config=GenerationFlags())
@@ -76,6 +73,19 @@ def test_the_example_challenge_grades_as_expected(example, variant):
         assert all("placeholder" in v.reason for v in report.verdicts.values())
     if variant == "off by 1e-3":
         assert all("differ at p=" in v.reason for v in report.verdicts.values())
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_example_challenge_grades_as_expected(example, variant):
+    assert_grades_as_expected(example, variant)
+
+
+def test_the_real_example_challenge_grades_as_expected(real_example_dir):
+    """The published example's golden answers against its own templates, in every variant."""
+    example = load_golden_set(real_example_dir)
+    assert example.ids() == [f"{REAL_EXAMPLE_CHALLENGE}_main"]  # X_main.json only repeats X.json's main problem
+    for variant in VARIANTS:
+        assert_grades_as_expected(example, variant)
 
 
 def test_each_checkpoint_is_graded_against_its_own_golden_answer(example):

@@ -27,11 +27,10 @@ from critpt_harness.runs import JsonlAppender, RunFolder, read_json, read_jsonl,
 from critpt_harness.submit import GraderClient, submit_async
 from critpt_harness.testing.servers import FakeGrader
 
-from .conftest import DATA
+from .synthetic import EXAMPLE_CHALLENGE
 
 KEY = "local-grader-test-key"
 KEY_ENV = "LOCAL_GRADER_TEST_KEY"
-EXAMPLE = DATA / "example"
 WITH_GOLDEN = ("Challenge_1_main", "Challenge_4_main", "Challenge_6_main")  # answer() takes no arguments
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -98,7 +97,7 @@ def test_the_pipeline_submitter_gets_graded_plain_and_streamed(public_like, tmp_
     assert attempts[0]["rate_limit"]["x-ratelimit-remaining"] == "9"
 
 
-def test_client_errors_reach_the_submitter(public_like, tmp_path, monkeypatch):
+def test_client_errors_reach_the_submitter(public_like, example_dir, tmp_path, monkeypatch):
     golden, templates = public_like
     run = RunFolder(tmp_path / "run")
     write_batch(run, 0, {i: fill_template(t, "0.25") for i, t in templates.items()})
@@ -109,7 +108,7 @@ def test_client_errors_reach_the_submitter(public_like, tmp_path, monkeypatch):
         with pytest.raises(GraderError, match="(?s)HTTP 401.*key was refused"):
             submit(evaluator(server, tmp_path), run)
     monkeypatch.setenv(KEY_ENV, KEY)
-    with LocalGraderServer(load_golden_set(EXAMPLE), GraderConfig(), KEY) as server:
+    with LocalGraderServer(load_golden_set(example_dir), GraderConfig(), KEY) as server:
         # this grader's set is the example challenge: a public batch is not its set
         with pytest.raises(GraderError, match="(?s)HTTP 400.*local grader.s problem set.*missing 1"):
             submit(evaluator(server, tmp_path), run)
@@ -131,8 +130,8 @@ def assert_local(response: httpx.Response) -> None:
     assert lines and all(line["local_grader"] is True and "LOCAL CritPt grader" in line["note"] for line in lines)
 
 
-def test_every_reply_says_it_is_local(tmp_path):
-    golden = load_golden_set(EXAMPLE)
+def test_every_reply_says_it_is_local(example_dir, tmp_path):
+    golden = load_golden_set(example_dir)
     with LocalGraderServer(golden, GraderConfig(daily_limit=2, show_reasons=True), KEY) as server, \
             httpx.Client(timeout=60) as http:
         ok = {"x-api-key": KEY}
@@ -154,10 +153,10 @@ def test_every_reply_says_it_is_local(tmp_path):
     for name, response in replies.items():
         assert str(response.status_code) == name.split()[0], (name, response.text)
         assert_local(response)
-    assert "missing 1: quantum_error_correction_main" in replies["400 coverage"].json()["error"]
+    assert f"missing 1: {EXAMPLE_CHALLENGE}_main" in replies["400 coverage"].json()["error"]
     plain = replies["200"].json()
     assert plain["accuracy"] == 1.0 and plain["total"] == 1 and plain["problem_set"] == "example"
-    assert plain["problems"]["quantum_error_correction_main"]["reason"].startswith("equal")
+    assert plain["problems"][f"{EXAMPLE_CHALLENGE}_main"]["reason"].startswith("equal")
     assert replies["200"].headers["x-ratelimit-remaining"] == "1"
     events = [json.loads(line) for line in replies["200 stream"].text.splitlines()]
     assert replies["200 stream"].headers["content-type"] == "application/x-ndjson"
@@ -175,8 +174,8 @@ async def _post(client: GraderClient, body: dict):
         return await client.post_once(http, json.dumps(body).encode(), 0, "hash", 1)
 
 
-def test_serve_grader_runs_in_the_foreground_and_prints_its_url():
-    cfg = GraderConfig(problems=str(EXAMPLE), port=0, api_key_env=KEY_ENV)
+def test_serve_grader_runs_in_the_foreground_and_prints_its_url(example_dir):
+    cfg = GraderConfig(problems=str(example_dir), port=0, api_key_env=KEY_ENV)
     lines, started, stop = [], [], threading.Event()
     thread = threading.Thread(target=serve_grader, args=(cfg,),
                               kwargs={"echo": lines.append, "stop": stop, "ready": started.append})
@@ -197,17 +196,17 @@ def test_serve_grader_runs_in_the_foreground_and_prints_its_url():
     assert not thread.is_alive()
 
 
-def test_serve_grader_says_what_to_fix(monkeypatch):
+def test_serve_grader_says_what_to_fix(example_dir, monkeypatch):
     with pytest.raises(ConfigError, match="grader.problems is not set"):
         serve_grader(GraderConfig())
     monkeypatch.delenv(KEY_ENV)
     with pytest.raises(MissingKeyError, match=KEY_ENV):
-        serve_grader(GraderConfig(problems=str(EXAMPLE), api_key_env=KEY_ENV))
+        serve_grader(GraderConfig(problems=str(example_dir), api_key_env=KEY_ENV))
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     try:
-        server = LocalGraderServer(load_golden_set(EXAMPLE), GraderConfig(), KEY)
+        server = LocalGraderServer(load_golden_set(example_dir), GraderConfig(), KEY)
         with pytest.raises(ConfigError, match="cannot listen on 127.0.0.1"):
             server.start_at("127.0.0.1", taken.getsockname()[1])
     finally:

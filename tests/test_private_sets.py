@@ -13,14 +13,13 @@ from critpt_harness.problems import load_directory
 from critpt_harness.runs import RunFolder, read_json
 from critpt_harness.testing.servers import FakeLLMServer
 
-from .conftest import DATA, llm_overrides, make_config
+from .conftest import llm_overrides, make_config
+from .synthetic import EXAMPLE_CHALLENGE
 
-EXAMPLE = DATA / "example"
 
-
-def golden_replies():
+def golden_replies(example_dir):
     """Reply with each problem's golden code in its formatting turn."""
-    problems = load_directory(EXAMPLE, expect_public=False, checkpoints=True).problems
+    problems = load_directory(example_dir, expect_public=False, checkpoints=True).problems
     by_template = {p.code_template: p.answer_code.replace("def real_answer", "def answer") for p in problems}
 
     def reply(body):
@@ -32,20 +31,20 @@ def golden_replies():
     return reply
 
 
-def private(tmp_path, *extra):
-    return [f"dataset.path={EXAMPLE}", "dataset.public=false", "dataset.checkpoints=true",
+def private(example_dir, tmp_path, *extra):
+    return [f"dataset.path={example_dir}", "dataset.public=false", "dataset.checkpoints=true",
             f"run_dir={tmp_path / 'run'}", "generation.epochs=1", "generation.progress=false", *extra]
 
 
-def test_checkpoints_run_as_one_conversation(tmp_path, monkeypatch):
+def test_checkpoints_run_as_one_conversation(example_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_LLM_KEY", "k")
     with FakeLLMServer() as llm:
-        cfg = make_config(*llm_overrides(llm.url, tmp_path / "run", *private(tmp_path)))
-        units = load_directory(EXAMPLE, expect_public=False, checkpoints=True).units()
+        cfg = make_config(*llm_overrides(llm.url, tmp_path / "run", *private(example_dir, tmp_path)))
+        units = load_directory(example_dir, expect_public=False, checkpoints=True).units()
         asyncio.run(generate_async(cfg, units, RunFolder(cfg.run_dir)))
     recs = latest_records(RunFolder(cfg.run_dir))
     assert len(recs) == 4 and all(r.status == "ok" for r in recs.values())  # main + 3 checkpoints
-    sub0, sub1, sub2 = (recs[(f"quantum_error_correction_sub_{k}", 0)] for k in range(3))
+    sub0, sub1, sub2 = (recs[(f"{EXAMPLE_CHALLENGE}_sub_{k}", 0)] for k in range(3))
     # step 2 sees step 1's question and answer, not step 1's formatting turn
     assert sub1.messages[:3] == sub0.messages[:3]
     assert sub1.messages[3]["content"].startswith("## Subproblem 1:")
@@ -55,13 +54,13 @@ def test_checkpoints_run_as_one_conversation(tmp_path, monkeypatch):
     # no golden answer of an earlier step leaks into a later question
     assert not any("### Answer" in str(m["content"]) for m in sub2.messages)
     # the main problem is a conversation of its own
-    assert len(recs[("quantum_error_correction_main", 0)].messages) == 5
+    assert len(recs[(f"{EXAMPLE_CHALLENGE}_main", 0)].messages) == 5
 
 
-def test_a_private_set_is_assembled_and_graded_locally(tmp_path, monkeypatch):
+def test_a_private_set_is_assembled_and_graded_locally(example_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_LLM_KEY", "k")
-    with FakeLLMServer(reply=golden_replies()) as llm:
-        cfg = make_config(*llm_overrides(llm.url, tmp_path / "run", *private(tmp_path), "report.plot=false"))
+    with FakeLLMServer(reply=golden_replies(example_dir)) as llm:
+        cfg = make_config(*llm_overrides(llm.url, tmp_path / "run", *private(example_dir, tmp_path), "report.plot=false"))
         lines = []
         cmd_run(cfg, RunFolder(cfg.run_dir), echo=lines.append)
     run = RunFolder(cfg.run_dir)
@@ -77,8 +76,8 @@ def test_a_private_set_is_assembled_and_graded_locally(tmp_path, monkeypatch):
         cmd_submit(make_config(f"run_dir={run.path}"), run, echo=lambda s: None)
 
 
-def test_the_mock_answers_grade_zero(tmp_path):
-    cfg = make_config(*private(tmp_path, "checks.execute=false"))
+def test_the_mock_answers_grade_zero(example_dir, tmp_path):
+    cfg = make_config(*private(example_dir, tmp_path, "checks.execute=false"))
     run = RunFolder(cfg.run_dir)
     cmd_generate(cfg, run, echo=lambda s: None)
     cmd_assemble(cfg, run, echo=lambda s: None)

@@ -11,13 +11,30 @@ from critpt_harness.problems import PUBLIC_IDS, load_directory, load_problems
 from critpt_harness.testing.servers import Fault, FakeFileHost
 
 
-def test_the_public_set_loads_validated_and_hashed(public_dir):
-    ps = load_directory(public_dir)
+def assert_loads_validated_and_hashed(folder):
+    ps = load_directory(folder)
     assert ps.ids == list(PUBLIC_IDS) and len(ps) == 70
-    assert len(ps.sha256) == 64 and load_directory(public_dir).sha256 == ps.sha256
+    assert len(ps.sha256) == 64 and load_directory(folder).sha256 == ps.sha256
     args = {p.problem_id: p.answer_args for p in ps.problems}
     assert args["Challenge_62_main"] == ["phi", "k", "k_value"]
     assert sum(1 for a in args.values() if not a) == 39  # answer() without arguments
+
+
+def test_the_public_set_loads_validated_and_hashed(public_dir):
+    assert_loads_validated_and_hashed(public_dir)
+
+
+def test_the_real_public_set_loads_validated_and_hashed(real_public_dir):
+    assert_loads_validated_and_hashed(real_public_dir)
+
+
+def test_sets_with_different_content_hash_differently(public_dir, tmp_path):
+    data = copy_set(public_dir, tmp_path)
+    path = data / "Challenge_12.json"
+    content = json.loads(path.read_text())
+    content["problems"][0]["problem_description"] += " (edited)"
+    path.write_text(json.dumps(content))
+    assert load_directory(data).sha256 != load_directory(public_dir).sha256
 
 
 def copy_set(public_dir, tmp_path):
@@ -66,7 +83,9 @@ def test_missing_and_extra_problems_are_caught(public_dir, tmp_path):
     assert "Challenge_71_main" in str(info.value)
 
 
-def test_download_verifies_and_caches_then_works_offline(public_dir, tmp_path):
+def test_download_verifies_and_caches_then_works_offline(real_public_dir, tmp_path):
+    """Against the pinned checksums: needs the real files."""
+    public_dir = real_public_dir
     cfg = DatasetConfig(cache_dir=str(tmp_path / "cache"))
     with FakeFileHost(public_dir) as host:
         host.inject(Fault(503), Fault.dropped())  # transient failures are retried
@@ -80,6 +99,27 @@ def test_download_verifies_and_caches_then_works_offline(public_dir, tmp_path):
     assert again.sha256 == first.sha256
 
 
+def test_a_download_that_is_not_the_pinned_set_is_refused_unless_verify_is_off(public_dir, tmp_path):
+    """The synthetic set is not the pinned commit: refused and nothing cached; with
+    dataset.verify=false (a modified copy) it is downloaded, cached, and served offline."""
+    cfg = DatasetConfig(cache_dir=str(tmp_path / "cache"), download_retries=0)
+    with FakeFileHost(public_dir) as host:
+        cfg.url_template = host.url_template
+        with pytest.raises(DatasetError, match="does not match the pinned CritPt commit"):
+            load_problems(cfg)
+    assert not list((tmp_path / "cache").rglob("Challenge_*.json"))
+    cfg = DatasetConfig(cache_dir=str(tmp_path / "cache"), verify=False)
+    with FakeFileHost(public_dir) as host:
+        host.inject(Fault(503), Fault.dropped())  # transient failures are retried
+        cfg.url_template = host.url_template
+        first = load_problems(cfg)
+        assert len(host.requests) == 72
+    assert first.ids == list(PUBLIC_IDS) and first.sha256 == load_directory(public_dir).sha256
+    assert len(list((tmp_path / "cache").rglob("Challenge_*.json"))) == 70
+    again = load_problems(cfg)  # the host is gone: the cache alone serves the same set
+    assert again.sha256 == first.sha256
+
+
 def test_offline_without_cache_says_what_to_do(tmp_path):
     cfg = DatasetConfig(cache_dir=str(tmp_path / "cache"), url_template="http://127.0.0.1:9/{name}",
                         download_retries=0)
@@ -87,8 +127,9 @@ def test_offline_without_cache_says_what_to_do(tmp_path):
         load_problems(cfg)
 
 
-def test_a_tampered_download_is_refused(public_dir, tmp_path):
-    data = copy_set(public_dir, tmp_path)
+def test_a_tampered_download_is_refused(real_public_dir, tmp_path):
+    """One edited file of the real set: that file is refused by its pinned checksum."""
+    data = copy_set(real_public_dir, tmp_path)
     content = json.loads((data / "Challenge_5.json").read_text())
     content["problems"][0]["problem_description"] += " (edited)"
     (data / "Challenge_5.json").write_text(json.dumps(content))
