@@ -6,7 +6,9 @@ a fake OpenAI-compatible server in a separate process that answers every
 request after 0.5 s. Prints wall time, the ideal time
 (requests x latency / concurrency), their ratio, start-up time and peak memory.
 
-    python benchmarks/generation_throughput.py [--data ../shared/critpt-data/public]
+    python benchmarks/generation_throughput.py [--data ../shared/critpt-data/public] [--stream]
+
+--stream streams every reply (model.stream=true): the server spreads its latency over the chunks.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--latency", type=float, default=0.5)
+    parser.add_argument("--stream", action="store_true", help="stream every reply (model.stream=true)")
     args = parser.parse_args()
 
     server = subprocess.Popen([sys.executable, "-m", "critpt_harness.testing.servers", "llm",
@@ -58,7 +61,8 @@ def run(args: argparse.Namespace, url: str) -> None:
         overrides = ["model=openai_compatible", "model.name=bench", f"model.base_url={url}",
                      "model.api_key_env=BENCH_KEY", f"generation.epochs={args.epochs}",
                      f"generation.concurrency={args.concurrency}", "generation.progress=false",
-                     f"dataset.path={args.data}", f"run_dir={tmp}/run"]
+                     f"dataset.path={args.data}", f"run_dir={tmp}/run", "generation.preflight=false",
+                     f"model.stream={str(args.stream).lower()}"]
         with initialize_config_module(config_module="critpt_harness.configs", version_base="1.3"):
             cfg = OmegaConf.to_object(compose(config_name="config", overrides=overrides))
         problems = list(load_directory(Path(args.data)).problems)
@@ -72,7 +76,8 @@ def run(args: argparse.Namespace, url: str) -> None:
     ideal = requests * args.latency / args.concurrency
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"items          {progress.done} ok, {progress.failed} failed ({len(problems)} problems x {args.epochs} epochs)")
-    print(f"requests       {requests} at {args.latency}s latency, concurrency {args.concurrency}")
+    print(f"requests       {requests}{' streamed' if args.stream else ''} at {args.latency}s latency, "
+          f"concurrency {args.concurrency}")
     print(f"start-up       {startup:.2f} s (imports, config, problem loading)")
     print(f"wall time      {wall:.2f} s")
     print(f"ideal time     {ideal:.2f} s")

@@ -54,7 +54,19 @@ class ModelConfig:
     reasoning_summary: Optional[str] = None
     # How web search is provided: auto | responses (built-in tool) | openrouter (web plugin) | none.
     web_search: str = "auto"
-    request_timeout: float = 600.0
+    # Stream replies (auto = on for reasoning models, i.e. reasoning_effort or reasoning_tokens set, and
+    # when max_output_tokens >= 16000; true; false). Reasoning calls on CritPt run for many minutes, and
+    # providers ask that calls that may pass ~10 minutes be streamed.
+    stream: Any = "auto"
+    # Longest silence between streamed chunks (or, unstreamed, nothing) before the attempt is retried.
+    idle_timeout: float = 300.0
+    # Total limit per call, as the official pipeline allows long calls; a call that hits it is tried
+    # again at most max_timeout_retries times (each try is paid for), then recorded as failed.
+    request_timeout: float = 1800.0
+    max_timeout_retries: int = 1
+    # Responses API only: submit in background mode and poll until done (survives dropped connections
+    # without paying twice; needs store=true on OpenAI's side).
+    background: bool = False
     # Provider-specific request fields merged into the request body.
     extra_body: Dict[str, Any] = field(default_factory=dict)
     extra_headers: Dict[str, str] = field(default_factory=dict)
@@ -290,6 +302,13 @@ def validate(cfg: HarnessConfig) -> None:
         raise ConfigError(
             f"model.reasoning_effort={m.reasoning_effort!r}: use one of {sorted(_EFFORTS)} or null"
         )
+    if str(m.stream).lower() not in ("auto", "true", "false"):
+        raise ConfigError(f"model.stream={m.stream!r}: use auto, true or false")
+    if m.background and m.api != "responses":
+        raise ConfigError("model.background=true needs model.api=responses (background mode is a Responses API feature)")
+    if m.idle_timeout <= 0 or m.request_timeout <= 0 or m.max_timeout_retries < 0:
+        raise ConfigError("model.idle_timeout and model.request_timeout must be positive seconds, "
+                          "model.max_timeout_retries >= 0")
     if m.max_tokens_param not in ("max_tokens", "max_completion_tokens"):
         raise ConfigError("model.max_tokens_param must be 'max_tokens' or 'max_completion_tokens'")
     if g.epochs < 1:

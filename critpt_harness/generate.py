@@ -71,6 +71,7 @@ class Progress:
     usage: Usage = field(default_factory=Usage)
     bar: Optional[tqdm] = None
     started: float = field(default_factory=time.monotonic)
+    streamed: int = 0  # characters streamed in so far (replies still arriving included)
 
     def line(self) -> str:
         """One plain progress line: done/total, failures, in flight, tokens, time, ETA."""
@@ -78,7 +79,8 @@ class Progress:
         elapsed = time.monotonic() - self.started
         eta = elapsed / finished * (self.total - finished) if finished else None
         return (f"generate: {finished}/{self.total} items ({self.failed} failed), {self.in_flight} in flight, "
-                f"tokens in/out {self.usage.prompt_tokens:,}/{self.usage.completion_tokens:,}, "
+                f"tokens in/out {self.usage.prompt_tokens:,}/{self.usage.completion_tokens:,}"
+                + (f" (~{self.streamed // 4:,} streamed)" if self.streamed else "") + ", "
                 f"elapsed {_duration(elapsed)}" + (f", ETA {_duration(eta)}" if eta is not None else ""))
 
     def refresh(self) -> None:
@@ -86,7 +88,8 @@ class Progress:
         if self.bar is not None:
             self.bar.set_postfix_str(
                 f"failed={self.failed} in-flight={self.in_flight} retries={self.retries} "
-                f"tokens={self.usage.prompt_tokens}/{self.usage.completion_tokens}",
+                f"tokens={self.usage.prompt_tokens}/{self.usage.completion_tokens}"
+                + (f" streamed~{self.streamed // 4}" if self.streamed else ""),
                 refresh=False,
             )
 
@@ -154,6 +157,9 @@ async def _step(model: ChatModel, conversation: List[Dict[str, Any]], problem: P
     except Exception as exc:  # recorded; only a run of hopeless ones stops generation
         error = _error_text(exc)
         fatal = fatal_reason(exc)
+        partial = getattr(exc, "partial", "")  # a call that ran out of time keeps what it received
+        if partial:
+            replies.append(partial)
     code: Optional[str] = None
     checks: List[Any] = []
     if error is None:
@@ -235,6 +241,10 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
         progress.refresh()
 
     model = model or build_model(cfg.model, cfg.generation, on_retry=on_retry)
+    if hasattr(model, "on_stream"):  # count streamed text as it arrives (about 4 characters a token)
+        def on_stream(chars: int) -> None:
+            progress.streamed += chars
+        model.on_stream = on_stream
     if cfg.generation.preflight:
         try:
             note = await preflight(model, cfg.model)
@@ -261,6 +271,12 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
             await asyncio.sleep(max(0.0, logged["when"] + cfg.generation.log_seconds - time.monotonic()))
             if time.monotonic() - logged["when"] >= cfg.generation.log_seconds:
                 log_line(force=True)
+
+    async def redraw() -> None:  # on a terminal: streamed tokens move the bar's counters between items
+        while True:
+            await asyncio.sleep(1.0)
+            progress.refresh()
+            bar.refresh()
 
     semaphore = asyncio.Semaphore(cfg.generation.concurrency)
     writer = JsonlAppender(run.generations_file)
@@ -300,13 +316,14 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
         bar.update(len(records))
         log_line()
 
-    tick = asyncio.create_task(ticker()) if lines else None
+    tick = asyncio.create_task(ticker() if lines else redraw()) if cfg.generation.progress else None
     try:
         await asyncio.gather(*(worker(u, e) for u, e in todo))
     finally:
         if tick is not None:
             tick.cancel()
-            log_line(force=True)
+            if lines:
+                log_line(force=True)
         writer.close()
         bar.close()
         await model.aclose()

@@ -10,13 +10,14 @@ to that API).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Protocol
 
 import httpx
 import openai
-from openai.types.chat import ChatCompletion
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from .config import GenerationConfig, ModelConfig, keyless, web_search_mode
 from .contracts import Usage
@@ -59,6 +60,23 @@ class ChatResult:
             msg["reasoning"] = self.reasoning
         msg.update(self.extra)
         return msg
+
+
+def streaming(cfg: ModelConfig) -> bool:
+    """model.stream: auto = on for reasoning models and large output caps."""
+    value = str(cfg.stream).lower()
+    if value == "auto":
+        return (cfg.reasoning_effort is not None or cfg.reasoning_tokens is not None
+                or (cfg.max_output_tokens or 0) >= 16000)
+    return value == "true"
+
+
+class CallTooLong(Exception):
+    """No complete reply within model.request_timeout, after model.max_timeout_retries more tries."""
+
+    def __init__(self, message: str, partial: str = ""):
+        super().__init__(message)
+        self.partial = partial  # what the last try received; kept in the record
 
 
 class ChatModel(Protocol):
@@ -135,8 +153,15 @@ class OpenAIModelBase:
         self.name = cfg.name
         self.policy = policy
         self.on_retry = on_retry
-        self.client = openai.AsyncOpenAI(api_key=api_key, base_url=cfg.base_url, timeout=cfg.request_timeout,
-                                         max_retries=0, default_headers=dict(cfg.extra_headers) or None)
+        self.streaming = streaming(cfg)
+        # Streamed, httpx's read timeout is the idle limit between chunks; unstreamed, the whole reply
+        # may take up to the total limit, which within_limit enforces.
+        read = cfg.idle_timeout if self.streaming else cfg.request_timeout + 5
+        self.client = openai.AsyncOpenAI(api_key=api_key, base_url=cfg.base_url, max_retries=0,
+                                         timeout=openai.Timeout(read, connect=min(30.0, read)),
+                                         default_headers=dict(cfg.extra_headers) or None)
+        # Told how many characters just streamed in (the progress display counts them).
+        self.on_stream: Optional[Callable[[int], None]] = None
         # A keyless local server: the placeholder key is never sent (the SDK's per-request Omit
         # drops the Authorization header it would build from it).
         self.request_options: Dict[str, Any] = {"headers": {"Authorization": openai.Omit()}} if keyless(cfg) else {}
@@ -161,6 +186,30 @@ class OpenAIModelBase:
                                      options=self.request_options),  # type: ignore[call-overload]
             on_retry=self.on_retry)
         return response, attempts, time.perf_counter() - start
+
+    async def within_limit(self, call: Callable[[List[str]], Any]) -> Any:
+        """``call(received)`` under the total limit, tried again at most max_timeout_retries times.
+        ``call`` appends what it receives to ``received``, so a try that runs out keeps its text."""
+        c = self.cfg
+        for n in range(c.max_timeout_retries + 1):
+            received: List[str] = []
+            try:
+                return await asyncio.wait_for(call(received), c.request_timeout)
+            except asyncio.TimeoutError:
+                got = "".join(received)
+                if n == c.max_timeout_retries:
+                    raise CallTooLong(f"no complete reply within model.request_timeout={c.request_timeout:g}s "
+                                      f"({n + 1} tr{'ies' if n else 'y'}; the last received {len(got)} characters)",
+                                      got) from None
+                if self.on_retry is not None:
+                    self.on_retry(n + 1, TimeoutError(f"model.request_timeout={c.request_timeout:g}s"), 0.0)
+        raise AssertionError("unreachable")
+
+    def streamed(self, text: Optional[str], received: List[str]) -> None:
+        if text:
+            received.append(text)
+            if self.on_stream is not None:
+                self.on_stream(len(text))
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -238,7 +287,22 @@ class OpenAIChatModel(OpenAIModelBase):
     async def chat(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
                    tool_choice: str = "auto", web_search: bool = False) -> ChatResult:
         body = self.request_body(messages, tools, tool_choice, web_search)
-        response, attempts, latency = await self.post("/chat/completions", ChatCompletion, body)
+        if self.streaming:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+            start = time.perf_counter()
+
+            async def streamed(received: List[str]) -> tuple[ChatResult, int]:
+                return await self.policy.call(lambda: self._stream(body, received), on_retry=self.on_retry)
+
+            result, attempts = await self.within_limit(streamed)
+            result.latency_s, result.attempts = time.perf_counter() - start, attempts
+            return result
+
+        async def plain(received: List[str]) -> tuple[Any, int, float]:
+            return await self.post("/chat/completions", ChatCompletion, body)
+
+        response, attempts, latency = await self.within_limit(plain)
         if not response.choices:
             raise EmptyReply(f"{self.name} returned no choices")
         choice = response.choices[0]
@@ -247,6 +311,46 @@ class OpenAIChatModel(OpenAIModelBase):
         return ChatResult(content=choice.message.content or "", reasoning=_reasoning_text(choice.message),
                           usage=usage_from(response.usage), latency_s=latency, attempts=attempts,
                           finish_reason=choice.finish_reason, tool_calls=calls)
+
+
+    async def _stream(self, body: Dict[str, Any], received: List[str]) -> ChatResult:
+        """One streamed attempt: text, reasoning, tool calls and usage gathered from the chunks."""
+        received.clear()
+        stream = await self.client.post(  # type: ignore[call-overload]  # options: the SDK's RequestOptions
+            "/chat/completions", cast_to=ChatCompletion, body=body, options=self.request_options, stream=True,
+            stream_cls=openai.AsyncStream[ChatCompletionChunk])
+        text: List[str] = []
+        reasoning: List[str] = []
+        calls: Dict[int, Dict[str, str]] = {}
+        finish, usage, seen = None, None, False
+        async for chunk in stream:
+            seen = True
+            if chunk.usage is not None:
+                usage = chunk.usage
+            for choice in chunk.choices:
+                if choice.index != 0:
+                    continue
+                delta = choice.delta
+                if delta.content:
+                    text.append(delta.content)
+                    self.streamed(delta.content, received)
+                thought = _reasoning_text(delta)
+                if thought:
+                    reasoning.append(thought)
+                    self.streamed(thought, received)
+                for tc in delta.tool_calls or []:
+                    slot = calls.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
+                    slot["id"] = tc.id or slot["id"]
+                    if tc.function is not None:
+                        slot["name"] += tc.function.name or ""
+                        slot["arguments"] += tc.function.arguments or ""
+                        self.streamed(tc.function.arguments, received)
+                finish = choice.finish_reason or finish
+        if not seen:
+            raise EmptyReply(f"{self.name} streamed nothing")
+        return ChatResult(content="".join(text), reasoning="".join(reasoning) or None, usage=usage_from(usage),
+                          latency_s=0.0, attempts=1, finish_reason=finish,
+                          tool_calls=[ToolCall(**calls[i]) for i in sorted(calls)])
 
 
 class EmptyReply(Exception):

@@ -10,10 +10,13 @@ parse turn. Their readable summary is stored in the record.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any, Dict, List, Optional
 
-from openai.types.responses import Response
+import openai
+from openai.types.responses import Response, ResponseStreamEvent
 
 from .config import ModelConfig, web_search_mode
 from .http import RetryPolicy
@@ -84,7 +87,68 @@ class OpenAIResponsesModel(OpenAIModelBase):
     async def chat(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
                    tool_choice: str = "auto", web_search: bool = False) -> ChatResult:
         body = self.request_body(messages, tools, tool_choice, web_search)
-        response, attempts, latency = await self.post("/responses", Response, body)
+        start = time.perf_counter()
+        if self.cfg.background:
+            # Stored server-side and polled: a dropped connection loses nothing and is not paid twice.
+            body.update(background=True, store=True)
+
+            async def polled(received: List[str]) -> tuple[Any, int]:
+                return await self._background(body)
+
+            response, attempts = await self.within_limit(polled)
+        elif self.streaming:
+            body["stream"] = True
+
+            async def streamed(received: List[str]) -> tuple[Any, int]:
+                return await self.policy.call(lambda: self._stream(body, received), on_retry=self.on_retry)
+
+            response, attempts = await self.within_limit(streamed)
+        else:
+            async def plain(received: List[str]) -> tuple[Any, int]:
+                reply, n, _ = await self.post("/responses", Response, body)
+                return reply, n
+
+            response, attempts = await self.within_limit(plain)
+        return self._result(response, attempts, time.perf_counter() - start)
+
+    async def _stream(self, body: Dict[str, Any], received: List[str]) -> Any:
+        """One streamed attempt: deltas counted as they come, the final response object kept."""
+        received.clear()
+        stream = await self.client.post(  # type: ignore[call-overload]  # options: the SDK's RequestOptions
+            "/responses", cast_to=Response, body=body, options=self.request_options, stream=True,
+            stream_cls=openai.AsyncStream[ResponseStreamEvent])
+        final = None
+        async for event in stream:
+            kind = getattr(event, "type", "")
+            if kind.endswith(".delta"):
+                delta = getattr(event, "delta", None)
+                self.streamed(delta if isinstance(delta, str) else None, received)
+            elif kind in ("response.completed", "response.incomplete", "response.failed"):
+                final = event.response  # type: ignore[union-attr]  # these events carry the response
+        if final is None:
+            raise EmptyReply(f"{self.name}: the stream ended without a final response")
+        return final
+
+    async def _background(self, body: Dict[str, Any]) -> tuple[Any, int]:
+        """Submit in background mode, then poll until the response is done; cancelled on the total limit."""
+        reply, attempts, _ = await self.post("/responses", Response, body)
+        rid, wait = reply.id, 1.0
+        try:
+            while reply.status in ("queued", "in_progress"):
+                await asyncio.sleep(wait)
+                wait = min(wait * 1.5, 15.0)
+                reply, _ = await self.policy.call(lambda: self.client.get(  # type: ignore[call-overload]
+                    f"/responses/{rid}", cast_to=Response, options=self.request_options), on_retry=self.on_retry)
+        except asyncio.CancelledError:  # the total limit: stop paying for it
+            try:
+                await asyncio.wait_for(self.client.post(  # type: ignore[call-overload]
+                    f"/responses/{rid}/cancel", cast_to=Response, options=self.request_options), 10)
+            except Exception:  # best effort; the record says the call ran out of time
+                pass
+            raise
+        return reply, attempts
+
+    def _result(self, response: Any, attempts: int, latency: float) -> ChatResult:
         data = response.model_dump(mode="json", exclude_none=True) if hasattr(response, "model_dump") else response
         if data.get("error"):
             raise EmptyReply(f"{self.name}: {json.dumps(data['error'])[:300]}")

@@ -64,7 +64,9 @@ class Reply:
     payload: Any = None
     headers: Dict[str, str] = field(default_factory=dict)
     lines: Optional[List[Any]] = None
-    pause: float = 0.0  # between streamed lines
+    pause: float = 0.0  # between streamed lines (NDJSON or server-sent events)
+    events: Optional[List[Any]] = None  # server-sent events: a dict is a data line, a str a comment (keep-alive)
+    done_marker: bool = True  # end the events with `data: [DONE]` (Chat Completions does)
     raw: Optional[bytes] = None
     content_type: str = "application/json"
 
@@ -204,7 +206,17 @@ class FakeServer:
                 return None
 
     async def _write(self, conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply) -> None:
-        if reply.lines is not None:
+        if reply.events is not None:
+            headers = [("Content-Type", "text/event-stream"), *reply.headers.items()]
+            writer.write(conn.send(h11.Response(status_code=reply.status, headers=headers)))
+            frames = [f": {e}\n\n" if isinstance(e, str) else f"data: {json.dumps(e)}\n\n" for e in reply.events]
+            for frame in frames + (["data: [DONE]\n\n"] if reply.done_marker else []):
+                writer.write(conn.send(h11.Data(data=frame.encode())))
+                await writer.drain()
+                if reply.pause:
+                    await asyncio.sleep(reply.pause)
+            writer.write(conn.send(h11.EndOfMessage()))
+        elif reply.lines is not None:
             headers = [("Content-Type", "application/x-ndjson"), *reply.headers.items()]
             writer.write(conn.send(h11.Response(status_code=reply.status, headers=headers)))
             for line in reply.lines:
@@ -241,7 +253,10 @@ class FakeLLMServer(FakeServer):
         # api_key: answer 401 to any other bearer token; models: 404 for a model not listed (as OpenAI does)
         self.api_key = api_key
         self.models = models
+        # The reply's time: before an unstreamed reply, spread over a streamed one's chunks (so a
+        # streamed call sends something every latency/chunks seconds), until a background one is done.
         self.latency = latency
+        self.background: Dict[str, Dict[str, Any]] = {}  # id -> {"reply", "ready_at", "status"}
         self.reply = reply
         self.tool_code = tool_code
         self.tool_rounds = tool_rounds
@@ -253,7 +268,8 @@ class FakeLLMServer(FakeServer):
         return self.root + "/v1"
 
     async def respond(self, req: Request) -> Reply:
-        if self.latency:
+        body = (req.json() or {}) if req.body and req.method == "POST" else {}
+        if self.latency and not body.get("stream") and not body.get("background") and req.method == "POST":
             await asyncio.sleep(self.latency)
         if self.api_key is not None and req.headers.get("authorization") != f"Bearer {self.api_key}":
             return json_reply(401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
@@ -264,10 +280,67 @@ class FakeLLMServer(FakeServer):
                                               "access to it.", "type": "invalid_request_error",
                                               "code": "model_not_found"}})
         if req.path == "/v1/chat/completions":
-            return json_reply(200, self.chat_completion(req.json()))
+            reply = self.chat_completion(body)
+            return self._chat_events(reply, body) if body.get("stream") else json_reply(200, reply)
         if req.path == "/v1/responses":
-            return json_reply(200, self.response(req.json()))
+            reply = self.response(body)
+            if body.get("background"):
+                self.background[reply["id"]] = {"reply": reply, "ready_at": time.monotonic() + self.latency}
+                return json_reply(200, {**reply, "status": "queued", "output": []})
+            return self._response_events(reply) if body.get("stream") else json_reply(200, reply)
+        if req.path.startswith("/v1/responses/"):
+            rid, _, action = req.path[len("/v1/responses/"):].partition("/")
+            job = self.background.get(rid)
+            if job is None:
+                return json_reply(404, {"error": {"message": f"no response {rid}"}})
+            if action == "cancel":
+                job["cancelled"] = True
+            if job.get("cancelled"):
+                return json_reply(200, {**job["reply"], "status": "cancelled", "output": []})
+            done = time.monotonic() >= job["ready_at"]
+            return json_reply(200, job["reply"] if done else {**job["reply"], "status": "in_progress", "output": []})
         return json_reply(404, {"error": {"message": f"no route {req.path}"}})
+
+    @staticmethod
+    def _pieces(text: str, n: int = 8) -> List[str]:
+        size = max(1, -(-len(text) // n))
+        return [text[i:i + size] for i in range(0, len(text), size)]
+
+    def _chat_events(self, reply: Dict[str, Any], body: Dict[str, Any]) -> Reply:
+        """A chat completion as the chunks a streaming server sends."""
+        head = {k: reply[k] for k in ("id", "created", "model")}
+
+        def chunk(delta: Dict[str, Any], finish: Optional[str] = None) -> Dict[str, Any]:
+            return {**head, "object": "chat.completion.chunk",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+        message = reply["choices"][0]["message"]
+        events: List[Any] = [chunk({"role": "assistant", "content": ""})]
+        if message.get("reasoning_content"):
+            events.append(chunk({"reasoning_content": message["reasoning_content"]}))
+        for k, call in enumerate(message.get("tool_calls") or []):
+            events.append(chunk({"tool_calls": [{"index": k, "id": call["id"], "type": "function",
+                                                 "function": {"name": call["function"]["name"], "arguments": ""}}]}))
+            events += [chunk({"tool_calls": [{"index": k, "function": {"arguments": part}}]})
+                       for part in self._pieces(call["function"]["arguments"], 2)]
+        events += [chunk({"content": part}) for part in self._pieces(message.get("content") or "")]
+        events.append(chunk({}, reply["choices"][0]["finish_reason"]))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            events.append({**head, "object": "chat.completion.chunk", "choices": [], "usage": reply["usage"]})
+        return Reply(events=events, pause=self.latency / len(events))
+
+    def _response_events(self, reply: Dict[str, Any]) -> Reply:
+        """A Responses API reply as its stream of events, ending with response.completed."""
+        events: List[Any] = [{"type": "response.created", "sequence_number": 0,
+                              "response": {**reply, "status": "in_progress", "output": []}}]
+        for index, item in enumerate(reply["output"]):
+            for part in item.get("content") or []:
+                for piece in self._pieces(part.get("text", "")):
+                    events.append({"type": "response.output_text.delta", "item_id": item["id"], "output_index": index,
+                                   "content_index": 0, "delta": piece, "logprobs": [],
+                                   "sequence_number": len(events)})
+        events.append({"type": "response.completed", "sequence_number": len(events), "response": reply})
+        return Reply(events=events, pause=self.latency / len(events), done_marker=False)
 
     def _next_id(self, prefix: str) -> str:
         self._ids += 1
