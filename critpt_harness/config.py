@@ -26,6 +26,14 @@ STAGES = ("assemble", "check", "submit", "catalog", "report", "export-official",
 
 
 @dataclass
+class PricingConfig:
+    """USD per million tokens (reasoning tokens bill as output); unset = from a stored catalog snapshot."""
+
+    input_per_million: Optional[float] = None
+    output_per_million: Optional[float] = None
+
+
+@dataclass
 class ModelConfig:
     # Name sent to the provider (and, unless `label` is set, to the grader).
     name: str = "mock"
@@ -67,6 +75,7 @@ class ModelConfig:
     # Responses API only: submit in background mode and poll until done (survives dropped connections
     # without paying twice; needs store=true on OpenAI's side).
     background: bool = False
+    pricing: PricingConfig = field(default_factory=PricingConfig)
     # Provider-specific request fields merged into the request body.
     extra_body: Dict[str, Any] = field(default_factory=dict)
     extra_headers: Dict[str, str] = field(default_factory=dict)
@@ -104,6 +113,9 @@ class GenerationConfig:
     progress: bool = True
     log_every: int = 25
     log_seconds: float = 60.0
+    # A budget for the run folder (USD): no new item starts once spent + in flight could pass it;
+    # what is done is kept, and the same command with a higher budget resumes.
+    max_cost_usd: Optional[float] = None
     # One smallest request before the first item: a refused key, an unknown model or an unreachable
     # host stops the command at once instead of failing every item.
     preflight: bool = True
@@ -315,6 +327,15 @@ def validate(cfg: HarnessConfig) -> None:
         raise ConfigError(f"generation.epochs={g.epochs}: must be at least 1")
     if cfg.dataset.limit is not None and cfg.dataset.limit < 1:
         raise ConfigError(f"dataset.limit={cfg.dataset.limit}: must be at least 1 (or null for the whole set)")
+    if g.max_cost_usd is not None and g.max_cost_usd < 0:
+        raise ConfigError(f"generation.max_cost_usd={g.max_cost_usd}: a budget cannot be negative")
+    for side in ("input_per_million", "output_per_million"):
+        value = getattr(m.pricing, side)
+        if value is not None and value < 0:
+            raise ConfigError(f"model.pricing.{side}={value}: a price cannot be negative")
+    if (m.pricing.input_per_million is None) != (m.pricing.output_per_million is None):
+        raise ConfigError("model.pricing.input_per_million and model.pricing.output_per_million go together: "
+                          "set both (USD per million tokens)")
     if g.log_every < 1 or g.log_seconds <= 0:
         raise ConfigError(f"generation.log_every={g.log_every} / generation.log_seconds={g.log_seconds}: "
                           "both must be positive")

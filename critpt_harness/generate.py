@@ -16,6 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from tqdm import tqdm
 
 from . import prompts
+from .budget import Budget
 from .config import GenerationConfig, HarnessConfig
 from .contracts import GenerationRecord, TurnTiming, Usage
 from .extract import static_checks
@@ -72,6 +73,13 @@ class Progress:
     bar: Optional[tqdm] = None
     started: float = field(default_factory=time.monotonic)
     streamed: int = 0  # characters streamed in so far (replies still arriving included)
+    budget: Optional[Budget] = None
+
+    def _money(self) -> str:
+        b = self.budget
+        if b is None or b.price is None:
+            return ""
+        return f" ${b.spent:,.2f}" + (f" of ${b.limit:,.2f}" if b.limit is not None else "")
 
     def line(self) -> str:
         """One plain progress line: done/total, failures, in flight, tokens, time, ETA."""
@@ -80,7 +88,7 @@ class Progress:
         eta = elapsed / finished * (self.total - finished) if finished else None
         return (f"generate: {finished}/{self.total} items ({self.failed} failed), {self.in_flight} in flight, "
                 f"tokens in/out {self.usage.prompt_tokens:,}/{self.usage.completion_tokens:,}"
-                + (f" (~{self.streamed // 4:,} streamed)" if self.streamed else "") + ", "
+                + (f" (~{self.streamed // 4:,} streamed)" if self.streamed else "") + self._money() + ", "
                 f"elapsed {_duration(elapsed)}" + (f", ETA {_duration(eta)}" if eta is not None else ""))
 
     def refresh(self) -> None:
@@ -89,7 +97,7 @@ class Progress:
             self.bar.set_postfix_str(
                 f"failed={self.failed} in-flight={self.in_flight} retries={self.retries} "
                 f"tokens={self.usage.prompt_tokens}/{self.usage.completion_tokens}"
-                + (f" streamed~{self.streamed // 4}" if self.streamed else ""),
+                + (f" streamed~{self.streamed // 4}" if self.streamed else "") + self._money(),
                 refresh=False,
             )
 
@@ -224,13 +232,13 @@ def pending_units(units: Iterable[List[Problem]], epochs: int, done: Iterable[Ke
 
 
 async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List[Problem]], run: RunFolder,
-                         model: Optional[ChatModel] = None) -> Progress:
+                         model: Optional[ChatModel] = None, budget: Optional[Budget] = None) -> Progress:
     """Generate every pending (unit, epoch); ``problems`` is a list of problems
     (each its own conversation) or of units (see ProblemSet.units)."""
     units = [u if isinstance(u, list) else [u] for u in problems]
     done = [k for k, r in latest_records(run).items() if r.status == "ok"]
     todo = pending_units(units, cfg.generation.epochs, done)
-    progress = Progress(total=sum(len(u) for u, _ in todo))
+    progress = Progress(total=sum(len(u) for u, _ in todo), budget=budget)
     if not todo:
         log.info("generation: all %d items already done", sum(len(u) for u in units) * cfg.generation.epochs)
         return progress
@@ -287,7 +295,7 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
 
     async def worker(unit: List[Problem], epoch: int) -> None:
         async with semaphore:
-            if stop.is_set():
+            if stop.is_set() or (budget is not None and not budget.allows(progress.in_flight)):
                 return
             progress.in_flight += 1
             progress.refresh()
@@ -298,6 +306,8 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
         for record in records:
             writer.write_model(record)
             progress.usage = progress.usage + record.usage
+            if budget is not None:
+                budget.add(record.usage)
             if record.status == "ok":
                 progress.done += 1
                 streak.clear()

@@ -45,6 +45,7 @@ CLASSIFICATION: Dict[str, bool] = {
     "model.idle_timeout": False,
     "model.max_timeout_retries": False,
     "model.background": False,
+    "model.pricing": False,
     "model.extra_body": True,
     "model.extra_headers": True,
     "model.catalog_ids": False,
@@ -63,6 +64,7 @@ CLASSIFICATION: Dict[str, bool] = {
     "generation.progress": False,
     "generation.log_every": False,
     "generation.log_seconds": False,
+    "generation.max_cost_usd": False,
     "generation.preflight": False,
     "generation.stop_after_fatal": False,
     # dataset: the content is covered by the dataset hash, not by where it came from

@@ -17,6 +17,8 @@ from omegaconf import OmegaConf
 
 from . import __version__, identity, prompts
 from .batch import build_batch, expected_ids
+from .budget import BudgetReached
+from .budget import plan as plan_budget
 from .checks import check_records
 from .config import DatasetConfig, HarnessConfig, keyless, model_label
 from .contracts import GenerationFlags, GenerationRecord
@@ -91,13 +93,21 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
     echo(f"problems: {what} from {problems.source} (sha256 {problems.sha256[:12]})")
     prepare_run(cfg, run, problems)
     echo(f"run folder: {run.path}")
-    progress = asyncio.run(generate_async(cfg, problems.units(), run))
+    budget, estimate = plan_budget(cfg, run, len(problems) * cfg.generation.epochs,
+                                   [p.problem_description for p in problems.problems])
+    echo(estimate)
+    progress = asyncio.run(generate_async(cfg, problems.units(), run, budget=budget))
     records = latest_records(run)
     total = len(problems) * cfg.generation.epochs
     ok = sum(1 for (pid, e), r in records.items() if r.status == "ok" and e < cfg.generation.epochs)
     failed = sorted(f"{pid}@{e}" for (pid, e), r in records.items() if r.status == "failed")
+    money = f"; cost this session ${budget.session:,.2f}, run total ${budget.spent:,.2f}" if budget.price else ""
     echo(f"generation: {ok}/{total} items done ({progress.done} now, {progress.failed} failed now); "
-         f"tokens in/out this session {progress.usage.prompt_tokens}/{progress.usage.completion_tokens}")
+         f"tokens in/out this session {progress.usage.prompt_tokens}/{progress.usage.completion_tokens}{money}")
+    if budget.stopped:
+        raise BudgetReached(f"generation.max_cost_usd=${budget.limit:,.2f} reached (${budget.spent:,.2f} spent in "
+                            f"{run.path}): {ok}/{total} items done, nothing lost. Run the same command with a higher "
+                            "generation.max_cost_usd to go on.")
     if failed:
         echo(f"failed items ({len(failed)}): {', '.join(failed[:10])}{' ...' if len(failed) > 10 else ''}\n"
              f"re-run `critpt-harness generate run_dir={run.path}` to retry them.")

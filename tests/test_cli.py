@@ -120,7 +120,7 @@ def test_a_sweep_gives_each_job_its_own_run_folder(public_dir, tmp_path):
     out = run_cli("-m", "generate", f"dataset.path={public_dir}", "generation.epochs=1",
                   "generation=two_step,one_step", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    folders = sorted((tmp_path / "runs" / "mock").iterdir())
+    folders = sorted(f for f in (tmp_path / "runs" / "mock").iterdir() if f.is_dir())  # beside them: `latest`
     assert [f.name[-2:] for f in folders] == ["_0", "_1"]
     parsing = {read_json(f / "manifest.json")["config_hash"] for f in folders}
     assert len(parsing) == 2

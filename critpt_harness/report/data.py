@@ -22,7 +22,7 @@ from ..provenance import Provenance, decide
 from ..runs import RunFolder, read_json, read_jsonl
 from .catalog import ContextMetric, ModelMatch, PublishedScore, Snapshot
 from .config import ReportConfig
-from .cost import Cost, Price, choose_price, cost_of
+from .cost import Cost, Price, choose_price, config_price, cost_of
 from .stats import EpochStats, epoch_stats
 
 
@@ -341,7 +341,12 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
                               snap.attributions(), matches, published, context, snap.critpt_scores())
     elif found is not None:
         notes.append("the built-in mock model has no catalog entry: no published comparison for it")
-    price = choose_price(cfg, [label, name], prices)
+    pricing = model.get("pricing") or {}
+    run_price = Price(float(pricing["input_per_million"]), float(pricing["output_per_million"]),
+                      "model.pricing (the run's config.yaml)") \
+        if pricing.get("input_per_million") is not None and pricing.get("output_per_million") is not None else None
+    # the report's own prices first, then the rate the run was configured with, then the catalogs'
+    price = config_price(cfg, [label, name]) or run_price or choose_price(cfg, [label, name], prices)
     cost = cost_of(usage.prompt_tokens, usage.completion_tokens, price)
 
     evaluator = stored.get("evaluator") or {}
