@@ -54,6 +54,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from .errors import HarnessError
+
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "bwrap", "subprocess", "docker")
@@ -90,6 +92,17 @@ class SandboxConfig:
 
 
 @dataclass
+class SandboxChoice:
+    """The top-level ``sandbox`` key: one backend for every sandbox (the python tool,
+    the execution checks, the judge). configs/config.yaml points
+    ``generation.tools.sandbox``, ``checks.sandbox`` and ``grader.sandbox`` at it;
+    setting one of those directly overrides it for that use only."""
+
+    backend: str = "auto"
+    docker_image: str = "python:3.12-slim"
+
+
+@dataclass
 class SandboxResult:
     stdout: str
     stderr: str
@@ -122,7 +135,7 @@ class SandboxResult:
                 "limits_not_set": list(self.limits_not_set)}
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(HarnessError):
     """The configured backend cannot run on this machine."""
 
 
