@@ -21,10 +21,11 @@ isolation that was actually in force (``SandboxResult.isolation``):
     uid 0 from that limit) the code is started as the unprivileged uid 65534.
 ``docker``
     a throwaway container per call (``--network none``, read-only root,
-    tmpfs ``/tmp``, only the temporary directory -- and, for checks and the
-    judge, the package directory read-only -- mounted, memory/pids/CPU
-    limits, no capabilities); the image is ``SandboxConfig.docker_image`` and
-    needs python3 with numpy, scipy and sympy.
+    tmpfs ``/tmp`` and home, only the temporary directory -- and, for checks
+    and the judge, the package directory read-only -- mounted, memory/pids/CPU
+    limits, no capabilities, uid 65534 as root, else the caller's uid); the
+    image is ``SandboxConfig.docker_image`` and needs python3 with numpy,
+    scipy and sympy.
 ``subprocess``
     the fallback: a child process with setrlimit limits and, where ``unshare
     -rn`` works, no network. It does NOT isolate the filesystem: the code can
@@ -384,9 +385,15 @@ def _limits(cfg: SandboxConfig, rlimits: bool) -> Callable[[], None]:
     return apply
 
 
+def _docker_user() -> str:
+    """uid 65534 when the harness runs as root (the folder is chowned to it), else the
+    caller's own uid, which owns the folder."""
+    return f"{NOBODY}:{NOBODY}" if _is_root() else f"{os.getuid()}:{os.getgid()}"
+
+
 def _docker_command(workdir: str, cfg: SandboxConfig, with_package: bool, name: str) -> List[str]:
     cmd = ["docker", "run", "--rm", "-i", "--name", name, "--read-only", "--cap-drop", "ALL",
-           "--security-opt", "no-new-privileges", "--user", f"{NOBODY}:{NOBODY}",
+           "--security-opt", "no-new-privileges", "--user", _docker_user(),
            "--tmpfs", "/tmp:rw,nosuid,nodev,size=256m", "--tmpfs", f"{HOME}:rw,nosuid,nodev,size=64m",
            "--memory", f"{cfg.memory_mb}m", "--memory-swap", f"{cfg.memory_mb}m",
            "--pids-limit", str(cfg.max_processes), "--cpus", "1",

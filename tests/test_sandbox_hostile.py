@@ -369,6 +369,32 @@ def test_never_binds_a_folder_that_holds_the_working_directory_or_home(monkeypat
     assert all(not sb._is_within(str(tmp_path), source) for source, _ in sb._python_binds(sys.executable))
 
 
+def test_the_bwrap_command_binds_nothing_private(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    cmd = sb._bwrap_command(sys.executable, str(tmp_path / "work"), SandboxConfig(), True, ["-c", "pass"], False)
+    sources = [cmd[i + 1] for i, arg in enumerate(cmd) if arg in ("--ro-bind", "--bind", "--ro-bind-try")]
+    for source in sources:
+        for place in (str(tmp_path), str(Path.home()), str(CHECKOUT)):
+            assert not sb._is_within(place, source), (source, place)
+    assert cmd[cmd.index("--bind") + 1:cmd.index("--bind") + 3] == [str(tmp_path / "work"), sb.WORKDIR]
+    assert "--unshare-all" in cmd and "--clearenv" in cmd and "--die-with-parent" in cmd
+    assert "--new-session" in cmd and "--share-net" not in cmd
+    assert not any("KEY" in arg for arg in cmd)
+
+
+def test_the_docker_command_mounts_only_the_folder(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-passed")
+    cfg = SandboxConfig(backend="docker", docker_image="img:1", memory_mb=512, max_processes=32)
+    cmd = sb._docker_command("/tmp/x", cfg, False, "c1")
+    mounts = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "-v"]
+    assert mounts == [f"/tmp/x:{sb.WORKDIR}:rw"]
+    assert {"--rm", "--read-only", "--network", "none"} <= set(cmd) and "--pids-limit" in cmd
+    assert cmd[cmd.index("--memory") + 1] == "512m" and cmd[cmd.index("--pids-limit") + 1] == "32"
+    assert "sk-not-passed" not in " ".join(cmd) and cmd[-5:] == ["img:1", "python3", "-I", "-B", "/sandbox/main.py"]
+    with_package = sb._docker_command("/tmp/x", cfg, True, "c1")
+    assert f"{sb.PACKAGE_DIR}:{sb.PACKAGE_ROOT}/critpt_harness:ro" in with_package
+
+
 # -- docker: where a daemon runs -----------------------------------------------------------------------
 
 def _docker_problem() -> str | None:

@@ -15,9 +15,12 @@ stuck in C ignores alarms). Statuses:
   module-level names of the golden code nor understood ``testcases``);
 - ``judge_error``: the golden code failed, or the comparison or the judge itself did.
 
-Trust: model code never runs in the harness process, but it does run in the
-same child as its own comparison; code written to tamper with the judge could
-fake its own verdict (not another problem's). This is a rehearsal tool.
+Trust: model code never runs in the harness process; it runs in the sandbox
+(sandbox.py: bwrap where it works, which shows it only its folder, the
+interpreter and this package read-only; every verdict says which ``isolation``
+ran). It does run in the same child as its own comparison: code written to
+tamper with the judge could fake its own verdict (not another problem's). This
+is a rehearsal tool.
 """
 
 from __future__ import annotations
