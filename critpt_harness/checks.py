@@ -23,6 +23,7 @@ from .config import ChecksConfig
 from .contracts import GenerationRecord
 from .problems import Problem
 from .sandbox import run_python
+from .secrets import redact
 
 _CHOICES = re.compile(r"one of\s*\{([^}]*)\}")
 # Only the package directory is visible in the sandbox (run_python's with_package puts it on sys.path).
@@ -116,8 +117,11 @@ async def execution_checks(items: Sequence[Tuple[Problem, str]], cfg: ChecksConf
         out = await run_python(_BOOTSTRAP, limits, stdin=json.dumps(pending), with_package=True)
         done, crashed_in = _parse(out.stdout)
         for event in done.values():
+            returned = event.get("returned")  # keys the harness read never reach the checks file
             results[event["id"]] = ExecCheck("fail" if event["status"] != "pass" else "pass",
-                                             event.get("problems", []), event.get("returned"), out.record())
+                                             [redact(str(m)) for m in event.get("problems", [])],
+                                             redact(returned) if isinstance(returned, str) else returned,
+                                             out.record())
         pending = [p for p in pending if p["id"] not in done]
         if not pending:
             break

@@ -18,7 +18,9 @@ isolation that was actually in force (``SandboxResult.isolation``):
     never the checkout around it. The working directory, the home directory,
     ``.env``, the run folders, the cache and the ledger do not exist inside.
     ``RLIMIT_NPROC`` bounds the processes. As root (where the kernel exempts
-    uid 0 from that limit) the code is started as the unprivileged uid 65534.
+    uid 0 from that limit) the code is started as the unprivileged uid 65534;
+    the limit then counts every process of that uid, so sandboxes running at
+    once share it (and bwrap runs privileged, without a user namespace).
 ``docker``
     a throwaway container per call (``--network none``, read-only root,
     tmpfs ``/tmp`` and home, only the temporary directory -- and, for checks

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from critpt_harness import sandbox as sb
-from critpt_harness.checks import execution_checks
+from critpt_harness.checks import execution_checks, summarize
 from critpt_harness.config import ChecksConfig, SandboxConfig, ToolsConfig
 from critpt_harness.errors import ConfigError
 from critpt_harness.generate import generate_async, latest_records
@@ -261,6 +261,9 @@ def test_execution_checks_hostile_answer_reaches_nothing_and_other_answers_are_u
     assert both["Challenge_22_main"].status == alone["Challenge_22_main"].status == "pass"
     assert both["Challenge_22_main"].returned == alone["Challenge_22_main"].returned
     assert both["Challenge_1_main"].sandbox["isolation"] == "bwrap"
+    summary = summarize([], both)  # what batches/epoch_N.checks.json holds
+    assert summary["isolation"] == ["bwrap"]
+    assert summary["execution"]["Challenge_22_main"]["sandbox"]["network_blocked"] is True
     assert_untouched(root, listener)
 
 
