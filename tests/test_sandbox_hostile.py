@@ -160,6 +160,28 @@ def test_python_tool_reaches_no_file_no_socket_of_ours(project):
 
 
 @needs_bwrap
+def test_hostile_tool_calls_in_a_real_run_leave_the_run_and_other_answers_intact(project, problems, monkeypatch):
+    """A model whose tool calls attack: the run completes, every problem is answered, the
+    records say bwrap, and nothing of the user's reached the model."""
+    root, listener = project
+    monkeypatch.setenv("FAKE_LLM_KEY", "fake-llm-key-for-the-run")
+    run_dir = root / "runs" / "r2"
+    with FakeLLMServer(tool_code=hostile_code(root, listener.getsockname()[1])) as llm:
+        cfg = make_config(*llm_overrides(llm.url, run_dir, "generation.epochs=1", "generation.use_python=true",
+                                         "sandbox.backend=bwrap"))
+        ids = ("Challenge_1_main", "Challenge_22_main")
+        progress = asyncio.run(generate_async(cfg, [problems[i] for i in ids], RunFolder(run_dir)))
+    assert progress.failed == 0
+    records = latest_records(RunFolder(run_dir))
+    for pid in ids:
+        rec = records[(pid, 0)]
+        assert rec.status == "ok" and rec.tool_calls[0]["isolation"] == "bwrap"
+        assert_nothing_reached(json.loads(rec.tool_calls[0]["output"]), root, listener)
+    sent = "\n".join(r.body.decode("utf-8", "replace") for r in llm.requests)
+    assert not any(word in sent for word in SECRET_WORDS)
+
+
+@needs_bwrap
 def test_python_tool_fork_bomb_is_bounded_and_the_next_call_runs(project):
     root, listener = project
     bomb = ("import os, time\nn = 0\ntry:\n    while n < 2000:\n        if os.fork() == 0:\n"
