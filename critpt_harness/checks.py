@@ -17,19 +17,17 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .config import ChecksConfig
 from .contracts import GenerationRecord
 from .problems import Problem
 from .sandbox import run_python
+from .secrets import redact
 
 _CHOICES = re.compile(r"one of\s*\{([^}]*)\}")
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
-# The sandbox imports the runner from this checkout, whatever interpreter it uses.
-_BOOTSTRAP = (f"import sys\nsys.path.insert(0, {_PACKAGE_PARENT!r})\n"
-              "from critpt_harness.exec_runner import main\nmain()\n")
+# Only the package directory is visible in the sandbox (run_python's with_package puts it on sys.path).
+_BOOTSTRAP = "from critpt_harness.exec_runner import main\nmain()\n"
 MARK = "@@critpt-check@@ "  # as in exec_runner (not imported: it runs in the sandbox)
 
 
@@ -79,6 +77,8 @@ class ExecCheck:
     status: str  # pass | fail | skipped
     problems: List[str] = field(default_factory=list)
     returned: Optional[str] = None
+    # The isolation the answer ran under (SandboxResult.record()); empty when it did not run.
+    sandbox: Dict[str, Any] = field(default_factory=dict)
 
 
 def _parse(stdout: str) -> Tuple[Dict[str, dict], Optional[str]]:
@@ -114,20 +114,24 @@ async def execution_checks(items: Sequence[Tuple[Problem, str]], cfg: ChecksConf
     while pending:
         budget = cfg.timeout_per_problem * len(pending) + cfg.startup_seconds
         limits = replace(sandbox, timeout=budget, max_output_chars=10_000_000)
-        out = await run_python(_BOOTSTRAP, limits, stdin=json.dumps(pending))
+        out = await run_python(_BOOTSTRAP, limits, stdin=json.dumps(pending), with_package=True)
         done, crashed_in = _parse(out.stdout)
         for event in done.values():
+            returned = event.get("returned")  # keys the harness read never reach the checks file
             results[event["id"]] = ExecCheck("fail" if event["status"] != "pass" else "pass",
-                                             event.get("problems", []), event.get("returned"))
+                                             [redact(str(m)) for m in event.get("problems", [])],
+                                             redact(returned) if isinstance(returned, str) else returned,
+                                             out.record())
         pending = [p for p in pending if p["id"] not in done]
         if not pending:
             break
         if crashed_in is None:  # nothing started: the runner itself could not run
             for p in pending:
-                results[p["id"]] = ExecCheck("fail", [f"the check could not run: {out.stderr.strip()[-300:]}"])
+                results[p["id"]] = ExecCheck("fail", [f"the check could not run: {out.stderr.strip()[-300:]}"],
+                                             sandbox=out.record())
             break
         why = "the time limit" if out.timed_out else f"exit code {out.exit_code}"
-        results[crashed_in] = ExecCheck("fail", [f"ended the check process ({why})"])
+        results[crashed_in] = ExecCheck("fail", [f"ended the check process ({why})"], sandbox=out.record())
         pending = [p for p in pending if p["id"] != crashed_in]
     return results
 
@@ -151,8 +155,11 @@ def summarize(records: Sequence[GenerationRecord], executed: Optional[Dict[str, 
             if e.status != "pass":
                 failures.setdefault(pid, []).extend(f"executes: {m}" for m in e.problems)
         summary["not_executable"] = sorted(pid for pid, e in executed.items() if e.status == "skipped")
-        summary["execution"] = {pid: {"status": e.status, "problems": e.problems, "returned": e.returned}
+        summary["execution"] = {pid: {"status": e.status, "problems": e.problems, "returned": e.returned,
+                                      **({"sandbox": e.sandbox} if e.sandbox else {})}
                                 for pid, e in executed.items()}
+        # Which isolation the answers ran under (bwrap | subprocess | docker), for the report.
+        summary["isolation"] = sorted({e.sandbox["isolation"] for e in executed.values() if e.sandbox})
     summary["passed_all"] = len(records) - len(failures)
     summary["failures"] = failures
     return summary

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from .catalogs.config import CatalogConfig
 from .grading.config import GraderConfig, validate_grader
 from .http import RetryConfig
-from .sandbox import SandboxConfig
+from .sandbox import SandboxChoice, SandboxConfig, validate_sandbox
 from .report.config import ReportConfig
 
 COMMANDS = ("run", "generate", "assemble", "check", "submit", "catalog", "report", "import-official",
@@ -223,6 +223,8 @@ class HarnessConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     grader: GraderConfig = field(default_factory=GraderConfig)
     resume: ResumeConfig = field(default_factory=ResumeConfig)
+    # sandbox.backend=auto|bwrap|subprocess|docker for every sandbox (sandbox.py).
+    sandbox: SandboxChoice = field(default_factory=SandboxChoice)
     # Free-form notes copied into the manifest and the batch metadata.
     tags: List[str] = field(default_factory=list)
 
@@ -363,6 +365,10 @@ def validate(cfg: HarnessConfig) -> None:
         )
     if g.tools.max_calls < 1 or g.tools.sandbox.timeout <= 0 or g.tools.sandbox.memory_mb < 64:
         raise ConfigError("generation.tools: max_calls >= 1, sandbox.timeout > 0 and sandbox.memory_mb >= 64")
+    validate_sandbox(SandboxConfig(backend=cfg.sandbox.backend, docker_image=cfg.sandbox.docker_image), "sandbox")
+    for where, box in (("generation.tools.sandbox", g.tools.sandbox), ("checks.sandbox", cfg.checks.sandbox),
+                       ("grader.sandbox", cfg.grader.sandbox)):
+        validate_sandbox(box, where)
     if e.check_policy not in ("warn", "block"):
         raise ConfigError(f"evaluator.check_policy={e.check_policy!r}: use 'warn' or 'block'")
     if e.max_retries < 0 or e.daily_limit < 1:

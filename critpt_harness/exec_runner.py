@@ -1,8 +1,10 @@
 """Sandbox side of the execution checks: ``python -m critpt_harness.exec_runner``
 reads a JSON list of items on stdin and prints one JSON line per item.
 
-Runs only inside sandbox.run_python. Each answer gets its own alarm, so one
-endless loop costs its time limit, not the whole batch.
+Runs only inside sandbox.run_python (``with_package``: under bwrap or docker only
+this package's directory is visible, read-only, at /opt/critpt/critpt_harness --
+not the checkout around it). Each answer gets its own alarm, so one endless loop
+costs its time limit, not the whole batch.
 """
 
 from __future__ import annotations

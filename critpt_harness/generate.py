@@ -25,7 +25,8 @@ from .http import fatal_reason, status_of
 from .llm import ChatModel, build_model, preflight, unusable_advice
 from .problems import Problem
 from .runs import JsonlAppender, RunFolder, now_iso, read_jsonl
-from .tools import ToolBudget, execute, tool_specs
+from .sandbox import resolve_backend
+from .tools import ToolBudget, execute, key_env_names, set_key_names, tool_specs
 from .secrets import redact
 
 log = logging.getLogger(__name__)
@@ -236,6 +237,9 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
     """Generate every pending (unit, epoch); ``problems`` is a list of problems
     (each its own conversation) or of units (see ProblemSet.units)."""
     units = [u if isinstance(u, list) else [u] for u in problems]
+    set_key_names(key_env_names(cfg))  # tool results never carry a configured key's value
+    if cfg.generation.use_python:  # an explicit sandbox.backend that cannot run here stops the run now
+        resolve_backend(cfg.generation.tools.sandbox)
     done = [k for k, r in latest_records(run).items() if r.status == "ok"]
     todo = pending_units(units, cfg.generation.epochs, done)
     progress = Progress(total=sum(len(u) for u, _ in todo), budget=budget)

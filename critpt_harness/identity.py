@@ -85,6 +85,8 @@ CLASSIFICATION: Dict[str, bool] = {
     "interop": False,
     "report": False,
     "grader": False,
+    # Copied into generation.tools.sandbox (identity there) by configs/config.yaml.
+    "sandbox": False,
 }
 
 

@@ -15,9 +15,12 @@ stuck in C ignores alarms). Statuses:
   module-level names of the golden code nor understood ``testcases``);
 - ``judge_error``: the golden code failed, or the comparison or the judge itself did.
 
-Trust: model code never runs in the harness process, but it does run in the
-same child as its own comparison; code written to tamper with the judge could
-fake its own verdict (not another problem's). This is a rehearsal tool.
+Trust: model code never runs in the harness process; it runs in the sandbox
+(sandbox.py: bwrap where it works, which shows it only its folder, the
+interpreter and this package read-only; every verdict says which ``isolation``
+ran). It does run in the same child as its own comparison: code written to
+tamper with the judge could fake its own verdict (not another problem's). This
+is a rehearsal tool.
 """
 
 from __future__ import annotations
@@ -358,8 +361,10 @@ async def run_judge(items: List[JudgeItem], sandbox: "SandboxConfig", *, timeout
                      max_output_chars=max(sandbox.max_output_chars, 10000 + 4096 * len(items)))
     nonce = secrets.token_hex(8)
     job = {"nonce": nonce, "timeout": timeout, "workers": workers, "items": [asdict(i) for i in items]}
-    result = await run_python(SCRIPT, limits, stdin=json.dumps(job, default=str))
+    result = await run_python(SCRIPT, limits, stdin=json.dumps(job, default=str), with_package=True)
     verdicts = parse_output(result.stdout, nonce)
+    for verdict in verdicts.values():
+        verdict["isolation"] = result.isolation
     if len(verdicts) < len(items):
         if result.timed_out:
             why = f"the judge process hit its overall time limit ({limits.timeout:g}s)"
@@ -370,7 +375,8 @@ async def run_judge(items: List[JudgeItem], sandbox: "SandboxConfig", *, timeout
                 why += ("; the sandbox interpreter cannot import critpt_harness: leave the sandbox's "
                         "`python` empty or point it at an environment where critpt-harness is installed")
         for item in items:
-            verdicts.setdefault(item.id, {"id": item.id, "status": "judge_error", "reason": why})
+            verdicts.setdefault(item.id, {"id": item.id, "status": "judge_error", "reason": why,
+                                          "isolation": result.isolation})
     return verdicts
 
 
