@@ -149,3 +149,16 @@ def test_two_runs_of_one_model_are_told_apart_and_only_the_official_one_is_plott
     assert [e.name for e in result.entries if e.kind == "run"] == ["gpt-4o (t1) (run)"]
     lines = result.table_text.splitlines()
     assert "gpt-4o (t1)" in lines[1] and "OFFICIAL" in lines[1] and "gpt-4o (t2)" in lines[2] and "LOCAL" in lines[2]
+
+
+def test_the_report_says_where_model_written_code_ran(tmp_path):
+    run = make_run(tmp_path / "run", accuracies=ACC)
+    records = (run / "generations.jsonl").read_text().splitlines()
+    first = json.loads(records[0])
+    first["tool_calls"] = [{"name": "python", "code": "print(1)", "isolation": "subprocess"}]
+    (run / "generations.jsonl").write_text("\n".join([json.dumps(first)] + records[1:]) + "\n")
+    checks = json.loads((run / "batches" / "epoch_0.checks.json").read_text())
+    write_json(run / "batches" / "epoch_0.checks.json", {**checks, "isolation": ["bwrap"]})
+    md = _report(run)["md"]
+    assert ("| model-written code ran in | python tool: subprocess (NOT isolated from your files: bubblewrap was "
+            "not available); execution checks: bwrap (its own folder only, no network) |") in md

@@ -147,6 +147,7 @@ class RunData:
     dry_run_requests: List[str] = field(default_factory=list)  # request files a dry run wrote
     notes: List[str] = field(default_factory=list)
     local_epochs: List[EpochResult] = field(default_factory=list)  # local_grades.json beside an official score
+    isolation: Dict[str, List[str]] = field(default_factory=dict)  # where model code ran: tools / checks -> backends
 
     @property
     def graded(self) -> bool:
@@ -250,6 +251,19 @@ def _usage(records: List[_Record]) -> UsageSummary:
     u.tool_calls = sum(len(r.tool_calls) for r in items)
     u.web_searches = sum(r.web_searches for r in items)
     return u
+
+
+def _isolation(run: RunFolder, records: List[_Record]) -> Dict[str, List[str]]:
+    """The sandbox backends model-written code ran under, from the tool calls and the checks files."""
+    tools = {str(c.get("isolation")) for r in records for c in r.tool_calls if isinstance(c, dict) and c.get("isolation")}
+    checks: set = set()
+    if run.batches_dir.exists():
+        for path in run.batches_dir.glob("epoch_*.checks.json"):
+            try:
+                checks.update(read_json(path).get("isolation") or [])
+            except (RunFolderError, AttributeError):
+                continue
+    return {k: sorted(v) for k, v in (("python tool", tools), ("execution checks", checks)) if v}
 
 
 def _checks(run: RunFolder, records: List[_Record]) -> List[CheckCounts]:
@@ -366,7 +380,8 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
         config_hash=manifest.get("config_hash"), created_at=manifest.get("created_at"),
         git_revision=manifest.get("git_revision"), harness_version=(manifest.get("packages") or {}).get("critpt-harness"),
         epochs=epochs, stats=stats, checks=checks, usage=usage, price=price, cost=cost,
-        catalog=catalog, provenance=prov, dry_run_requests=dry_requests, notes=notes, local_epochs=local_epochs)
+        catalog=catalog, provenance=prov, dry_run_requests=dry_requests, notes=notes, local_epochs=local_epochs,
+        isolation=_isolation(run, records))
 
 
 def dump(data: Any) -> str:

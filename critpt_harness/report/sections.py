@@ -106,6 +106,7 @@ def _run_table(run: RunData) -> Table:
         ["tools", run.tools, "config.yaml `generation.use_python` / `use_web_search`"],
         ["reasoning effort", run.effort, "config.yaml `model.reasoning_effort` / `reasoning_tokens`"],
         ["problems", run.provenance.problem_set, "manifest.json, batches/"],
+        ["model-written code ran in", _isolation_text(run), "generations.jsonl tool calls, batches/*.checks.json"],
         ["epochs", f"{run.epochs_planned} planned, {run.provenance.epochs} graded", "config.yaml, results.json"],
         ["dataset sha256", f"`{run.dataset_sha256 or '?'}`", "manifest.json"],
         ["prompt hash", f"`{run.prompt_hash or '?'}`", "manifest.json"],
@@ -118,6 +119,17 @@ def _run_table(run: RunData) -> Table:
         ["folder", str(run.path), ""],
     ]
     return Table(["", "value", "from"], rows)
+
+
+ISOLATION = {"bwrap": "bwrap (its own folder only, no network)", "docker": "docker (throwaway container, no network)",
+             "subprocess": "subprocess (NOT isolated from your files: bubblewrap was not available)"}
+
+
+def _isolation_text(run: RunData) -> str:
+    if not run.isolation:
+        return "none ran (no tool calls; no execution checks recorded)"
+    return "; ".join(f"{where}: {', '.join(ISOLATION.get(b, b) for b in backends)}"
+                     for where, backends in run.isolation.items())
 
 
 def _score(doc: Document, run: RunData) -> None:
