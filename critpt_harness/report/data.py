@@ -359,8 +359,10 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
     run_price = Price(float(pricing["input_per_million"]), float(pricing["output_per_million"]),
                       "model.pricing (the run's config.yaml)") \
         if pricing.get("input_per_million") is not None and pricing.get("output_per_million") is not None else None
-    # the report's own prices first, then the rate the run was configured with, then the catalogs'
-    price = config_price(cfg, [label, name]) or run_price or choose_price(cfg, [label, name], prices)
+    # The rate the run was configured with (model.pricing), then the catalogs', then the report's own
+    # (report.prefer_config_prices puts the report's first).
+    preferred = config_price(cfg, [label, name]) if cfg.prefer_config_prices else None
+    price = preferred or run_price or choose_price(cfg, [label, name], prices)
     cost = cost_of(usage.prompt_tokens, usage.completion_tokens, price)
 
     evaluator = stored.get("evaluator") or {}
