@@ -300,6 +300,7 @@ class AIModelsMapClient(CatalogClient):
     attribution: ClassVar[str] = "Data from AI Models Map, https://aimodelsmap.com"
     endpoints: ClassVar[tuple[str, ...]] = ENDPOINTS
     keyless_endpoints: ClassVar[frozenset[str]] = frozenset({"health", "pipelines"})
+    _categories: Optional[CategoryListResponse] = None  # /categories, fetched once per client
 
     @property
     def mcfg(self) -> AIModelsMapConfig:
@@ -449,7 +450,10 @@ class AIModelsMapClient(CatalogClient):
 
     # Categories ---------------------------------------------------------------------------
     async def categories(self) -> CategoryListResponse:
-        return self.parse(CategoryListResponse, await self.get("categories"))
+        """GET /categories, once per client: the snapshot's endpoints all ask for it."""
+        if self._categories is None:
+            self._categories = self.parse(CategoryListResponse, await self.get("categories"))
+        return self._categories
 
     async def category(self, slug: str) -> CategoryDetailResponse:
         return self.parse(CategoryDetailResponse, await self.get(f"categories/{_seg(slug)}"))
@@ -509,7 +513,7 @@ class AIModelsMapClient(CatalogClient):
         body = {k: v for k, v in {**usage, "category": category}.items() if v is not None}
         return self.parse(PricingCalculateResponse, await self.post("pricing/calculate", body))
 
-    # Health (host root, no key, never cached: it is a status check) -----------------------------
+    # Health (host root, no key; cached like the rest, so a snapshot within the lifetime asks nothing) ----
     def health_base(self) -> str:
         if self.mcfg.health_base_url:
             return self.mcfg.health_base_url
@@ -517,11 +521,11 @@ class AIModelsMapClient(CatalogClient):
         return f"{parts.scheme}://{parts.netloc}"
 
     async def health(self) -> HealthResponse:
-        return self.parse(HealthResponse, await self.get("health", auth=False, cache=False, base=self.health_base()))
+        return self.parse(HealthResponse, await self.get("health", auth=False, base=self.health_base()))
 
     async def health_pipelines(self) -> PipelineStatusResponse:
         return self.parse(PipelineStatusResponse,
-                          await self.get("health/pipelines", auth=False, cache=False, base=self.health_base()))
+                          await self.get("health/pipelines", auth=False, base=self.health_base()))
 
     # Snapshot ----------------------------------------------------------------------------
     async def ranking_categories(self) -> List[str]:

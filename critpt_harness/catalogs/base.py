@@ -132,6 +132,8 @@ class CatalogClient:
         self._open = False
         self.requests_made = 0
         self.notices: List[str] = []
+        # Set by a 429 whose quota lasts: no further request goes to this API in this snapshot.
+        self.quota_spent: Optional[CatalogQuotaExhausted] = None
 
     async def __aenter__(self) -> "CatalogClient":
         self._open = True
@@ -211,6 +213,9 @@ class CatalogClient:
                     json_body: Optional[Dict[str, Any]] = None) -> httpx.Response:
         if not self._open:
             raise RuntimeError(f"use `async with {type(self).__name__}(...)` before making requests")
+        if self.quota_spent is not None:
+            earlier = str(self.quota_spent).split(": ", 1)[-1]
+            raise CatalogQuotaExhausted(self.api, f"not asked, after an earlier {earlier}", until=self.quota_spent.until)
         if self._http is None:
             # Opened on first use: a snapshot served from the cache never builds a connection pool.
             self._http = async_client(timeout=self.cfg.timeout)
@@ -230,7 +235,10 @@ class CatalogClient:
         try:
             response, _ = await self.retry.call(once, on_retry=on_retry)
         except (HTTPStatusError, RetryAfterTooLong, httpx.TransportError) as exc:
-            raise self.explain(exc, url) from exc
+            error = self.explain(exc, url)
+            if isinstance(error, CatalogQuotaExhausted):
+                self.quota_spent = error
+            raise error from exc
         return response
 
     def explain(self, exc: BaseException, url: str) -> CatalogError:
@@ -264,6 +272,10 @@ class CatalogClient:
             return CatalogNotFound(api, f"not found ({where}). Check the id, slug or category.")
         if status == 400:
             return CatalogBadRequest(api, f"the server rejected the request ({where}).")
+        if 400 <= status < 500:  # not documented for this API; retrying the same request will not help
+            return CatalogBadRequest(api, f"the server refused the request with an undocumented status ({where}). "
+                                          f"Check catalog.{api}.base_url and catalog.{api}.endpoints; the provider "
+                                          f"may have changed its API (or set catalog.{api}.enabled=false).")
         return CatalogUnavailable(api, f"the server kept failing ({where}); try again later.")
 
     def parse(self, model: Type[M], fetched: Fetched) -> M:

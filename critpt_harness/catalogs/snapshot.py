@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import shutil
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -135,15 +137,30 @@ async def _snapshot_api(cfg: CatalogConfig, api: str, out_dir: Path, echo: Echo)
 
 
 async def snapshot_async(cfg: CatalogConfig, out_dir: Path, echo: Echo = print) -> Dict[str, Any]:
-    results = await asyncio.gather(*(_snapshot_api(cfg, api, out_dir, echo) for api in CLIENTS))
-    index = {
-        "taken_at": now_iso(),
-        "harness_version": __version__,
-        "cache_dir": str(cache_root(cfg)),
-        "apis": dict(zip(CLIENTS, results)),
-        "attributions": [r["attribution"] for r in results if r["endpoints"]],
-    }
-    write_json_atomic(out_dir / INDEX, index)
+    """Written whole into a staging folder, then swapped in: a later snapshot on the same day
+    leaves no file of an earlier one behind, and a failed one leaves the earlier one intact."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.{os.getpid()}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        results = await asyncio.gather(*(_snapshot_api(cfg, api, staging, echo) for api in CLIENTS))
+        index = {
+            "taken_at": now_iso(),
+            "harness_version": __version__,
+            "cache_dir": str(cache_root(cfg)),
+            "apis": dict(zip(CLIENTS, results)),
+            "attributions": [r["attribution"] for r in results if r["endpoints"]],
+        }
+        write_json_atomic(staging / INDEX, index)
+        old = out_dir.parent / f".{out_dir.name}.{os.getpid()}.old"
+        if out_dir.exists():
+            out_dir.rename(old)
+        staging.rename(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return index
 
 
@@ -170,6 +187,9 @@ def cmd_catalog(cfg: CatalogConfig, run: Optional[RunFolder], model_name: Option
     from .matching import describe, match_model
 
     out = snapshot_dir(cfg, run)
+    if run is not None and not run.exists():
+        why = "is not a run folder (no config.yaml)" if run.path.exists() else "does not exist"
+        echo(f"catalog: run_dir {run.path} {why}: the snapshot goes to {out} instead")
     echo(f"catalog: snapshot into {out}")
     index = take_snapshot(cfg, out, echo)
     stored: Dict[str, Any] = {}
@@ -191,4 +211,9 @@ def cmd_catalog(cfg: CatalogConfig, run: Optional[RunFolder], model_name: Option
     attributions = index["attributions"]
     if attributions:
         echo("catalog: when publishing, credit: " + "; ".join(attributions))
+    tried = {api: s for api, s in index["apis"].items() if s.get("status") != "disabled"}
+    if tried and not any(s.get("endpoints") for s in tried.values()):
+        raise CatalogError("catalog", "no API could be fetched (" + "; ".join(
+            f"{api}: {s.get('reason') or next(iter((s.get('errors') or {}).values()), s.get('status'))}"
+            for api, s in tried.items()) + f"). The index of what was tried is in {out / INDEX}.")
     return out
