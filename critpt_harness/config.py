@@ -292,6 +292,38 @@ def keyless(m: "ModelConfig") -> bool:
     return m.provider == "openai_compatible" and not m.api_key_env and is_local_url(m.base_url)
 
 
+# Thinking budgets the providers document (model-name prefix, lowest, highest); Google's thinking guide.
+GEMINI_BUDGETS = (("gemini-2.5-flash-lite", 512, 24576), ("gemini-2.5-flash", 0, 24576), ("gemini-2.5-pro", 128, 32768))
+ANTHROPIC_MIN_BUDGET = 1024  # Anthropic's extended thinking: budget_tokens >= 1024 and below max_tokens
+
+
+def check_thinking_budget(m: ModelConfig) -> None:
+    """Refuse a model.reasoning_tokens the provider would refuse (or silently clamp)."""
+    from .errors import ConfigError
+
+    n = m.reasoning_tokens
+    if n is None:
+        return
+    if n < 0:
+        raise ConfigError(f"model.reasoning_tokens={n}: a budget cannot be negative")
+    name = m.name.split("/")[-1].lower()
+    if m.reasoning_budget_style == "gemini":
+        for prefix, low, high in GEMINI_BUDGETS:
+            if name.startswith(prefix):
+                if not low <= n <= high:
+                    raise ConfigError(f"model.reasoning_tokens={n}: {m.name} takes a thinking budget of {low}-{high} "
+                                      "tokens (Google's thinking documentation); choose one in that range, or null "
+                                      "for the model's dynamic thinking")
+                break
+    if m.reasoning_budget_style == "anthropic":
+        if n < ANTHROPIC_MIN_BUDGET:
+            raise ConfigError(f"model.reasoning_tokens={n}: Anthropic's extended thinking needs at least "
+                              f"{ANTHROPIC_MIN_BUDGET} tokens")
+        if m.max_output_tokens is not None and n >= m.max_output_tokens:
+            raise ConfigError(f"model.reasoning_tokens={n} must be below model.max_output_tokens="
+                              f"{m.max_output_tokens} (Anthropic counts thinking inside max_tokens)")
+
+
 def validate(cfg: HarnessConfig) -> None:
     """Cross-field checks the schema cannot express; raise ConfigError naming the key."""
     from .errors import ConfigError
@@ -316,6 +348,7 @@ def validate(cfg: HarnessConfig) -> None:
         raise ConfigError(
             f"model.reasoning_effort={m.reasoning_effort!r}: use one of {sorted(_EFFORTS)} or null"
         )
+    check_thinking_budget(m)
     if str(m.stream).lower() not in ("auto", "true", "false"):
         raise ConfigError(f"model.stream={m.stream!r}: use auto, true or false")
     if m.background and m.api != "responses":

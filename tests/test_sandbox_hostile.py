@@ -141,9 +141,8 @@ def tool_call(code: str, sandbox: SandboxConfig, key_names=()) -> tuple[str, dic
 
 
 @pytest.fixture(scope="module")
-def problems():
-    from .conftest import PUBLIC
-    return {p.problem_id: p for p in load_directory(PUBLIC).problems}
+def problems(public_dir):
+    return {p.problem_id: p for p in load_directory(public_dir).problems}
 
 
 # -- the python tool ---------------------------------------------------------------------------------
