@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .contracts import Batch, GenerationFlags, GenerationRecord, Submission
 from .errors import BatchError
@@ -41,10 +41,24 @@ def expected_ids(manifest: Dict[str, Any]) -> Sequence[str]:
     return manifest.get("problem_ids") or PUBLIC_IDS
 
 
-def generated_code(record: GenerationRecord) -> str:
-    """What is sent for a problem: the extracted code in a ```python fence (the
-    grader's documented format), or the final reply itself when no code could be
-    extracted, so the grader judges what the model said."""
+_WIRE = ("role", "content", "tool_calls", "tool_call_id", "name")
+
+
+def sent_messages(record: GenerationRecord, mode: str) -> Optional[List[Dict[str, Any]]]:
+    """evaluator.messages: official (one assistant message, the final reply), none, or full."""
+    if mode == "none":
+        return None
+    if mode == "official":
+        return [{"role": "assistant", "content": record.replies[-1] if record.replies else ""}]
+    return [{k: v for k, v in m.items() if k in _WIRE} for m in record.messages]
+
+
+def generated_code(record: GenerationRecord, mode: str = "raw") -> str:
+    """What is sent for a problem. raw: the final reply as the model wrote it (the official
+    pipeline's choice). extracted: the extracted code in a ```python fence, or the final reply
+    when no code could be extracted, so the grader judges what the model said."""
+    if mode == "raw":
+        return record.replies[-1] if record.replies else ""
     if record.extracted_code and record.extracted_code.strip():
         return f"```python\n{record.extracted_code}\n```"
     return record.replies[-1] if record.replies else ""
@@ -72,10 +86,10 @@ def submissions_hash(batch: Batch) -> str:
 
 
 def build_batch(records: Sequence[GenerationRecord], *, epoch: int, model: str, flags: GenerationFlags,
-                metadata: Dict[str, Any], include_messages: bool = True,
+                metadata: Dict[str, Any], messages: str = "official", code: str = "raw",
                 public_ids: Sequence[str] = PUBLIC_IDS) -> Batch:
     """The batch for one epoch; raises BatchError listing every coverage problem."""
-    cov = coverage([(r.problem_id, generated_code(r)) for r in records], public_ids)
+    cov = coverage([(r.problem_id, generated_code(r, code)) for r in records], public_ids)
     if not cov.ok:
         raise BatchError(
             f"epoch {epoch}: refusing to build a batch that does not cover the {len(public_ids)} public "
@@ -86,10 +100,10 @@ def build_batch(records: Sequence[GenerationRecord], *, epoch: int, model: str, 
     submissions = [
         Submission(
             problem_id=r.problem_id,
-            generated_code=generated_code(r),
+            generated_code=generated_code(r, code),
             model=model,
             generation_config=flags,
-            messages=r.messages if include_messages else None,
+            messages=sent_messages(r, messages),
         )
         for r in sorted(records, key=lambda r: order[r.problem_id])
     ]

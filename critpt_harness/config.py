@@ -88,8 +88,11 @@ class ModelConfig:
 class ToolsConfig:
     # The tool loop ends after this many tool calls or this much wall time per conversation;
     # the model is then asked for its answer without tools.
-    max_calls: int = 30
-    max_seconds: float = 1800.0
+    # null = no cap (the official solver has none; the *_code experiments use that).
+    max_calls: Optional[int] = 30
+    max_seconds: Optional[float] = 1800.0
+    # A bash tool next to python, in the same sandbox, as the official solver gives.
+    bash: bool = True
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
 
 
@@ -186,7 +189,14 @@ class EvaluatorConfig:
     epochs: List[int] = field(default_factory=list)
     # Ledger of graded batch hashes shared by all run folders; empty = in the cache dir.
     ledger_path: Optional[str] = None
-    include_messages: bool = True
+    # The conversation sent with each answer: official = one assistant message holding the final reply
+    # (what the official pipeline sends), none, or full (every turn; reasoning and provider items dropped).
+    messages: str = "official"
+    # raw = the final (formatting-turn) reply as the model wrote it, as the official pipeline sends it;
+    # extracted = the code extracted from it, re-fenced. The pre-submission checks run on the extracted code.
+    generated_code: str = "raw"
+    # A batch body larger than this (MB) is refused before posting.
+    max_body_mb: float = 8.0
     # What to do when a problem fails a pre-submission check: warn | block.
     check_policy: str = "warn"
 
@@ -349,6 +359,12 @@ def validate(cfg: HarnessConfig) -> None:
             f"model.reasoning_effort={m.reasoning_effort!r}: use one of {sorted(_EFFORTS)} or null"
         )
     check_thinking_budget(m)
+    if e.messages not in ("official", "none", "full"):
+        raise ConfigError(f"evaluator.messages={e.messages!r}: use official, none or full")
+    if e.generated_code not in ("raw", "extracted"):
+        raise ConfigError(f"evaluator.generated_code={e.generated_code!r}: use raw or extracted")
+    if e.max_body_mb <= 0:
+        raise ConfigError(f"evaluator.max_body_mb={e.max_body_mb}: must be positive")
     if str(m.stream).lower() not in ("auto", "true", "false"):
         raise ConfigError(f"model.stream={m.stream!r}: use auto, true or false")
     if m.background and m.api != "responses":
@@ -396,8 +412,10 @@ def validate(cfg: HarnessConfig) -> None:
             "this tool knows: use model.api=responses with OpenAI (model.web_search=responses), or an "
             "OpenRouter model (model=openrouter, model.web_search=openrouter)"
         )
-    if g.tools.max_calls < 1 or g.tools.sandbox.timeout <= 0 or g.tools.sandbox.memory_mb < 64:
-        raise ConfigError("generation.tools: max_calls >= 1, sandbox.timeout > 0 and sandbox.memory_mb >= 64")
+    if (g.tools.max_calls is not None and g.tools.max_calls < 1) or g.tools.sandbox.timeout <= 0 \
+            or g.tools.sandbox.memory_mb < 64 or (g.tools.max_seconds is not None and g.tools.max_seconds <= 0):
+        raise ConfigError("generation.tools: max_calls >= 1 or null, max_seconds > 0 or null, sandbox.timeout > 0 "
+                          "and sandbox.memory_mb >= 64")
     validate_sandbox(SandboxConfig(backend=cfg.sandbox.backend, docker_image=cfg.sandbox.docker_image), "sandbox")
     for where, box in (("generation.tools.sandbox", g.tools.sandbox), ("checks.sandbox", cfg.checks.sandbox),
                        ("grader.sandbox", cfg.grader.sandbox)):

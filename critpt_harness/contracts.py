@@ -62,6 +62,8 @@ class GenerationRecord(BaseModel):
     error: Optional[str] = None
     # Set when the error cannot heal by retrying (a refused key, an unknown model, an unreachable host).
     fatal: Optional[str] = None
+    # What happened that a reader should know, e.g. an empty first reply that went on to the parse turn.
+    notes: List[str] = Field(default_factory=list)
     prompt_hash: str = ""
 
     @property

@@ -115,10 +115,11 @@ def _error_text(exc: BaseException) -> str:
 
 
 async def _turn(model: ChatModel, messages: List[Dict[str, Any]], turn: int, gen: GenerationConfig,
-                budget: ToolBudget, rec: Dict[str, Any]) -> str:
+                budget: ToolBudget, rec: Dict[str, Any], allow_empty: bool = False) -> str:
     """One protocol turn: call the model, run its tool calls, repeat until it answers.
-    Appends to ``messages`` and the record parts in ``rec``; returns the final text."""
-    tools = tool_specs(gen.use_python)
+    Appends to ``messages`` and the record parts in ``rec``; returns the final text.
+    ``allow_empty``: an empty answer is kept (the official pipeline goes on to the parse turn)."""
+    tools = tool_specs(gen.use_python, gen.tools.bash)
     overruns = 0
     while True:
         choice = "none" if tools and budget.exhausted() else "auto"
@@ -135,7 +136,10 @@ async def _turn(model: ChatModel, messages: List[Dict[str, Any]], turn: int, gen
         rec["web_searches"] += result.web_searches
         if not result.tool_calls:
             if not result.content.strip():
-                raise ValueError(f"empty reply in turn {turn} (finish_reason={result.finish_reason})")
+                if not allow_empty:
+                    raise ValueError(f"empty reply in turn {turn} (finish_reason={result.finish_reason})")
+                rec["notes"].append(f"empty reply in turn {turn} (finish_reason={result.finish_reason}); "
+                                    "went on to the formatting turn, as the official pipeline does")
             return result.content
         for call in result.tool_calls:
             output, entry = await execute(call, budget, turn)
@@ -148,7 +152,8 @@ async def _step(model: ChatModel, conversation: List[Dict[str, Any]], problem: P
     """Answer one problem whose question is the last message of ``conversation``:
     the answer turn (with its tool loop) is appended to ``carry`` (what later steps
     see), the formatting turn only to this problem's own record."""
-    rec: Dict[str, Any] = {"reasoning": [], "turns": [], "usage": Usage(), "tool_calls": [], "web_searches": 0}
+    rec: Dict[str, Any] = {"reasoning": [], "turns": [], "usage": Usage(), "tool_calls": [], "web_searches": 0,
+                           "notes": []}
     budget = ToolBudget(gen.tools)
     replies: List[str] = []
     started, t0 = now_iso(), time.perf_counter()
@@ -156,7 +161,8 @@ async def _step(model: ChatModel, conversation: List[Dict[str, Any]], problem: P
     error: Optional[str] = None
     fatal: Optional[str] = None
     try:
-        replies.append(await _turn(model, messages, 1, gen, budget, rec))
+        # Two-step: an empty answer still gets its formatting turn (graded as the official pipeline does).
+        replies.append(await _turn(model, messages, 1, gen, budget, rec, allow_empty=not gen.parsing))
         carry[:] = list(messages)
         if not gen.parsing:
             messages = messages + [{"role": "user", "content": prompts.parse_turn(problem.code_template)}]

@@ -58,6 +58,7 @@ CLASSIFICATION: Dict[str, bool] = {
     # The tool environment shapes what the model sees from its code.
     "generation.tools.max_calls": True,
     "generation.tools.max_seconds": True,
+    "generation.tools.bash": True,
     "generation.tools.sandbox": True,
     "generation.keep_reasoning": True,
     "generation.retry": False,

@@ -198,7 +198,7 @@ def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List
                     "protocol": "one-step" if flags.parsing else "two-step"}
         try:
             batch = build_batch(records, epoch=epoch, model=label, flags=flags, metadata=metadata,
-                                include_messages=cfg.evaluator.include_messages,
+                                messages=cfg.evaluator.messages, code=cfg.evaluator.generated_code,
                                 public_ids=expected_ids(manifest))
         except BatchError as exc:
             errors.append(str(exc))

@@ -50,7 +50,7 @@ ADVICE = {
          "(an Artificial Analysis key from the Insights Platform).",
     403: "this key has no CritPt grading access. Ask Artificial Analysis to enable it for your account.",
     413: "the request body is too large for the grader; retrying would not help. Set "
-         "evaluator.include_messages=false (sends the answers without the conversations), run "
+         "evaluator.messages=none (sends the answers without conversations), run "
          "`critpt-harness assemble` again, then submit.",
 }
 
@@ -395,6 +395,11 @@ async def submit_async(cfg: EvaluatorConfig, run: RunFolder, show_progress: bool
     prepared = {}
     for epoch in epochs:
         batch, body, digest = load_batch(run, epoch)
+        if len(body) > cfg.max_body_mb * 1e6:
+            raise BatchError(f"epoch {epoch}: the batch body is {len(body) / 1e6:.1f} MB, over evaluator.max_body_mb="
+                             f"{cfg.max_body_mb:g}; nothing was posted. Set evaluator.messages=official (one message "
+                             "per answer, the default) or none, run `critpt-harness assemble` again, then submit; or "
+                             "raise evaluator.max_body_mb if the grader takes larger bodies.")
         failures = check_failures(run, epoch)
         if failures and cfg.check_policy == "block":
             raise BatchError(f"epoch {epoch}: {len(failures)} problems fail pre-submission checks "

@@ -1,5 +1,5 @@
-"""The python tool of the "code" protocol: its schema, the per-conversation
-budget, and running a call in the sandbox."""
+"""The tools of the "code" protocol (python and bash, as the official solver gives):
+their schemas, the per-conversation budget, and running a call in the sandbox."""
 
 from __future__ import annotations
 
@@ -32,6 +32,24 @@ PYTHON_TOOL: Dict[str, Any] = {
 }
 
 
+BASH_TOOL: Dict[str, Any] = {
+    "name": "bash",
+    "description": (
+        "Run a bash script and return what it prints (stdout and stderr). Each call is a fresh shell in "
+        "the same sandbox as the python tool: its own working folder, no network and a time limit."
+    ),
+    "parameters": {
+        "type": "object",
+        "properties": {"cmd": {"type": "string", "description": "The bash script to run."}},
+        "required": ["cmd"],
+        "additionalProperties": False,
+    },
+}
+# (argument name, what the sandbox runs for it); bash goes through the same python launcher and sandbox.
+_TOOLS = {"python": ("code", lambda code: code),
+          "bash": ("cmd", lambda cmd: f"import subprocess, sys\nsys.exit(subprocess.run(['bash', '-c', {cmd!r}]).returncode)")}
+
+
 @dataclass
 class ToolBudget:
     """Tool calls and wall time left for one conversation."""
@@ -43,12 +61,14 @@ class ToolBudget:
     key_names: Tuple[str, ...] = ()
 
     def exhausted(self) -> bool:
-        return self.calls >= self.cfg.max_calls or time.monotonic() - self.started >= self.cfg.max_seconds
+        # null limits: no cap, as the official solver has none
+        return ((self.cfg.max_calls is not None and self.calls >= self.cfg.max_calls)
+                or (self.cfg.max_seconds is not None and time.monotonic() - self.started >= self.cfg.max_seconds))
 
     def why(self) -> str:
-        if self.calls >= self.cfg.max_calls:
+        if self.cfg.max_calls is not None and self.calls >= self.cfg.max_calls:
             return f"the limit of {self.cfg.max_calls} tool calls is reached"
-        return f"the tool time budget of {self.cfg.max_seconds:.0f}s is used up"
+        return f"the tool time budget of {self.cfg.max_seconds or 0:.0f}s is used up"
 
 
 # The environment variables the config names as keys, for masking tool output (set per run
@@ -107,22 +127,24 @@ async def execute(call: ToolCall, budget: ToolBudget, turn: int) -> tuple[str, D
         entry.update(output=output, skipped=True)
         return output, entry
     budget.calls += 1
-    if call.name != "python":
-        output = f"Unknown tool {call.name!r}: the only tool is `python`."
+    offered = ["python"] + (["bash"] if budget.cfg.bash else [])
+    if call.name not in offered:
+        output = f"Unknown tool {call.name!r}: the tools are {', '.join(f'`{t}`' for t in offered)}."
         entry.update(output=output)
         return output, entry
+    arg, launcher = _TOOLS[call.name]
     try:
-        code = json.loads(call.arguments or "{}")["code"]
+        code = json.loads(call.arguments or "{}")[arg]
         if not isinstance(code, str):
             raise TypeError
     except (ValueError, KeyError, TypeError):
-        output = 'Invalid arguments: expected JSON {"code": "<python script>"}.'
+        output = f'Invalid arguments: expected JSON {{"{arg}": "<{call.name} script>"}}.'
         entry.update(output=output)
         return output, entry
     try:
-        result = await run_python(code, budget.cfg.sandbox)
+        result = await run_python(launcher(code), budget.cfg.sandbox)
     except SandboxUnavailable as exc:
-        output = f"The python tool is unavailable: {exc}."
+        output = f"The {call.name} tool is unavailable: {exc}."
         entry.update(code=mask_keys(code, names), output=output, isolation=None)
         return output, entry
     output = mask_keys(result.as_tool_output(), names)
@@ -132,5 +154,8 @@ async def execute(call: ToolCall, budget: ToolBudget, turn: int) -> tuple[str, D
     return output, entry
 
 
-def tool_specs(use_python: bool) -> Optional[List[Dict[str, Any]]]:
-    return [PYTHON_TOOL] if use_python else None
+def tool_specs(use_python: bool, bash: bool = True) -> Optional[List[Dict[str, Any]]]:
+    """The "code" protocol's tools: python, and bash next to it unless generation.tools.bash=false."""
+    if not use_python:
+        return None
+    return [PYTHON_TOOL, BASH_TOOL] if bash else [PYTHON_TOOL]

@@ -27,9 +27,9 @@ EXPECTED = {
         "thinking_config": {"thinking_budget": 27000, "include_thoughts": True}}}}),
     "gpt4o": ("OpenAIChatModel", False, {**CHAT, "model": "gpt-4o"}),
     "gpt5_high": ("OpenAIResponsesModel", True, GPT5),
-    "gpt5_high_code": ("OpenAIResponsesModel", True, {**GPT5, "tool_choice": "auto", "tools": ["python"]}),
+    "gpt5_high_code": ("OpenAIResponsesModel", True, {**GPT5, "tool_choice": "auto", "tools": ["python", "bash"]}),
     "gpt5_high_code_web": ("OpenAIResponsesModel", True, {**GPT5, "tool_choice": "auto",
-                                                          "tools": ["python", "web_search"]}),
+                                                          "tools": ["python", "bash", "web_search"]}),
     "gpt5_minimal": ("OpenAIResponsesModel", True, {**RESPONSES, "model": "gpt-5", "reasoning": {"effort": "minimal"}}),
     "llama4_maverick": ("OpenAIChatModel", False, {**CHAT, "model": "meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8",
                                                    "max_tokens": 2048}),
@@ -49,13 +49,18 @@ def test_the_request_body_is_the_reviewed_one(name, monkeypatch):
         monkeypatch.setenv(var, "k")
     cfg = make_config(f"experiment={name}")
     model = build_model(cfg.model, cfg.generation)
-    body = model.request_body(MESSAGES, tool_specs(cfg.generation.use_python), "auto",  # type: ignore[attr-defined]
+    body = model.request_body(MESSAGES, tool_specs(cfg.generation.use_python, cfg.generation.tools.bash),  # type: ignore[attr-defined]
+                              "auto",
                               cfg.generation.use_web_search)
     if "tools" in body:  # the tool specs themselves are tested with the tools
         body["tools"] = [t.get("name") or t.get("function", {}).get("name") or t["type"] for t in body["tools"]]
     cls, streamed, expected = EXPECTED[name]
     assert (type(model).__name__, model.streaming, body) == (cls, streamed, expected)  # type: ignore[attr-defined]
     assert cfg.generation.epochs == 5
+    if cfg.generation.use_python:  # the official solver's tool environment: 1800 s a call, no cap on calls
+        t = cfg.generation.tools
+        assert (t.max_calls, t.max_seconds, t.bash, t.sandbox.timeout, t.sandbox.cpu_seconds) == (None, None, True,
+                                                                                                  1800, 1800)
 
 
 @pytest.mark.parametrize("overrides, message", [

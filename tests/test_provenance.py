@@ -162,3 +162,24 @@ def test_the_report_says_where_model_written_code_ran(tmp_path):
     md = _report(run)["md"]
     assert ("| model-written code ran in | python tool: subprocess (NOT isolated from your files: bubblewrap was "
             "not available); execution checks: bwrap (its own folder only, no network) |") in md
+
+
+def test_the_report_lists_where_the_set_up_differs_from_the_official_one(tmp_path):
+    from critpt_harness.fidelity import differences
+
+    code = {"generation": {"use_python": True, "tools": {"bash": True, "max_calls": None, "max_seconds": None,
+                                                         "sandbox": {"timeout": 1800, "block_network": True,
+                                                                     "memory_mb": 8192}}}}
+    official_prompts = {"prompts": {"source": "official"}}
+    assert differences(code, official_prompts) == [
+        "tools: model code has no network (official: on); kept off so that model-written code cannot reach your "
+        "network", "tools: model code memory capped at 8192 MB (official: no cap)"]
+    ours = {"generation": {"use_python": True, "tools": {"bash": False, "max_calls": 30, "max_seconds": 600,
+                                                         "sandbox": {"timeout": 60, "block_network": False}}},
+            "evaluator": {"messages": "full", "generated_code": "extracted"}}
+    found = differences(ours, {})
+    assert len(found) == 7 and found[0].startswith("prompts: paraphrased")
+    assert differences({}, official_prompts) == []
+    run = make_run(tmp_path / "run", accuracies=ACC)
+    md = _report(run)["md"]
+    assert "### Differences from the official set-up" in md and "prompts: paraphrased" in md

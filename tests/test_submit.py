@@ -344,7 +344,7 @@ def test_retry_messages_stop_at_the_last_attempt_and_413_says_what_to_do(run, tm
         with pytest.raises(GraderError) as info:
             submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=2"), run)
         assert len(grader.requests) == 4  # not retried
-        assert "HTTP 413" in str(info.value) and "evaluator.include_messages=false" in str(info.value)
+        assert "HTTP 413" in str(info.value) and "evaluator.messages=none" in str(info.value)
         assert "try again later" not in str(info.value)
     # refunded: nothing counts against the local quota
     assert Ledger(tmp_path / "ledger.jsonl").entries(grader.url) == []

@@ -230,7 +230,8 @@ def test_protocol_flags_reach_the_batch(public_dir, tmp_path):
     from critpt_harness.pipeline import cmd_generate
 
     cfg = make_config(f"dataset.path={public_dir}", f"run_dir={tmp_path / 'run'}", "generation.epochs=1",
-                      "generation.use_python=true", "generation.use_web_search=true", "generation.progress=false")
+                      "generation.use_python=true", "generation.use_web_search=true", "generation.progress=false",
+                      "evaluator.messages=full")
     run_folder = RunFolder(cfg.run_dir)
     cmd_generate(cfg, run_folder, echo=lambda s: None)
     cmd_assemble(cfg, run_folder, echo=lambda s: None)

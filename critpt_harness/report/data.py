@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import RunFolderError
+from ..fidelity import differences as official_differences
 from ..provenance import Provenance, decide
 from ..runs import RunFolder, read_json, read_jsonl
 from .catalog import ContextMetric, ModelMatch, PublishedScore, Snapshot
@@ -148,6 +149,7 @@ class RunData:
     notes: List[str] = field(default_factory=list)
     local_epochs: List[EpochResult] = field(default_factory=list)  # local_grades.json beside an official score
     isolation: Dict[str, List[str]] = field(default_factory=dict)  # where model code ran: tools / checks -> backends
+    differences: List[str] = field(default_factory=list)  # settings that differ from the official set-up
 
     @property
     def graded(self) -> bool:
@@ -383,7 +385,7 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
         git_revision=manifest.get("git_revision"), harness_version=(manifest.get("packages") or {}).get("critpt-harness"),
         epochs=epochs, stats=stats, checks=checks, usage=usage, price=price, cost=cost,
         catalog=catalog, provenance=prov, dry_run_requests=dry_requests, notes=notes, local_epochs=local_epochs,
-        isolation=_isolation(run, records))
+        isolation=_isolation(run, records), differences=official_differences(stored, manifest))
 
 
 def dump(data: Any) -> str:

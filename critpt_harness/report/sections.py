@@ -76,6 +76,9 @@ def not_graded_text(run: RunData) -> str:
 # One run --------------------------------------------------------------------------------------------
 def run_sections(doc: Document, run: RunData, table: OfficialTable, entries: List[Entry], level: int = 1) -> None:
     doc.add(Heading(level, "The run"), _run_table(run))
+    doc.add(Heading(level + 1, "Differences from the official set-up"),
+            Bullets(run.differences) if run.differences else
+            Para("None known: the official prompt text, tool environment and request shape."))
     doc.add(Heading(level, "The score"))
     if not run.graded:
         doc.add(Para(not_graded_text(run)))
