@@ -205,8 +205,12 @@ class EvaluatorConfig:
 class InteropConfig:
     """Moving runs to and from the official CritPt pipeline's results/generations layout."""
 
-    # import-official: the official generations folder (one model, one set-up).
+    # import-official: the official results/generations folder; a tree holding several models or
+    # set-ups needs `model` (e.g. openai/gpt-5) and/or `setup` (a part of the folder path below the
+    # challenge, e.g. python) to choose one; the command lists the choices.
     source: Optional[str] = None
+    model: Optional[str] = None
+    setup: Optional[str] = None
     # export-official: where to write; empty = <run_dir>/official/epoch_<k>/.
     export_dir: Optional[str] = None
 

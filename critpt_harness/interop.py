@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional, Tuple, cast
 from omegaconf import OmegaConf
 
 from .config import HarnessConfig
-from .contracts import Batch, GenerationFlags, GenerationRecord
+from .contracts import Batch, GenerationFlags, GenerationRecord, Usage
 from .errors import RunFolderError
 from .extract import static_checks
 from .problems import Problem, canonical_sha256
@@ -55,6 +55,69 @@ def _epoch_of(path: Path) -> int:
     return int(path.parent.name) if path.parent.name.isdigit() else 0
 
 
+def _setup_of(path: Path, root: Path) -> str:
+    """The folders between a challenge folder and the epoch folder: the model and its set-up labels."""
+    parts = path.parent.parent.relative_to(root).parts
+    return "/".join(parts[1:]) if len(parts) > 1 else ""
+
+
+def _artifact(path: Path, problem_id: str) -> Dict[str, Any]:
+    """The official generator's step artifact beside a submission (main.json, sub_<k>.json), or {}."""
+    m = re.search(r"_(main|sub_\d+)$", problem_id)
+    file = path.parent / f"{m.group(1) if m else 'main'}.json"
+    try:
+        data = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        log.warning("%s: not readable; usage and reasoning not imported for %s", file, problem_id)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _from_artifact(artifact: Dict[str, Any]) -> Dict[str, Any]:
+    """Token usage, reasoning and tool calls an artifact holds, as record fields."""
+    usage = (artifact.get("summary") or {}).get("usage") or {}
+    prompt, completion = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
+    out: Dict[str, Any] = {"usage": Usage(prompt_tokens=prompt, completion_tokens=completion,
+                                          reasoning_tokens=int(usage.get("reasoning_tokens") or 0),
+                                          total_tokens=int(usage.get("total_tokens") or prompt + completion))}
+    reasoning, tools = [], []
+    for msg in artifact.get("chat") or []:
+        for block in msg.get("contents") or []:
+            if block.get("content_type") == "reasoning" and block.get("content_text"):
+                reasoning.append(str(block["content_text"]))
+        if msg.get("role") == "tool":
+            text = " ".join(str(b.get("content_text", "")) for b in msg.get("contents") or [])
+            tools.append({"name": (msg.get("raw") or {}).get("function") or "tool", "output": text, "imported": True})
+    if reasoning:
+        out["reasoning"] = ["\n\n".join(reasoning)]
+    if tools:
+        out["tool_calls"] = tools
+    return out
+
+
+def choose(found: List[Tuple[int, Dict[str, Any], Path]], root: Path, model: Optional[str],
+           setup: Optional[str]) -> List[Tuple[int, Dict[str, Any], Path]]:
+    """One model and one set-up out of a tree that may hold several (interop.model / interop.setup)."""
+    def key(item: Tuple[int, Dict[str, Any], Path]) -> Tuple[str, str, str]:
+        _, data, path = item
+        return (str(data.get("model", "")), _setup_of(path, root),
+                json.dumps(data.get("generation_config") or {}, sort_keys=True))
+
+    chosen = [f for f in found if (model is None or model in key(f)[0]) and (setup is None or setup in key(f)[1])]
+    groups: Dict[Tuple[str, str, str], int] = {}
+    for f in chosen:
+        groups[key(f)] = groups.get(key(f), 0) + 1
+    if len(groups) != 1:
+        all_groups: Dict[Tuple[str, str, str], int] = {}
+        for f in found:
+            all_groups[key(f)] = all_groups.get(key(f), 0) + 1
+        listing = "; ".join(f"model {m!r}, setup {s or '(none)'!r}: {n} files" for (m, s, _), n in sorted(all_groups.items()))
+        what = "matches nothing" if not groups else f"still holds {len(groups)} set-ups"
+        raise RunFolderError(f"{root} {what} with interop.model={model} interop.setup={setup}. It holds: {listing}. "
+                             "Choose one with interop.model=<model> and/or interop.setup=<part of its folder path>.")
+    return chosen
+
+
 def read_official(root: Path) -> List[Tuple[int, Dict[str, Any], Path]]:
     if not root.is_dir():
         raise RunFolderError(f"interop.source={root} is not a folder: give the official results/generations folder")
@@ -78,12 +141,10 @@ def import_official(cfg: HarnessConfig, run: RunFolder, source: Path, problems: 
     """Turn an official generations tree into this run folder; returns {epoch: problems}."""
     if run.generations_file.exists():
         raise RunFolderError(f"{run.path} already holds generations: import into a new run_dir")
-    found = read_official(source)
+    found = choose(read_official(source), source, cfg.interop.model, cfg.interop.setup)
     models = sorted({str(d.get("model", "")) for _, d, _ in found})
     flags_seen = sorted({json.dumps(d.get("generation_config") or {}, sort_keys=True) for _, d, _ in found})
-    if len(models) != 1 or len(flags_seen) != 1:
-        raise RunFolderError(f"{source} mixes models {models} or generation configs {flags_seen}: "
-                             "import one model and one set-up at a time (point interop.source at its folder)")
+    # the five official flags, as the files give them
     flags = GenerationFlags(**{k: v for k, v in json.loads(flags_seen[0]).items()
                                if k in GenerationFlags.model_fields})
     resolved = cast(Dict[str, Any], OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True))
@@ -100,14 +161,16 @@ def import_official(cfg: HarnessConfig, run: RunFolder, source: Path, problems: 
             problem = problems.get(pid)
             code, checks = static_checks(reply, problem.code_template) if problem else (None, [])
             messages = data.get("messages") or []
+            # the raw generated_code is the reply (sent as it came); usage, reasoning, tools from the artifact
             record = GenerationRecord(problem_id=pid, epoch=epoch, status="ok", model=models[0],
                                       parsing=flags.parsing, messages=messages, replies=[reply],
                                       extracted_code=code, checks=checks, started_at=str(data.get("timestamp", "")),
                                       finished_at=str(data.get("timestamp", "")), duration_s=0.0,
-                                      prompt_hash="official")
+                                      prompt_hash="official", **_from_artifact(_artifact(path, pid)))
             out.write_model(record)
             counts[epoch] = counts.get(epoch, 0) + 1
     run.update_manifest(dataset_sha256=dataset_sha256, prompt_hash="official", model=models[0],
+                        prompts={"source": "official", "note": "imported from the official pipeline's files"},
                         config_hash=canonical_sha256(flags.model_dump()),
                         imported_from={"path": str(source), "files": len(found), "at": now_iso()})
     return counts

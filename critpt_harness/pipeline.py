@@ -295,8 +295,11 @@ def cmd_export_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) 
     if not epochs:
         raise RunFolderError(f"no batches in {run.batches_dir}: run `critpt-harness assemble run_dir={run.path}`")
     out = Path(cfg.interop.export_dir).expanduser() if cfg.interop.export_dir else None
+    key = cfg.evaluator.api_key_env
     for epoch, root in export_official(run, epochs, out).items():
-        echo(f"epoch {epoch}: {root}  (python evaluate_all_results.py --results-dir {root})")
+        # one results and one output folder per epoch, so the reports do not overwrite each other
+        echo(f"epoch {epoch}: {root}\n  python evaluate_all_results.py --results-dir {root} "
+             f"--output-dir {root.parent / f'evaluations_epoch_{epoch}'} --api-key \"${key}\"")
 
 
 def cmd_grade_local(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
