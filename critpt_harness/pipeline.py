@@ -53,7 +53,9 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> Non
         if manifest.get("dataset_sha256") not in (None, problems.sha256):
             diffs.append("the problem set changed (dataset hash)")
         if manifest.get("prompt_hash") not in (None, prompt_set.hash):
-            diffs.append(f"the prompt text changed (prompt hash; now {prompt_set.label})")
+            was_own = manifest.get("prompt_hash") == prompts.OWN.hash
+            diffs.append(f"the prompt text changed (prompt hash; now {prompt_set.label})"
+                         + ("; it was generated with the tool's own prompts: resume it with prompts=own" if was_own else ""))
         if diffs:
             keys = [k for k, _, _ in refused]
             allow = (f"; or, if a difference does not change the answers (a local server on another port), "

@@ -19,6 +19,9 @@ from critpt_harness.config import PromptsConfig
 from critpt_harness.errors import PromptsError
 from critpt_harness.generate import latest_records
 from critpt_harness.pipeline import cmd_generate
+from critpt_harness.report.config import ReportConfig
+from critpt_harness.report.data import load_run
+from critpt_harness.report.sections import _run_table
 from critpt_harness.runs import RunFolder
 from critpt_harness.testing.servers import Fault, FakeFileHost
 
@@ -173,6 +176,17 @@ def test_a_run_uses_the_official_text_and_records_it(fixture_sums, public_dir, t
     assert rec.prompt_hash == digest
     assert [m["content"] for m in rec.messages if m["role"] in ("system", "user")] == [
         TWO_STEP, problem["problem_description"], fixture_text().parse_turn(problem["code_template"])]
+    row = next(r for r in _run_table(load_run(run.path, ReportConfig())).rows if r[0] == "prompt hash")
+    assert row[1] == f"`{digest}`, official prompts"
+
+
+def test_the_report_labels_paraphrased_prompts(public_dir, tmp_path):
+    cfg = make_config(f"dataset.path={public_dir}", f"run_dir={tmp_path / 'run'}", "generation.epochs=1",
+                      "generation.progress=false", "prompts=own")
+    run = RunFolder(cfg.run_dir)
+    cmd_generate(cfg, run, echo=lambda s: None)
+    row = next(r for r in _run_table(load_run(run.path, ReportConfig())).rows if r[0] == "prompt hash")
+    assert row[1] == f"`{prompts.OWN.hash}`, paraphrased prompts (not comparable to published scores)"
 
 
 def test_offline_cli_stops_for_a_real_model_and_the_mock_falls_back(public_dir, tmp_path):
@@ -187,3 +201,18 @@ def test_offline_cli_stops_for_a_real_model_and_the_mock_falls_back(public_dir, 
     assert "model=mock" in mock.stderr and "paraphrased prompts" in mock.stderr
     manifest = json.loads((tmp_path / "r2" / "manifest.json").read_text())
     assert manifest["prompts"] == {"source": "own", "hash": prompts.OWN.hash, "commit": None}
+
+
+def test_resuming_with_other_prompt_text_is_refused(fixture_sums, public_dir, tmp_path):
+    from critpt_harness.errors import RunFolderError
+
+    own = make_config(f"dataset.path={public_dir}", f"run_dir={tmp_path / 'run'}", "generation.epochs=1",
+                      "generation.progress=false", "prompts=own")
+    run = RunFolder(own.run_dir)
+    cmd_generate(own, run, echo=lambda s: None)
+    with FakeFileHost(FIXTURE) as host:
+        official = make_config(f"dataset.path={public_dir}", f"run_dir={tmp_path / 'run'}", "generation.epochs=1",
+                               "generation.progress=false")
+        official.prompts.url_template = host.root + "/{path}"
+        with pytest.raises(RunFolderError, match="the prompt text changed.*resume it with prompts=own"):
+            cmd_generate(official, run, echo=lambda s: None)
