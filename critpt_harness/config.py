@@ -155,6 +155,26 @@ class DatasetConfig:
 
 
 @dataclass
+class PromptsConfig:
+    # official = the official CritPt prompt text (downloaded from the pinned commit, checked
+    # against the checksums shipped with the tool, cached); own = the tool's paraphrase, for
+    # offline use only (scores are not comparable to published ones).
+    source: str = "official"
+    # A local clone of github.com/CritPt-Benchmark/CritPt (its templates/ folder, or the clone
+    # itself): the prompt files are read from there instead of downloaded, and checked alike.
+    path: Optional[str] = None
+    # Raw-file URL of the pinned GitHub commit; {path} is replaced by the file's repository path.
+    url_template: str = (
+        "https://raw.githubusercontent.com/CritPt-Benchmark/CritPt/"
+        "17c2545c302762d2f2d644d923ea4c301605cb08/{path}"
+    )
+    # Where downloads are cached; empty = $CRITPT_HARNESS_CACHE or ~/.cache/critpt-harness.
+    cache_dir: Optional[str] = None
+    download_timeout: float = 60.0
+    download_retries: int = 3
+
+
+@dataclass
 class ChecksConfig:
     """Pre-submission checks that run each answer in the sandbox (67 of 70 templates)."""
 
@@ -230,6 +250,7 @@ class HarnessConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    prompts: PromptsConfig = field(default_factory=PromptsConfig)
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
@@ -250,6 +271,7 @@ def register() -> None:
     cs.store(group="model", name="schema", node=ModelConfig)
     cs.store(group="generation", name="schema", node=GenerationConfig)
     cs.store(group="dataset", name="schema", node=DatasetConfig)
+    cs.store(group="prompts", name="schema", node=PromptsConfig)
     cs.store(group="evaluator", name="schema", node=EvaluatorConfig)
     cs.store(group="catalog", name="schema", node=CatalogConfig)
     cs.store(group="report", name="schema", node=ReportConfig)
@@ -424,6 +446,9 @@ def validate(cfg: HarnessConfig) -> None:
     for where, box in (("generation.tools.sandbox", g.tools.sandbox), ("checks.sandbox", cfg.checks.sandbox),
                        ("grader.sandbox", cfg.grader.sandbox)):
         validate_sandbox(box, where)
+    if cfg.prompts.source not in ("official", "own"):
+        raise ConfigError(f"prompts.source={cfg.prompts.source!r}: use 'official' (the official CritPt prompt "
+                          "text) or 'own' (the tool's paraphrase, offline use)")
     if e.check_policy not in ("warn", "block"):
         raise ConfigError(f"evaluator.check_policy={e.check_policy!r}: use 'warn' or 'block'")
     if e.max_retries < 0 or e.daily_limit < 1:

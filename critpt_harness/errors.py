@@ -23,6 +23,10 @@ class DatasetError(HarnessError):
     """The problem set cannot be loaded, downloaded or verified."""
 
 
+class PromptsError(HarnessError):
+    """The official prompt text cannot be downloaded, read or verified."""
+
+
 class RunFolderError(HarnessError):
     """The run folder is missing a file a stage needs, or belongs to another run."""
 

@@ -79,6 +79,8 @@ CLASSIFICATION: Dict[str, bool] = {
     "dataset.checkpoints": True,
     "dataset.ids": True,
     "dataset.limit": True,
+    # prompts: the text used is covered by the prompt hash (manifest), not by where it came from
+    "prompts": False,
     # stages after generation never change the answers
     "evaluator": False,
     "catalog": False,

@@ -43,6 +43,7 @@ def _shown(value: Any) -> str:
 def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> None:
     """Create the run folder, or check that resuming it keeps the same settings."""
     resolved = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
+    prompt_set = prompts.activate(prompts.load(cfg.prompts, mock=cfg.model.provider == "mock"))
     changed: List[Dict[str, Any]] = []
     if run.exists():
         stored = run.stored_config()
@@ -51,8 +52,10 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> Non
         manifest = run.manifest()
         if manifest.get("dataset_sha256") not in (None, problems.sha256):
             diffs.append("the problem set changed (dataset hash)")
-        if manifest.get("prompt_hash") not in (None, prompts.prompt_hash()):
-            diffs.append("the prompt text changed (prompt hash)")
+        if manifest.get("prompt_hash") not in (None, prompt_set.hash):
+            was_own = manifest.get("prompt_hash") == prompts.OWN.hash
+            diffs.append(f"the prompt text changed (prompt hash; now {prompt_set.label})"
+                         + ("; it was generated with the tool's own prompts: resume it with prompts=own" if was_own else ""))
         if diffs:
             keys = [k for k, _, _ in refused]
             allow = (f"; or, if a difference does not change the answers (a local server on another port), "
@@ -73,7 +76,7 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> Non
     subset = {"problems": len(problems), "of": problems.full_size} if problems.subset else None
     run.update_manifest(dataset_sha256=problems.sha256, problem_ids=problems.ids, public_set=problems.public,
                         subset=subset,
-                        prompt_hash=prompts.prompt_hash(),
+                        prompt_hash=prompt_set.hash, prompts=prompt_set.manifest(),
                         config_hash=identity.config_hash(resolved), model=model_label(cfg), tags=list(cfg.tags),
                         **extra)
 

@@ -302,6 +302,12 @@ def load_public(cfg: DatasetConfig) -> ProblemSet:
                 log.warning("cached %s is damaged; downloading it again", path)
                 todo.append(name)
     if todo:
+        from .config import is_local_url
+        from .official_prompts import OFFLINE_ENV, offline
+
+        if offline() and not is_local_url(cfg.url_template):
+            raise DatasetError(f"{len(todo)} CritPt problem files are not cached in {folder} and {OFFLINE_ENV} is "
+                               "set, so nothing is downloaded: pass dataset.path=<folder with Challenge_N.json>.")
         log.info("downloading %d CritPt problem files into %s", len(todo), folder)
         asyncio.run(_download_all(cfg, folder, todo))
     problem_set = load_directory(folder)

@@ -1,17 +1,32 @@
-"""Prompt text (our own words, the official protocol's content and structure).
+"""The prompts the model sees, from one of two sources (``prompts.source``):
 
-Two-step (``parsing=false``, the default): turn 1 is the problem; turn 2 asks
-the model to copy its final answer into the code template, as formatting only.
-One-step (``parsing=true``): the template follows the problem and the system
-prompt asks for it to be filled directly.
+- ``official`` (default): the official CritPt text, downloaded from the pinned
+  commit, verified and rendered by :mod:`official_prompts`. As in the official
+  pipeline, the user turn is the problem description alone in both protocols
+  (its JSON loader attaches no template in one-step: the system prompt's fifth
+  item asks for the template "provided at the end of the problem").
+- ``own``: the paraphrase below (our own words, the protocol's content and
+  structure), for offline use; scores made with it are not comparable to
+  published ones. Its one-step user turn appends the template to the problem.
+
+Two-step (``parsing=false``): turn 1 is the problem; turn 2 asks the model to
+copy its final answer into the code template, as formatting only. One-step
+(``parsing=true``): the system prompt asks for the template to be filled directly.
+
+The pipeline chooses the source once per command (:func:`activate`); the
+module-level functions use the active one (``own`` until one is activated).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
-from typing import Dict, List
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+log = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = """\
 You are a physics research assistant working on open, research-level problems.
@@ -60,12 +75,12 @@ of the template exactly as they are.
 ```"""
 
 
-def system_prompt(parsing: bool, use_python: bool = False, use_web_search: bool = False) -> str:
+def own_system_prompt(parsing: bool, use_python: bool = False, use_web_search: bool = False) -> str:
     return (SYSTEM_PROMPT + (PYTHON_ADDENDUM if use_python else "")
             + (WEB_SEARCH_ADDENDUM if use_web_search else "") + (ONE_STEP_ADDENDUM if parsing else ""))
 
 
-def first_turn(problem_description: str, code_template: str, parsing: bool) -> str:
+def own_first_turn(problem_description: str, code_template: str, parsing: bool) -> str:
     if parsing:
         return problem_description + ONE_STEP_TEMPLATE_INTRO.format(code_template=code_template)
     return problem_description
@@ -84,8 +99,95 @@ def step_text(descriptions: List[str], k: int) -> str:
     return new.strip() or text
 
 
-def parse_turn(code_template: str) -> str:
+def own_parse_turn(code_template: str) -> str:
     return PARSE_PROMPT.format(code_template=code_template)
+
+
+def own_prompt_hash() -> str:
+    """Identifies the paraphrase, so runs with different prompts are told apart."""
+    text = "\x00".join([SYSTEM_PROMPT, PYTHON_ADDENDUM, WEB_SEARCH_ADDENDUM, ONE_STEP_ADDENDUM,
+                         ONE_STEP_TEMPLATE_INTRO, PARSE_PROMPT])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    """One prompt source: ``official`` (with its text) or ``own``."""
+
+    source: str
+    hash: str
+    commit: Optional[str] = None
+    official: Any = None  # official_prompts.OfficialText when source == "official"
+
+    @property
+    def label(self) -> str:
+        return "official prompts" if self.source == "official" else \
+            "paraphrased prompts (not comparable to published scores)"
+
+    def manifest(self) -> Dict[str, Any]:
+        return {"source": self.source, "hash": self.hash, "commit": self.commit}
+
+    def system_prompt(self, parsing: bool, use_python: bool = False, use_web_search: bool = False) -> str:
+        if self.official is not None:
+            return str(self.official.system_prompt(parsing, use_python, use_web_search))
+        return own_system_prompt(parsing, use_python, use_web_search)
+
+    def first_turn(self, problem_description: str, code_template: str, parsing: bool) -> str:
+        if self.official is not None:  # the official loader gives the description alone, in both protocols
+            return problem_description
+        return own_first_turn(problem_description, code_template, parsing)
+
+    def parse_turn(self, code_template: str) -> str:
+        if self.official is not None:
+            return str(self.official.parse_turn(code_template))
+        return own_parse_turn(code_template)
+
+
+OWN = PromptSet(source="own", hash=own_prompt_hash())
+_active: PromptSet = OWN
+
+
+def load(cfg: Any, *, mock: bool = False) -> PromptSet:
+    """The prompt set ``cfg`` (a PromptsConfig) asks for. When the official text cannot be
+    had, stop (PromptsError) unless ``mock``: the offline mock model compares nothing, so it
+    falls back to ``own`` with a one-line notice."""
+    if cfg.source == "own":
+        return OWN
+    from . import official_prompts
+    from .errors import PromptsError
+
+    try:
+        text = official_prompts.load(cfg)
+    except PromptsError as exc:
+        if not mock:
+            raise
+        log.warning("model=mock: the official prompt text cannot be had (%s); using the tool's own "
+                    "paraphrased prompts", str(exc).split(". ")[0])
+        return OWN
+    return PromptSet(source="official", hash=text.digest, commit=official_prompts.COMMIT, official=text)
+
+
+def activate(prompt_set: PromptSet) -> PromptSet:
+    """Make ``prompt_set`` the one the functions below (and the generator) use."""
+    global _active
+    _active = prompt_set
+    return prompt_set
+
+
+def active() -> PromptSet:
+    return _active
+
+
+def system_prompt(parsing: bool, use_python: bool = False, use_web_search: bool = False) -> str:
+    return _active.system_prompt(parsing, use_python, use_web_search)
+
+
+def first_turn(problem_description: str, code_template: str, parsing: bool) -> str:
+    return _active.first_turn(problem_description, code_template, parsing)
+
+
+def parse_turn(code_template: str) -> str:
+    return _active.parse_turn(code_template)
 
 
 def initial_messages(problem_description: str, code_template: str, parsing: bool, use_python: bool = False,
@@ -97,7 +199,5 @@ def initial_messages(problem_description: str, code_template: str, parsing: bool
 
 
 def prompt_hash() -> str:
-    """Identifies the prompt text, so runs with different prompts are told apart."""
-    text = "\x00".join([SYSTEM_PROMPT, PYTHON_ADDENDUM, WEB_SEARCH_ADDENDUM, ONE_STEP_ADDENDUM,
-                         ONE_STEP_TEMPLATE_INTRO, PARSE_PROMPT])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """Identifies the prompt text in use, so runs with different prompts are told apart."""
+    return _active.hash

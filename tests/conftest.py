@@ -22,6 +22,7 @@ from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
 from critpt_harness import config as config_module
+from critpt_harness import prompts
 from critpt_harness.config import HarnessConfig
 
 from .synthetic import write_example, write_public_set
@@ -67,12 +68,16 @@ def real_example_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    """Each test gets its own cache dir and working dir, and no real API keys."""
+    """Each test gets its own cache dir and working dir, no real API keys and no downloads."""
     monkeypatch.setenv("CRITPT_HARNESS_CACHE", str(tmp_path / "cache"))
+    # Nothing is downloaded from the internet: the official prompt text is not fetched (the mock
+    # model falls back to the own paraphrase; tests of other models pass prompts.source=own).
+    monkeypatch.setenv("CRITPT_HARNESS_OFFLINE", "1")
     for var in KEY_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     yield
+    prompts.activate(prompts.OWN)  # a command run in-process chose a prompt source: forget it
 
 
 def make_config(*overrides: str) -> HarnessConfig:
@@ -100,6 +105,7 @@ def llm_overrides(url: str, run_dir: Path, *extra: str) -> List[str]:
     """A run against a fake LLM at ``url``; catalogs off unless a test points them at fakes; no preflight
     request (tests that count requests or inject faults would see it: test_fail_fast covers it)."""
     return ["model=openai_compatible", "model.name=fake-model", f"model.base_url={url}",
-            "model.api_key_env=FAKE_LLM_KEY", f"run_dir={run_dir}", "generation.retry.initial_wait=0.01",
+            "model.api_key_env=FAKE_LLM_KEY", f"run_dir={run_dir}", "prompts.source=own",
+            "generation.retry.initial_wait=0.01",
             "generation.retry.max_wait=0.05", "generation.progress=false", "generation.preflight=false",
             *NO_CATALOGS, *extra]

@@ -150,6 +150,12 @@ class RunData:
     local_epochs: List[EpochResult] = field(default_factory=list)  # local_grades.json beside an official score
     isolation: Dict[str, List[str]] = field(default_factory=dict)  # where model code ran: tools / checks -> backends
     differences: List[str] = field(default_factory=list)  # settings that differ from the official set-up
+    prompts_source: Optional[str] = None  # official | own (manifest `prompts`); None: not recorded
+
+    @property
+    def prompts_label(self) -> str:
+        return {"official": "official prompts",
+                "own": "paraphrased prompts (not comparable to published scores)"}.get(self.prompts_source or "", "")
 
     @property
     def graded(self) -> bool:
@@ -385,7 +391,9 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
         git_revision=manifest.get("git_revision"), harness_version=(manifest.get("packages") or {}).get("critpt-harness"),
         epochs=epochs, stats=stats, checks=checks, usage=usage, price=price, cost=cost,
         catalog=catalog, provenance=prov, dry_run_requests=dry_requests, notes=notes, local_epochs=local_epochs,
-        isolation=_isolation(run, records), differences=official_differences(stored, manifest))
+        isolation=_isolation(run, records), differences=official_differences(stored, manifest),
+        prompts_source=(manifest.get("prompts") or {}).get("source")
+        or ("official" if manifest.get("prompt_hash") == "official" else None))
 
 
 def dump(data: Any) -> str:
