@@ -19,6 +19,11 @@ from .http import RetryConfig
 from .sandbox import SandboxChoice, SandboxConfig, validate_sandbox
 from .report.config import ReportConfig
 
+
+def download_retry() -> RetryConfig:
+    """Pinned files from GitHub: a few quick tries."""
+    return RetryConfig(max_attempts=4, initial_wait=0.5, max_wait=10.0, max_retry_after=60.0)
+
 COMMANDS = ("run", "generate", "assemble", "check", "submit", "catalog", "report", "import-official",
             "export-official", "serve-grader", "grade-local")
 # Commands that work on an existing run: without run_dir they take the model's latest run.
@@ -141,8 +146,8 @@ class DatasetConfig:
     # Verify downloaded files against the checksums shipped with the tool.
     verify: bool = True
     download_timeout: float = 60.0
-    # Extra tries per file after a dropped connection or a 5xx.
-    download_retries: int = 3
+    # Tries per file after a dropped connection or a 5xx (the one retry shape: generation.retry's).
+    retry: RetryConfig = field(default_factory=lambda: download_retry())
     # false = a private set (any *.json challenge files in dataset.path, e.g. the example challenge):
     # batches must cover that set instead of the 70 public ids; grade it with grade-local.
     public: bool = True
@@ -171,7 +176,7 @@ class PromptsConfig:
     # Where downloads are cached; empty = $CRITPT_HARNESS_CACHE or ~/.cache/critpt-harness.
     cache_dir: Optional[str] = None
     download_timeout: float = 60.0
-    download_retries: int = 3
+    retry: RetryConfig = field(default_factory=lambda: download_retry())
 
 
 @dataclass
@@ -196,11 +201,11 @@ class EvaluatorConfig:
     # Grading takes minutes: the read timeout is long.
     timeout: float = 1800.0
     connect_timeout: float = 30.0
-    # Retries for refunded failures (500/502/504, timeouts, dropped connections).
-    max_retries: int = 2
-    retry_wait: float = 30.0
-    # On 429, wait for Retry-After only when it is at most this many seconds; else stop.
-    max_wait_on_429: float = 120.0
+    # Retries for refunded failures (500/502/504, dropped connections before the batch was sent): 3
+    # attempts 30 s apart; a 429 is waited for once, and only when its Retry-After is at most
+    # retry.max_retry_after seconds (else the command stops and says when to come back).
+    retry: RetryConfig = field(default_factory=lambda: RetryConfig(
+        max_attempts=3, initial_wait=30.0, max_wait=120.0, max_retry_after=120.0, max_rate_limited=1))
     # Gradings per rolling 24 h that the account allows (checked locally before posting).
     daily_limit: int = 10
     # Re-send a batch whose exact content was already graded.
@@ -451,8 +456,12 @@ def validate(cfg: HarnessConfig) -> None:
                           "text) or 'own' (the tool's paraphrase, offline use)")
     if e.check_policy not in ("warn", "block"):
         raise ConfigError(f"evaluator.check_policy={e.check_policy!r}: use 'warn' or 'block'")
-    if e.max_retries < 0 or e.daily_limit < 1:
-        raise ConfigError("evaluator.max_retries must be >= 0 and evaluator.daily_limit >= 1")
+    for where, retry in (("generation", g.retry), ("evaluator", e.retry), ("dataset", cfg.dataset.retry),
+                         ("prompts", cfg.prompts.retry)):
+        if retry.max_attempts < 1 or retry.initial_wait < 0 or retry.max_wait < 0:
+            raise ConfigError(f"{where}.retry: max_attempts >= 1 (the first try included), waits >= 0")
+    if e.daily_limit < 1:
+        raise ConfigError("evaluator.daily_limit must be >= 1")
     validate_grader(cfg.grader, serving=cfg.command == "serve-grader")
     from .identity import classification
 

@@ -74,7 +74,7 @@ CLASSIFICATION: Dict[str, bool] = {
     "dataset.cache_dir": False,
     "dataset.verify": False,
     "dataset.download_timeout": False,
-    "dataset.download_retries": False,
+    "dataset.retry": False,
     "dataset.public": True,
     "dataset.checkpoints": True,
     "dataset.ids": True,

@@ -192,8 +192,7 @@ def read_local(folder: Path) -> OfficialText:
 
 
 async def _download(cfg: PromptsConfig, names: list[str]) -> Dict[str, bytes]:
-    policy = RetryPolicy(max_attempts=1 + cfg.download_retries, initial_wait=0.5, max_wait=10.0,
-                         max_retry_after=60.0)
+    policy = RetryPolicy.from_config(cfg.retry)
     out: Dict[str, bytes] = {}
     async with async_client(timeout=cfg.download_timeout) as client:
         for name in names:

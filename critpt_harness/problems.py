@@ -257,8 +257,7 @@ def _verify(name: str, content: bytes, source: str) -> None:
 
 
 async def _download_all(cfg: DatasetConfig, folder: Path, names: List[str]) -> None:
-    policy = RetryPolicy(max_attempts=1 + cfg.download_retries, initial_wait=0.5, max_wait=10.0,
-                         max_retry_after=60.0)
+    policy = RetryPolicy.from_config(cfg.retry)
     limit = asyncio.Semaphore(8)
 
     async def one(client: httpx.AsyncClient, name: str) -> None:

@@ -433,9 +433,7 @@ async def submit_async(cfg: EvaluatorConfig, run: RunFolder, show_progress: bool
     try:
         with JsonlAppender(run.submissions_file) as attempts_log:
             grader = GraderClient(cfg, api_key, attempts_log, show_progress)
-            policy = RetryPolicy(max_attempts=1 + cfg.max_retries, initial_wait=cfg.retry_wait,
-                                 max_wait=cfg.retry_wait * 4, max_retry_after=cfg.max_wait_on_429,
-                                 max_rate_limited=1, transient=(httpx.TransportError, GraderStreamError))
+            policy = RetryPolicy.from_config(cfg.retry, transient=(httpx.TransportError, GraderStreamError))
             async with async_client(timeout=cfg.timeout, connect_timeout=cfg.connect_timeout) as client:
                 for epoch, (body, digest) in prepared.items():
                     outcomes[epoch] = await _submit_epoch(cfg, run, ledger, grader, policy, client, epoch,

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from critpt_harness.http import RetryConfig
 from omegaconf import OmegaConf
 
 from critpt_harness.config import EvaluatorConfig
@@ -63,7 +65,9 @@ def write_batch(run: RunFolder, epoch: int, codes: dict) -> None:
 
 
 def evaluator(server, tmp_path, **extra) -> EvaluatorConfig:
-    return EvaluatorConfig(url=server.url, api_key_env=KEY_ENV, dry_run=False, retry_wait=0.01,
+    return EvaluatorConfig(url=server.url, api_key_env=KEY_ENV, dry_run=False,
+                           retry=RetryConfig(max_attempts=3, initial_wait=0.01, max_wait=0.05, max_retry_after=120.0,
+                                             max_rate_limited=1),
                            ledger_path=str(tmp_path / "ledger.jsonl"), **extra)
 
 

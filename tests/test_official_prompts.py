@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from critpt_harness.http import RetryConfig
+
 from critpt_harness import official_prompts, prompts
 from critpt_harness.config import PromptsConfig
 from critpt_harness.errors import PromptsError
@@ -136,7 +138,7 @@ def test_offline_stops_unless_own_and_the_mock_model_falls_back_with_a_notice(tm
     with pytest.raises(PromptsError, match="CRITPT_HARNESS_OFFLINE is set.*prompts.source=own"):
         prompts.load(cfg)
     dead = PromptsConfig(url_template="http://127.0.0.1:9/{path}", cache_dir=str(tmp_path / "c2"),
-                         download_retries=0)
+                         retry=RetryConfig(max_attempts=1))
     with pytest.raises(PromptsError, match="you may be offline.*prompts.path=.*prompts.source=own"):
         prompts.load(dead)
     with caplog.at_level(logging.WARNING):

@@ -5,6 +5,8 @@ import shutil
 
 import pytest
 
+from critpt_harness.http import RetryConfig
+
 from critpt_harness.config import DatasetConfig
 from critpt_harness.errors import DatasetError
 from critpt_harness.problems import PUBLIC_IDS, load_directory, load_problems
@@ -102,7 +104,7 @@ def test_download_verifies_and_caches_then_works_offline(real_public_dir, tmp_pa
 def test_a_download_that_is_not_the_pinned_set_is_refused_unless_verify_is_off(public_dir, tmp_path):
     """The synthetic set is not the pinned commit: refused and nothing cached; with
     dataset.verify=false (a modified copy) it is downloaded, cached, and served offline."""
-    cfg = DatasetConfig(cache_dir=str(tmp_path / "cache"), download_retries=0)
+    cfg = DatasetConfig(cache_dir=str(tmp_path / "cache"), retry=RetryConfig(max_attempts=1))
     with FakeFileHost(public_dir) as host:
         cfg.url_template = host.url_template
         with pytest.raises(DatasetError, match="does not match the pinned CritPt commit"):
@@ -122,7 +124,7 @@ def test_a_download_that_is_not_the_pinned_set_is_refused_unless_verify_is_off(p
 
 def test_offline_without_cache_says_what_to_do(tmp_path):
     cfg = DatasetConfig(cache_dir=str(tmp_path / "cache"), url_template="http://127.0.0.1:9/{name}",
-                        download_retries=0)
+                        retry=RetryConfig(max_attempts=1))
     with pytest.raises(DatasetError, match="offline: pass dataset.path"):
         load_problems(cfg)
 

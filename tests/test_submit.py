@@ -48,7 +48,7 @@ def test_identical_epochs_are_graded_once(public_dir, tmp_path):
 def evaluator(grader, tmp_path, *extra):
     cfg = make_config(f"evaluator.url={grader.url}", "evaluator.api_key_env=FAKE_GRADER_KEY",
                       "evaluator.dry_run=false", f"evaluator.ledger_path={tmp_path / 'ledger.jsonl'}",
-                      "evaluator.retry_wait=0.01", *extra)
+                      "evaluator.retry.initial_wait=0.01", *extra)
     return cfg.evaluator
 
 
@@ -127,10 +127,10 @@ def test_refunded_server_failures_are_retried_a_bounded_number_of_times(run, tmp
     with FakeGrader(api_key=KEY) as grader:
         grader.inject(Fault(502), Fault(504), Fault(500))
         with pytest.raises(GraderError, match="refunded"):
-            submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=2"), run)
+            submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.retry.max_attempts=3"), run)
         assert len(grader.requests) == 3
         grader.inject(Fault(502), Fault(500))
-        submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=2"), run)
+        submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.retry.max_attempts=3"), run)
         assert len(grader.requests) == 6
     statuses = [a["status"] for a in read_jsonl(run.submissions_file) if a.get("state") != "in_flight"]
     assert statuses == [502, 504, 500, 502, 500, 200]
@@ -198,7 +198,7 @@ def test_remaining_zero_from_the_server_stops_the_next_epoch(run, tmp_path):
     with FakeGrader(api_key=KEY, limit=1) as grader:
         grader.remaining = 1
         with pytest.raises(QuotaExhausted, match="0 gradings remaining"):
-            # evaluator.max_wait_on_429 is irrelevant: the headers already said 0 remain
+            # evaluator.retry.max_retry_after is irrelevant: the headers already said 0 remain
             submit(evaluator(grader, tmp_path), run)
     assert len(grader.requests) == 1
 
@@ -240,7 +240,7 @@ def test_a_grading_the_client_gave_up_on_counts_and_is_announced(run, tmp_path):
     with FakeGrader(api_key=KEY, grading_time=1.5) as grader:
         lines = []
         with pytest.raises(GraderError) as info:
-            submit(evaluator(grader, tmp_path, "evaluator.timeout=0.5", "evaluator.max_retries=3"), run,
+            submit(evaluator(grader, tmp_path, "evaluator.timeout=0.5", "evaluator.retry.max_attempts=4"), run,
                    echo=lines.append)
         message = str(info.value)
         assert "no answer within evaluator.timeout=0.5s" in message and "may still" in message
@@ -284,7 +284,7 @@ def test_a_connection_dropped_after_the_body_is_not_retried(run, tmp_path):
     with FakeGrader(api_key=KEY) as grader:
         grader.inject(Fault.dropped())
         with pytest.raises(GraderError, match="did not answer"):
-            submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=3"), run)
+            submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.retry.max_attempts=4"), run)
         assert len(grader.requests) == 1
     assert len(Ledger(tmp_path / "ledger.jsonl").used_since(datetime.now(timezone.utc) - timedelta(hours=1),
                                                             grader.url)) == 1
@@ -324,7 +324,7 @@ def test_refunded_attempts_free_their_slot_and_old_ledgers_still_read(run, tmp_p
         ledger_file.write_text(json.dumps({"content_hash": "old", "graded_at": now, "run_dir": "x", "epoch": 3,
                                            "result": {"accuracy": 0.1}, "url": grader.url}) + "\n")
         grader.inject(Fault(502), Fault(502))
-        submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=2"), run)
+        submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.retry.max_attempts=3"), run)
         entries = Ledger(ledger_file).entries(grader.url)
     assert [(e.content_hash == "old", e.graded) for e in entries] == [(True, True), (False, True)]
 
@@ -334,7 +334,7 @@ def test_retry_messages_stop_at_the_last_attempt_and_413_says_what_to_do(run, tm
         grader.inject(Fault(502), Fault(502), Fault(502))
         lines = []
         with pytest.raises(GraderError, match="kept failing"):
-            submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=2"), run,
+            submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.retry.max_attempts=3"), run,
                    echo=lines.append)
         assert len(grader.requests) == 3
         retrying = [line for line in lines if "retrying" in line]
@@ -342,7 +342,7 @@ def test_retry_messages_stop_at_the_last_attempt_and_413_says_what_to_do(run, tm
 
         grader.inject(Fault(413, body={"error": "Payload Too Large"}))
         with pytest.raises(GraderError) as info:
-            submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.max_retries=2"), run)
+            submit(evaluator(grader, tmp_path, "evaluator.epochs=[0]", "evaluator.retry.max_attempts=3"), run)
         assert len(grader.requests) == 4  # not retried
         assert "HTTP 413" in str(info.value) and "evaluator.messages=none" in str(info.value)
         assert "try again later" not in str(info.value)
@@ -358,7 +358,7 @@ def test_a_connect_failure_is_not_a_timeout_and_is_refunded(run, tmp_path):
     sock.close()  # nothing listens there
     cfg = make_config(f"evaluator.url=http://127.0.0.1:{port}/evaluate", "evaluator.api_key_env=FAKE_GRADER_KEY",
                       "evaluator.dry_run=false", f"evaluator.ledger_path={tmp_path / 'ledger.jsonl'}",
-                      "evaluator.retry_wait=0.01", "evaluator.max_retries=1", "evaluator.epochs=[0]")
+                      "evaluator.retry.initial_wait=0.01", "evaluator.retry.max_attempts=2", "evaluator.epochs=[0]")
     lines = []
     with pytest.raises(GraderError, match="could not reach the grader") as info:
         submit(cfg.evaluator, run, echo=lines.append)
