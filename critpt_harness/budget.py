@@ -17,6 +17,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 from .config import HarnessConfig
 from .contracts import Usage
 from .errors import HarnessError
+from .providers import is_offline
 from .runs import RunFolder, read_jsonl
 
 
@@ -53,8 +54,8 @@ def model_price(cfg: HarnessConfig, run: RunFolder) -> Optional[Price]:
     p, m = cfg.model.pricing, cfg.model
     if p.input_per_million is not None and p.output_per_million is not None:
         return Price(p.input_per_million, p.output_per_million, "model.pricing (config)")
-    if m.provider == "mock":
-        return Price(0.0, 0.0, "the offline mock model (free)")
+    if is_offline(m.provider):
+        return Price(0.0, 0.0, f"the offline {m.provider} model (free)")
     from .report.catalog import Snapshot
     from .report.cost import catalog_price
 

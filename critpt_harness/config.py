@@ -330,7 +330,10 @@ def is_local_url(url: Optional[str]) -> bool:
 def keyless(m: "ModelConfig") -> bool:
     """A local openai_compatible server (vLLM, Ollama...) with model.api_key_env=null:
     no key is read and no Authorization header is sent."""
-    return m.provider == "openai_compatible" and not m.api_key_env and is_local_url(m.base_url)
+    from .providers import provider
+
+    found = provider(m.provider)
+    return found is not None and found.endpoint and not m.api_key_env and is_local_url(m.base_url)
 
 
 # Thinking budgets the providers document (model-name prefix, lowest, highest); Google's thinking guide.
@@ -372,11 +375,12 @@ def validate(cfg: HarnessConfig) -> None:
     if cfg.command not in COMMANDS:
         raise ConfigError(f"unknown command {cfg.command!r}: use one of {', '.join(COMMANDS)}")
     m, g, e = cfg.model, cfg.generation, cfg.evaluator
-    if m.provider not in ("mock", "openai_compatible"):
-        raise ConfigError(
-            f"model.provider={m.provider!r} is not known: use 'mock' or 'openai_compatible'"
-        )
-    if m.provider == "openai_compatible":
+    from .providers import PROVIDERS, is_offline
+
+    known = [p.name for p in PROVIDERS.values() if p.generates]
+    if m.provider not in known and not (m.provider in PROVIDERS and cfg.command not in ("run", "generate")):
+        raise ConfigError(f"model.provider={m.provider!r} cannot be used here: use one of {', '.join(known)}")
+    if PROVIDERS[m.provider].endpoint:
         missing = [k for k in ("name", "base_url", "api_key_env") if not getattr(m, k)
                    and not (k == "api_key_env" and keyless(m))]
         if missing:
@@ -432,12 +436,12 @@ def validate(cfg: HarnessConfig) -> None:
     if m.reasoning_budget_style not in (None, "openrouter", "anthropic", "gemini"):
         raise ConfigError(f"model.reasoning_budget_style={m.reasoning_budget_style!r}: use openrouter, "
                           "anthropic, gemini or null")
-    if m.reasoning_tokens is not None and m.reasoning_budget_style is None and m.provider != "mock":
+    if m.reasoning_tokens is not None and m.reasoning_budget_style is None and not is_offline(m.provider):
         raise ConfigError("model.reasoning_tokens needs model.reasoning_budget_style (openrouter, anthropic or "
                           "gemini) to say how the provider takes a reasoning budget")
     if m.web_search not in ("auto", "responses", "openrouter", "none"):
         raise ConfigError(f"model.web_search={m.web_search!r}: use auto, responses, openrouter or none")
-    if g.use_web_search and m.provider != "mock" and web_search_mode(m) == "none":
+    if g.use_web_search and not is_offline(m.provider) and web_search_mode(m) == "none":
         raise ConfigError(
             f"generation.use_web_search=true, but {m.name} at {m.base_url} has no built-in web search that "
             "this tool knows: use model.api=responses with OpenAI (model.web_search=responses), or an "

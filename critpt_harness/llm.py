@@ -358,7 +358,9 @@ class EmptyReply(Exception):
 
 
 def build_model(cfg: ModelConfig, gen: GenerationConfig, on_retry: Optional[OnRetry] = None) -> ChatModel:
-    if cfg.provider == "mock":
+    from .providers import is_offline
+
+    if is_offline(cfg.provider):  # the built-in mock is the one offline provider
         from .mock import MockModel
 
         return MockModel(cfg.name)

@@ -26,6 +26,7 @@ from .errors import BatchError, ConfigError, HarnessError, RunFolderError
 from .generate import generate_async, latest_records, ok_records
 from .problems import Problem, ProblemSet, load_problems
 from .provenance import decide
+from .providers import is_offline, provider
 from .results import batch_problems, summarize, table, update_summary
 from .interop import export_official, import_official
 from .runs import RunFolder, mark_latest, now_iso, read_json, write_json_atomic
@@ -43,7 +44,7 @@ def _shown(value: Any) -> str:
 def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> None:
     """Create the run folder, or check that resuming it keeps the same settings."""
     resolved = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
-    prompt_set = prompts.activate(prompts.load(cfg.prompts, mock=cfg.model.provider == "mock"))
+    prompt_set = prompts.activate(prompts.load(cfg.prompts, mock=is_offline(cfg.model.provider)))
     changed: List[Dict[str, Any]] = []
     if run.exists():
         stored = run.stored_config()
@@ -83,7 +84,8 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> Non
 
 def check_keys(cfg: HarnessConfig, *, evaluator: bool) -> None:
     """Fail before any work when a needed API key is missing."""
-    if cfg.model.provider != "mock" and not keyless(cfg.model):
+    found = provider(cfg.model.provider)
+    if found is not None and found.needs_key and not keyless(cfg.model):
         require_key(cfg.model.api_key_env, "model.api_key_env")
     if evaluator and not cfg.evaluator.dry_run:
         require_key(cfg.evaluator.api_key_env, "evaluator.api_key_env")
@@ -267,7 +269,7 @@ def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
         cmd_submit(cfg, run, echo)
     if not cfg.catalog.enabled:
         echo("catalog: skipped (catalog.enabled=false)")
-    elif cfg.model.provider == "mock":  # keep the offline default offline: nothing to compare with
+    elif is_offline(cfg.model.provider):  # keep the offline default offline: nothing to compare with
         echo("catalog: skipped for the offline mock model (`critpt-harness catalog` takes a snapshot)")
     else:
         try:

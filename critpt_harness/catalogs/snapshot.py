@@ -23,6 +23,7 @@ from ..runs import RunFolder, now_iso, write_json_atomic
 from ..secrets import redact
 from .aimodelsmap import AIModelsMapClient
 from .artificial_analysis import ArtificialAnalysisClient
+from ..providers import is_offline
 from .base import CatalogClient, CatalogResponse, Fetched, cache_root
 from .config import CatalogConfig
 from .errors import CatalogAuthError, CatalogError, CatalogSchemaError
@@ -198,7 +199,7 @@ def cmd_catalog(cfg: CatalogConfig, run: Optional[RunFolder], model_name: Option
     name = stored.get("name") or model_name
     label = stored.get("label") or model_label
     ids = {**cfg.model_ids, **(stored.get("catalog_ids") or {}), **(model_ids or {})}
-    if not name or (stored.get("provider") or name) == "mock":
+    if not name or is_offline(stored.get("provider") or name):
         echo("catalog: no model to match (the built-in mock model has no catalog entry)")
     else:
         matches = match_model(cfg, out, name, label, ids)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import RunFolderError
 from ..fidelity import differences as official_differences
 from ..provenance import Provenance, decide
+from ..providers import is_offline
 from ..runs import RunFolder, read_json, read_jsonl
 from .catalog import ContextMetric, ModelMatch, PublishedScore, Snapshot
 from .config import ReportConfig
@@ -353,7 +354,7 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
     catalog: Optional[CatalogView] = None
     prices = []
     found = _snapshot(run, manifest, cfg)
-    if found is not None and (model.get("provider") or name) != "mock":
+    if found is not None and not is_offline(model.get("provider") or name):
         snap, shared = found
         matches = snap.matches(name, model.get("label"), dict(model.get("catalog_ids") or {}))
         published = [s for m in matches for s in snap.published_for(m)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
+from ..providers import is_offline
 from .catalog import ATTRIBUTIONS, TITLES, ModelMatch
 from .data import RunData
 from .leaderboard import Entry, OfficialTable, official_match, place, run_entry, settings_differ
@@ -266,7 +267,7 @@ def _comparison(doc: Document, run: RunData, table: OfficialTable, entries: List
                  else "– not matched", m.method, f"{m.confidence:.2f}", _match_note(m),
                  m.matched_by] for m in cat.matches]
         doc.add(Table(["catalog", "query", "entry", "method", "confidence", "note", "matched by"], rows))
-    elif run.provider != "mock":
+    elif not is_offline(run.provider):
         doc.add(Para("No catalog snapshot for this run: take one with `critpt-harness catalog run_dir="
                      f"{run.path}` (or point `report.catalog_dir` at a shared one)."))
 
