@@ -307,7 +307,7 @@ class GraderClient:
             ) from exc
 
 
-def _quota_message(exc: HTTPStatusError | RetryAfterTooLong) -> str:
+def _quota_message(exc: BaseException) -> str:
     cause = exc.cause if isinstance(exc, RetryAfterTooLong) else exc
     reset = quota_until(getattr(cause, "headers", {}), getattr(cause, "body", "") or "")
     when = reset.strftime("%Y-%m-%d %H:%M UTC") if reset else "an unknown time"

@@ -30,6 +30,7 @@ from .ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound="CatalogResponse")
+C = TypeVar("C", bound="CatalogClient")
 
 
 class CatalogModel(BaseModel):
@@ -135,7 +136,7 @@ class CatalogClient:
         # Set by a 429 whose quota lasts: no further request goes to this API in this snapshot.
         self.quota_spent: Optional[CatalogQuotaExhausted] = None
 
-    async def __aenter__(self) -> "CatalogClient":
+    async def __aenter__(self: C) -> C:
         self._open = True
         return self
 
@@ -219,12 +220,13 @@ class CatalogClient:
         if self._http is None:
             # Opened on first use: a snapshot served from the cache never builds a connection pool.
             self._http = async_client(timeout=self.cfg.timeout)
+        http = self._http
         all_headers = {**self.extra_headers(), **(self.auth_headers() if auth else {}), **(headers or {})}
 
         async def once() -> httpx.Response:
             await self.limiter.acquire()  # every attempt is a request the provider counts
             self.requests_made += 1
-            response = await self._http.request(method, url, headers=all_headers, json=json_body)
+            response = await http.request(method, url, headers=all_headers, json=json_body)
             if response.status_code >= 400:
                 raise HTTPStatusError(response.status_code, self.error_headers(response), response.text, url)
             return response
@@ -277,6 +279,10 @@ class CatalogClient:
                                           f"Check catalog.{api}.base_url and catalog.{api}.endpoints; the provider "
                                           f"may have changed its API (or set catalog.{api}.enabled=false).")
         return CatalogUnavailable(api, f"the server kept failing ({where}); try again later.")
+
+    async def fetch(self, endpoint: str) -> List[tuple[str, "CatalogResponse"]]:
+        """The snapshot's files for one configured endpoint: [(file name, reply)]; each client's own."""
+        raise NotImplementedError
 
     def parse(self, model: Type[M], fetched: Fetched) -> M:
         try:

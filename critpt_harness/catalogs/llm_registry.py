@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, Awaitable, Callable, ClassVar, Dict, List, Optional
 from urllib.parse import quote
 
 import httpx
@@ -290,7 +290,7 @@ class LLMRegistryClient(CatalogClient):
         if endpoint == "leaderboards":
             return [(f"leaderboard_{category_slug(c)}", await self.leaderboard(c, limit=500))
                     for c in cfg.leaderboard_categories]
-        calls = {"root": self.root, "meta": self.meta, "models": self.all_models, "benchmarks": self.benchmarks,
+        calls: Dict[str, Callable[[], Awaitable[CatalogResponse]]] = {"root": self.root, "meta": self.meta, "models": self.all_models, "benchmarks": self.benchmarks,
                  "scores": lambda: self.scores(limit=5000), "export_json": self.export_json,
                  "export_csv": self.export_csv}
         return [(endpoint, await calls[endpoint]())]
