@@ -111,3 +111,76 @@ class GradingResult(BaseModel):
     timeout_rate: float = 0.0
     server_timeout_count: int = 0
     judge_error_count: int = 0
+
+
+# Files the harness writes for itself --------------------------------------------------------------
+# Each carries ``schema_version``. A reader refuses a file from a newer version (naming both) and
+# reads an older one (no field was removed yet: version 1 files and unversioned ones read alike).
+SCHEMA_VERSION = 1
+
+
+class RunFile(BaseModel):
+    """Base of the run folder's own files: unknown fields kept, the version checked."""
+
+    model_config = ConfigDict(extra="allow")
+    schema_version: int = SCHEMA_VERSION
+
+
+class Manifest(RunFile):
+    created_at: Optional[str] = None
+    dataset_sha256: Optional[str] = None
+    prompt_hash: Optional[str] = None
+    config_hash: Optional[str] = None
+    problem_ids: List[str] = Field(default_factory=list)
+    public_set: Optional[bool] = None
+    subset: Optional[Dict[str, Any]] = None
+    commands: List[Dict[str, Any]] = Field(default_factory=list)
+
+
+class EpochGrade(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    accuracy: float
+    content_hash: Optional[str] = None
+    graded_at: Optional[str] = None
+    source: str = ""
+    url: Optional[str] = None
+
+
+class ResultsFile(RunFile):
+    """results.json: the submitter's grades per epoch, their summary and provenance."""
+
+    epochs: Dict[str, EpochGrade] = Field(default_factory=dict)
+    summary: Dict[str, Any] = Field(default_factory=dict)
+    provenance: Dict[str, Any] = Field(default_factory=dict)
+
+
+class LocalGradesFile(RunFile):
+    """local_grades.json: grade-local's grades."""
+
+    golden_set: Optional[str] = None
+    local_grader: bool = True
+    epochs: Dict[str, EpochGrade] = Field(default_factory=dict)
+    summary: Dict[str, Any] = Field(default_factory=dict)
+
+
+class ChecksFile(RunFile):
+    """batches/epoch_N.checks.json: the pre-submission checks of one epoch."""
+
+    problems: int = 0
+    passed_all: int = 0
+    passed_per_check: Dict[str, int] = Field(default_factory=dict)
+    failures: Dict[str, List[str]] = Field(default_factory=dict)
+
+
+class SubmissionAttempt(RunFile):
+    """A line of submissions.jsonl (and, with content_hash, of the ledger)."""
+
+    epoch: Optional[int] = None
+    state: Optional[str] = None
+    attempt_id: Optional[str] = None
+    url: Optional[str] = None
+
+
+RUN_FILES: Dict[str, type] = {"manifest.json": Manifest, "results.json": ResultsFile,
+                              "local_grades.json": LocalGradesFile, "checks.json": ChecksFile,
+                              "submissions.jsonl": SubmissionAttempt, "ledger.jsonl": SubmissionAttempt}

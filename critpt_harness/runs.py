@@ -35,7 +35,7 @@ def now_iso() -> str:
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON via a temp file + rename, so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n"
+    text = redact(json.dumps(stamp(data, path), indent=2, ensure_ascii=False, default=str)) + "\n"
     write_text_atomic(path, text)
 
 
@@ -45,11 +45,54 @@ def write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+LEDGERS: set = set()  # ledger file names in use (evaluator.ledger_path may name it anything)
+
+
+def _versioned(path: Path) -> bool:
+    """The harness's own files (contracts.RUN_FILES): stamped with schema_version, checked on read."""
+    from .contracts import RUN_FILES
+
+    return path.name in RUN_FILES or path.name.endswith((".checks.json", "ledger.jsonl")) or \
+        path.name in LEDGERS
+
+
+def check_version(data: Any, path: Path) -> Any:
+    """Refuse a file written by a newer critpt-harness; older ones read as they are."""
+    from .contracts import SCHEMA_VERSION
+
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise RunFolderError(f"{path} was written by a newer critpt-harness (schema_version {version}; this one "
+                             f"reads up to {SCHEMA_VERSION}): upgrade critpt-harness (pip install -U) to read it")
+    return data
+
+
+def stamp(data: Any, path: Path) -> Any:
+    if isinstance(data, dict) and _versioned(path):
+        from .contracts import SCHEMA_VERSION
+
+        return {**data, "schema_version": SCHEMA_VERSION}
+    return data
+
+
 def read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise RunFolderError(f"{path}: not valid JSON ({exc}); restore or delete it") from exc
+    return check_version(data, path) if _versioned(path) else data
+
+
+def read_run_file(path: Path, model: Any) -> Any:
+    """A harness file as its contracts model (version checked; a wrong shape names the field)."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(read_json(path))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise RunFolderError(f"{path}: {'.'.join(str(p) for p in first['loc']) or 'top level'}: {first['msg']}; "
+                             "restore the file or remove it") from exc
 
 
 class JsonlAppender:
@@ -67,6 +110,7 @@ class JsonlAppender:
                 with path.open("ab") as f:
                     f.write(b"\n")
         self._file = path.open("a", encoding="utf-8")
+        self._path = path
         self._writer = jsonlines.Writer(self._file, flush=True, dumps=self._dumps)
 
     @staticmethod
@@ -74,7 +118,7 @@ class JsonlAppender:
         return redact(json.dumps(obj, ensure_ascii=False, default=str))
 
     def write(self, obj: Any) -> None:
-        self._writer.write(obj)
+        self._writer.write(stamp(obj, self._path))
 
     def sync(self) -> None:
         """Flush and fsync: the record survives a crash or a kill right after."""
@@ -101,6 +145,7 @@ def read_jsonl(path: Path) -> Iterator[Dict[str, Any]]:
     """Records of a JSONL file; unreadable lines (a torn write) are skipped with a warning."""
     if not path.exists():
         return
+    versioned = _versioned(path)
     # Read bytes: a line that is not UTF-8 (a torn or foreign write) is skipped like one that is not JSON.
     with path.open("rb") as f:
         for n, raw in enumerate(f, 1):
@@ -115,7 +160,7 @@ def read_jsonl(path: Path) -> Iterator[Dict[str, Any]]:
                 log.warning("%s line %d is not valid JSON (an interrupted write?); skipped", path, n)
                 continue
             if isinstance(obj, dict):
-                yield obj
+                yield check_version(obj, path) if versioned else obj
 
 
 def _git_revision() -> Optional[str]:

@@ -37,7 +37,7 @@ from .http import (HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client
                    server_message, status_of)
 from .problems import default_cache_dir
 from .provenance import is_official_url
-from .runs import JsonlAppender, RunFolder, now_iso, read_json, read_jsonl, write_json_atomic
+from .runs import LEDGERS, JsonlAppender, RunFolder, now_iso, read_json, read_jsonl, write_json_atomic
 from .secrets import redact, require_key
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ class Ledger:
 
     def __init__(self, path: Path):
         self.path = path
+        LEDGERS.add(path.name)  # a versioned file, whatever evaluator.ledger_path calls it
 
     def entries(self, url: str) -> List[LedgerEntry]:
         """Gradings (and unfinished attempts) for ``url``. Entries with an
