@@ -6,6 +6,9 @@ Messages are kept in Chat Completions form everywhere (records included); an
 assistant message may also carry ``reasoning`` (text, never sent back over
 Chat Completions) and ``provider_items`` (Responses API output items, replayed
 to that API).
+
+The openai SDK (~0.5 s to import) is imported only when a model client is built,
+so commands that call no model (resuming a finished run, report) do not pay for it.
 """
 
 from __future__ import annotations
@@ -13,10 +16,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Protocol
-
-import httpx
-import openai
-from openai.types.chat import ChatCompletion
 
 from .config import GenerationConfig, ModelConfig, keyless, web_search_mode
 from .contracts import Usage
@@ -70,6 +69,9 @@ class ChatModel(Protocol):
 
 
 def retry_policy(gen: GenerationConfig) -> RetryPolicy:
+    import httpx
+    import openai
+
     # The SDK wraps dropped connections and timeouts in APIConnectionError.
     return RetryPolicy.from_config(
         gen.retry, transient=(openai.APIConnectionError, httpx.TransportError, ConnectionError, TimeoutError))
@@ -130,6 +132,8 @@ class OpenAIModelBase:
     honouring Retry-After), the sampling fields, and the timed POST."""
 
     def __init__(self, cfg: ModelConfig, policy: RetryPolicy, api_key: str, on_retry: Optional[OnRetry] = None):
+        import openai
+
         self.cfg = cfg
         self.name = cfg.name
         self.policy = policy
@@ -187,6 +191,8 @@ class OpenAIChatModel(OpenAIModelBase):
 
     async def chat(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
                    tool_choice: str = "auto", web_search: bool = False) -> ChatResult:
+        from openai.types.chat import ChatCompletion
+
         body = self.request_body(messages, tools, tool_choice, web_search)
         response, attempts, latency = await self.post("/chat/completions", ChatCompletion, body)
         if not response.choices:
