@@ -7,6 +7,7 @@ run alone, and pointing one at an existing folder resumes it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections import defaultdict
@@ -34,11 +35,11 @@ def _shown(value: Any) -> str:
 
 def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> None:
     """Create the run folder, or check that resuming it keeps the same settings."""
-    from omegaconf import OmegaConf
-
     from . import identity, prompts
 
-    resolved = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
+    # cfg came from OmegaConf.to_object, so it is resolved already: asdict gives the same
+    # plain dict as OmegaConf.to_container(OmegaConf.structured(cfg)), ~100x faster.
+    resolved = dataclasses.asdict(cfg)
     changed: List[Dict[str, Any]] = []
     if run.exists():
         stored = run.stored_config()
