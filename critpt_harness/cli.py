@@ -48,6 +48,7 @@ examples:
   critpt-harness run model=openai model.name=gpt-4o generation.epochs=5
   critpt-harness submit run_dir=runs/gpt-4o/2026-01-01_12-00-00 evaluator.dry_run=false
   critpt-harness run --cfg job                         # print the composed config
+  critpt-harness run --help                            # every config group and option
 
 Config groups: model (mock, openai_compatible, openai, openrouter, together, deepseek, anthropic,
 gemini, vllm, ollama), generation (two_step, one_step), dataset, evaluator, catalog, report, grader, experiment
