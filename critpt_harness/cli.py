@@ -190,9 +190,14 @@ def _run_once(overrides: List[str]) -> None:
     get_mode), which doubled the start-up. The config is composed once here, through the
     same Hydra object, search path and error reporting hydra.main uses."""
     from hydra import version
-    from hydra._internal.hydra import Hydra
-    from hydra._internal.utils import create_config_search_path, run_and_report
     from hydra.core.global_hydra import GlobalHydra
+
+    try:  # Hydra 1.3's internals, what hydra.main itself calls
+        from hydra._internal.hydra import Hydra
+        from hydra._internal.utils import create_config_search_path, run_and_report
+    except ImportError:  # a Hydra that moved them: its public entry point (sys.argv holds the same)
+        _hydra_main()
+        return
 
     version.setbase("1.3")
     search_path = create_config_search_path(CONFIG_PATH)
