@@ -9,17 +9,19 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import List
+from typing import TYPE_CHECKING, Any, List
 
-import hydra
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
-from tqdm import tqdm
+# Start-up matters for short commands (`--help`, resuming a finished run, `report`): this
+# module imports nothing heavy at the top; hydra, the config schemas and each command's
+# modules are imported when they are needed (benchmarks/startup.py measures it).
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
-from . import config as config_module
-from .errors import ConfigError, HarnessError
-from .runs import RunFolder
-from .secrets import RedactingFilter, load_env_file
+    from . import config as config_module
+    from .runs import RunFolder
+
+CONFIG_PATH = "pkg://critpt_harness.configs"
+CONFIG_NAME = "config"
 
 USAGE = """\
 usage: critpt-harness <command> [key=value ...]
@@ -47,6 +49,7 @@ examples:
   critpt-harness run model=openai model.name=gpt-4o generation.epochs=5
   critpt-harness submit run_dir=runs/gpt-4o/2026-01-01_12-00-00 evaluator.dry_run=false
   critpt-harness run --cfg job                         # print the composed config
+  critpt-harness run --help                            # every config group and option
 
 Config groups: model (mock, openai_compatible, openai, openrouter, together, deepseek, anthropic,
 gemini, vllm, ollama), generation (two_step, one_step), dataset, evaluator, catalog, report, grader, experiment
@@ -54,14 +57,16 @@ gemini, vllm, ollama), generation (two_step, one_step), dataset, evaluator, cata
 o4mini_high, gemini25_pro, gemini25_flash, claude_opus4, deepseek_r1, gpt4o, llama4_maverick).
 API keys are read from the environment variables the config names (or a .env file)."""
 
-COMMANDS = config_module.COMMANDS
 _ARGV: List[str] = []
+_GC_PAUSED = False
 
 
 class _TqdmHandler(logging.Handler):
     """Console log lines that do not tear the progress bar."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
         try:
             tqdm.write(self.format(record), file=sys.stderr)
         except Exception:  # logging must never crash the run
@@ -78,6 +83,8 @@ class _ConsoleFormatter(logging.Formatter):
 
 
 def _setup_logging() -> logging.Handler:
+    from .secrets import RedactingFilter
+
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     redactor = RedactingFilter()
@@ -96,7 +103,7 @@ class _RunLog(logging.FileHandler):
     """harness.log in the run folder; records logged before the folder exists
     are held back and written once it does (a command never creates it just to log)."""
 
-    def __init__(self, run: RunFolder):
+    def __init__(self, run: "RunFolder"):
         super().__init__(run.log_file, encoding="utf-8", delay=True)
         self.run = run
         self.pending: List[logging.LogRecord] = []
@@ -111,7 +118,9 @@ class _RunLog(logging.FileHandler):
         super().emit(record)
 
 
-def _attach_file_log(run: RunFolder) -> logging.Handler:
+def _attach_file_log(run: "RunFolder") -> logging.Handler:
+    from .secrets import RedactingFilter
+
     handler = _RunLog(run)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
@@ -119,7 +128,13 @@ def _attach_file_log(run: RunFolder) -> logging.Handler:
     return handler
 
 
-def _to_config(cfg: DictConfig) -> config_module.HarnessConfig:
+def _to_config(cfg: "DictConfig") -> "config_module.HarnessConfig":
+    from omegaconf import OmegaConf
+    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+    from . import config as config_module
+    from .errors import ConfigError
+
     try:
         obj = OmegaConf.to_object(cfg)
     except MissingMandatoryValue as exc:
@@ -127,12 +142,15 @@ def _to_config(cfg: DictConfig) -> config_module.HarnessConfig:
         raise ConfigError(f"{key} must be set (it is ??? in the chosen config): pass {key}=...") from exc
     except OmegaConfBaseException as exc:
         raise ConfigError(f"config error at {getattr(exc, 'full_key', '?')}: {exc}") from exc
+    if not isinstance(obj, config_module.HarnessConfig):  # the structured schema makes it one
+        raise ConfigError(f"the composed config is a {type(obj).__name__}, not the harness's schema")
     config_module.validate(obj)
     return obj
 
 
-def _pick_latest(cfg: config_module.HarnessConfig) -> None:
+def _pick_latest(cfg: "config_module.HarnessConfig") -> None:
     """A stage command without run_dir works on the model's latest run, and says which."""
+    from . import config as config_module
     from .runs import latest_run
 
     given = any(a.split("=", 1)[0].lstrip("+~") == "run_dir" for a in _ARGV)
@@ -145,9 +163,12 @@ def _pick_latest(cfg: config_module.HarnessConfig) -> None:
               file=sys.stderr)
 
 
-@hydra.main(version_base="1.3", config_path="pkg://critpt_harness.configs", config_name="config")
-def _hydra_entry(cfg: DictConfig) -> None:
+def _task(cfg: "DictConfig") -> None:
+    """The Hydra task: one command on the composed config."""
+    from .errors import HarnessError
     from .pipeline import COMMANDS as HANDLERS
+    from .runs import RunFolder
+    from .secrets import load_env_file
 
     load_env_file()
     console = _setup_logging()
@@ -156,6 +177,7 @@ def _hydra_entry(cfg: DictConfig) -> None:
     try:
         harness_cfg = _to_config(cfg)
         _pick_latest(harness_cfg)
+        _end_of_startup()
         run = RunFolder(harness_cfg.run_dir)
         file_handler = _attach_file_log(run)
         # Written once the run folder exists: harness.log is there after any command on a run, failed or not.
@@ -188,7 +210,69 @@ def _hydra_entry(cfg: DictConfig) -> None:
             file_handler.close()
 
 
+def _hydra_main() -> None:
+    """Hydra's own entry point: sweeps (-m), --cfg, --info, `run --help` and the rest of its flags."""
+    import hydra
+
+    hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=CONFIG_NAME)(_task)()
+
+
+def _run_once(overrides: List[str]) -> None:
+    """One job with nothing but overrides: what hydra.main does in run mode, except that
+    hydra.main first composes the whole config once more only to read ``hydra.mode`` (its
+    get_mode), which doubled the start-up. The config is composed once here, through the
+    same Hydra object, search path and error reporting hydra.main uses."""
+    from hydra import version
+    from hydra.core.global_hydra import GlobalHydra
+
+    try:  # Hydra 1.3's internals, what hydra.main itself calls
+        from hydra._internal.hydra import Hydra
+        from hydra._internal.utils import create_config_search_path, run_and_report
+    except ImportError:  # a Hydra that moved them: its public entry point (sys.argv holds the same)
+        _hydra_main()
+        return
+
+    version.setbase("1.3")
+    search_path = create_config_search_path(CONFIG_PATH)
+    app: Any = run_and_report(lambda: Hydra.create_main_hydra2(task_name="critpt-harness",
+                                                                config_search_path=search_path))
+    try:
+        # hydra.main adds the same override when the config does not set hydra.mode
+        run_and_report(lambda: app.run(config_name=CONFIG_NAME, task_function=_task,
+                                       overrides=[*overrides, "hydra.mode=RUN"]))
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _end_of_startup() -> None:
+    """Start-up is over (imports, the config composed): collect garbage again, and move what
+    start-up made to the permanent generation so later collections do not walk it each time.
+    main() turned the collector off for start-up, where it only slowed the imports (~15%)."""
+    import gc
+
+    if _GC_PAUSED and not gc.isenabled():
+        gc.enable()
+        gc.freeze()
+
+
 def main(argv: List[str] | None = None) -> None:
+    global _GC_PAUSED
+    import gc
+
+    # As the process's entry point (not when called in-process, as by a test), pause the cyclic
+    # garbage collector through start-up; _end_of_startup turns it back on.
+    _GC_PAUSED = argv is None and gc.isenabled()
+    if _GC_PAUSED:
+        gc.disable()
+    try:
+        _main(argv)
+    finally:
+        if _GC_PAUSED:
+            gc.enable()
+            _GC_PAUSED = False
+
+
+def _main(argv: List[str] | None) -> None:
     global _ARGV
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
@@ -200,15 +284,18 @@ def main(argv: List[str] | None = None) -> None:
 
         print(f"critpt-harness {__version__}")
         return
+    from . import config as config_module
+
+    commands = config_module.COMMANDS
     command = "run"
     # The command may stand anywhere among Hydra's flags (`critpt-harness -m run ...`).
-    at = next((i for i, a in enumerate(args) if a in COMMANDS), None)
+    at = next((i for i, a in enumerate(args) if a in commands), None)
     if at is not None:
         command = args.pop(at)
     elif args and "=" not in args[0] and not args[0].startswith("-"):
         command = args[0]
-    if command not in COMMANDS:
-        print(f"error: unknown command {command!r}; choose one of: {', '.join(COMMANDS)}\n\n{USAGE}",
+    if command not in commands:
+        print(f"error: unknown command {command!r}; choose one of: {', '.join(commands)}\n\n{USAGE}",
               file=sys.stderr)
         sys.exit(2)
     _ARGV = [command, *args]
@@ -217,7 +304,10 @@ def main(argv: List[str] | None = None) -> None:
     first = next((i for i, a in enumerate(args) if "=" in a and not a.startswith("-")), len(args))
     args.insert(first, f"command={command}")
     sys.argv = [sys.argv[0] if sys.argv else "critpt-harness", *args]
-    _hydra_entry()
+    if any(a.startswith("-") for a in args):
+        _hydra_main()
+    else:
+        _run_once(args)
 
 
 if __name__ == "__main__":

@@ -467,9 +467,9 @@ def validate(cfg: HarnessConfig) -> None:
     if e.daily_limit < 1:
         raise ConfigError("evaluator.daily_limit must be >= 1")
     validate_grader(cfg.grader, serving=cfg.command == "serve-grader")
-    from .identity import classification
-
     for key in cfg.resume.allow_changed:
+        from .identity import classification  # only here: it loads the problem module (pydantic, httpx)
+
         if not classification(key):
             raise ConfigError(f"resume.allow_changed: {key!r} is not an identity setting (see critpt_harness/"
                               "identity.py); only those are checked when resuming, so there is nothing to allow")

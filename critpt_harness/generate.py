@@ -51,6 +51,39 @@ def latest_records(run: RunFolder) -> Dict[Key, GenerationRecord]:
     return latest
 
 
+def _identified(raw: Dict[str, Any]) -> Optional[Tuple[Key, str]]:
+    """(key, status) of a record whose top-level fields have exactly the types the schema
+    asks (every record this tool writes); None when it must be validated in full."""
+    pid, epoch, status = raw.get("problem_id"), raw.get("epoch"), raw.get("status")
+    if (status in ("ok", "failed") and type(pid) is str and type(epoch) is int
+            and type(raw.get("model")) is str and type(raw.get("parsing")) is bool
+            and type(raw.get("started_at")) is str and type(raw.get("finished_at")) is str
+            and type(raw.get("duration_s")) in (float, int)):
+        return (pid, epoch), status
+    return None
+
+
+def record_statuses(run: RunFolder) -> Dict[Key, str]:
+    """The newest status per (problem, epoch), an ok one winning over failures: what
+    ``latest_records`` gives, without building a record model per line (resuming a run
+    needs only keys and statuses). A record whose identifying fields are not exactly of
+    the schema's types is validated in full, and skipped with a warning if it does not match."""
+    statuses: Dict[Key, str] = {}
+    for raw in read_jsonl(run.generations_file):
+        found = _identified(raw)
+        if found is None:
+            try:
+                rec = GenerationRecord.model_validate(raw)
+            except ValueError:
+                log.warning("%s: a record does not match the schema; skipped", run.generations_file)
+                continue
+            found = rec.key, rec.status
+        key, status = found
+        if statuses.get(key) != "ok" or status == "ok":
+            statuses[key] = status
+    return statuses
+
+
 def ok_records(run: RunFolder) -> List[GenerationRecord]:
     """Every ok record (duplicates included: the batch stage reports them)."""
     out = []
@@ -239,14 +272,18 @@ def pending_units(units: Iterable[List[Problem]], epochs: int, done: Iterable[Ke
 
 
 async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List[Problem]], run: RunFolder,
-                         model: Optional[ChatModel] = None, budget: Optional[Budget] = None) -> Progress:
+                         model: Optional[ChatModel] = None, budget: Optional[Budget] = None,
+                         statuses: Optional[Dict[Key, str]] = None) -> Progress:
     """Generate every pending (unit, epoch); ``problems`` is a list of problems
-    (each its own conversation) or of units (see ProblemSet.units)."""
+    (each its own conversation) or of units (see ProblemSet.units). ``statuses``:
+    the run folder's ``record_statuses``, when the caller has just read them."""
     units = [u if isinstance(u, list) else [u] for u in problems]
     set_key_names(key_env_names(cfg))  # tool results never carry a configured key's value
     if cfg.generation.use_python:  # an explicit sandbox.backend that cannot run here stops the run now
         resolve_backend(cfg.generation.tools.sandbox)
-    done = [k for k, r in latest_records(run).items() if r.status == "ok"]
+    if statuses is None:
+        statuses = record_statuses(run)
+    done = [k for k, status in statuses.items() if status == "ok"]
     todo = pending_units(units, cfg.generation.epochs, done)
     progress = Progress(total=sum(len(u) for u, _ in todo), budget=budget)
     if not todo:

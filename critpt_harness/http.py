@@ -22,12 +22,17 @@ from typing import Any, Awaitable, Callable, Mapping, Optional, Tuple, Type, Typ
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
-from . import __version__
-
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-USER_AGENT = f"critpt-harness/{__version__}"
+
+def user_agent() -> str:
+    """critpt-harness/<version> (the version is looked up on first use, not at import)."""
+    from . import __version__
+
+    return f"critpt-harness/{__version__}"
+
+
 # Statuses worth another try: rate limits, timeouts and server-side failures.
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 
@@ -334,7 +339,7 @@ class RetryPolicy:
 
 def async_client(timeout: float = 60.0, connect_timeout: float = 15.0, **kwargs: Any) -> httpx.AsyncClient:
     """An httpx client with the harness defaults (timeouts, user agent)."""
-    headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
+    headers = {"User-Agent": user_agent(), **kwargs.pop("headers", {})}
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
         headers=headers,

@@ -6,6 +6,9 @@ Messages are kept in Chat Completions form everywhere (records included); an
 assistant message may also carry ``reasoning`` (text, never sent back over
 Chat Completions) and ``provider_items`` (Responses API output items, replayed
 to that API).
+
+The openai SDK (~0.5 s to import) is imported only when a model client is built,
+so commands that call no model (resuming a finished run, report) do not pay for it.
 """
 
 from __future__ import annotations
@@ -14,10 +17,6 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Protocol
-
-import httpx
-import openai
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from .config import GenerationConfig, ModelConfig, keyless, web_search_mode
 from .contracts import Usage
@@ -89,6 +88,9 @@ class ChatModel(Protocol):
 
 
 def retry_policy(gen: GenerationConfig) -> RetryPolicy:
+    import httpx
+    import openai
+
     # The SDK wraps dropped connections and timeouts in APIConnectionError.
     return RetryPolicy.from_config(
         gen.retry, transient=(openai.APIConnectionError, httpx.TransportError, ConnectionError, TimeoutError))
@@ -149,6 +151,8 @@ class OpenAIModelBase:
     honouring Retry-After), the sampling fields, and the timed POST."""
 
     def __init__(self, cfg: ModelConfig, policy: RetryPolicy, api_key: str, on_retry: Optional[OnRetry] = None):
+        import openai
+
         self.cfg = cfg
         self.name = cfg.name
         self.policy = policy
@@ -216,7 +220,10 @@ class OpenAIModelBase:
 
     # The endpoint and reply type; set by each API's class.
     PATH = ""
-    REPLY: Any = object
+
+    def reply_type(self) -> Any:
+        """The SDK's model of a reply (imported on use: the SDK loads only when a model is called)."""
+        raise NotImplementedError
     CAP_FIELD: Optional[str] = None  # the output-cap field; None = the config's model.max_tokens_param
 
     async def probe(self) -> None:
@@ -225,7 +232,7 @@ class OpenAIModelBase:
         c = self.cfg
         if c.reasoning_effort is None and c.reasoning_tokens is None:  # reasoning models need room to think
             body[self.CAP_FIELD or c.max_tokens_param] = min(16, c.max_output_tokens or 16)
-        await self.client.post(self.PATH, cast_to=self.REPLY, body=body,
+        await self.client.post(self.PATH, cast_to=self.reply_type(), body=body,
                                options=self.request_options)  # type: ignore[call-overload]
 
 
@@ -265,7 +272,12 @@ async def preflight(model: "ChatModel", cfg: ModelConfig, timeout: float = 120.0
 class OpenAIChatModel(OpenAIModelBase):
     """Chat Completions against any ``base_url``."""
 
-    PATH, REPLY = "/chat/completions", ChatCompletion
+    PATH = "/chat/completions"
+
+    def reply_type(self) -> Any:
+        from openai.types.chat import ChatCompletion
+
+        return ChatCompletion
 
     def request_body(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
                      tool_choice: str = "auto", web_search: bool = False) -> Dict[str, Any]:
@@ -286,6 +298,8 @@ class OpenAIChatModel(OpenAIModelBase):
 
     async def chat(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
                    tool_choice: str = "auto", web_search: bool = False) -> ChatResult:
+        from openai.types.chat import ChatCompletion
+
         body = self.request_body(messages, tools, tool_choice, web_search)
         if self.streaming:
             body["stream"] = True
@@ -315,6 +329,9 @@ class OpenAIChatModel(OpenAIModelBase):
 
     async def _stream(self, body: Dict[str, Any], received: List[str]) -> ChatResult:
         """One streamed attempt: text, reasoning, tool calls and usage gathered from the chunks."""
+        import openai
+        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
         received.clear()
         stream = await self.client.post(  # type: ignore[call-overload]  # options: the SDK's RequestOptions
             "/chat/completions", cast_to=ChatCompletion, body=body, options=self.request_options, stream=True,

@@ -7,31 +7,24 @@ run alone, and pointing one at an existing folder resumes it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from omegaconf import OmegaConf
-
-from . import __version__, identity, prompts
-from .batch import build_batch, expected_ids
-from .budget import BudgetReached
-from .budget import plan as plan_budget
-from .checks import check_records
 from .config import DatasetConfig, HarnessConfig, keyless, model_label
-from .contracts import GenerationFlags, GenerationRecord
 from .errors import BatchError, ConfigError, HarnessError, RunFolderError
-from .generate import generate_async, latest_records, ok_records
-from .problems import Problem, ProblemSet, load_problems
-from .provenance import decide
 from .providers import is_offline, provider
-from .results import batch_problems, summarize, table, update_summary
-from .interop import export_official, import_official
 from .runs import RunFolder, mark_latest, now_iso, read_json, write_json_atomic
 from .secrets import require_key
-from .submit import assembled_epochs, submit_async
+
+# Each command imports the modules it needs when it runs (start-up: the openai SDK,
+# the sandbox, grading and report modules are not loaded for commands that do not use them).
+if TYPE_CHECKING:
+    from .contracts import GenerationRecord
+    from .problems import Problem, ProblemSet
 
 log = logging.getLogger(__name__)
 Echo = Callable[[str], None]
@@ -43,7 +36,11 @@ def _shown(value: Any) -> str:
 
 def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> None:
     """Create the run folder, or check that resuming it keeps the same settings."""
-    resolved = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
+    from . import identity, prompts
+
+    # cfg came from OmegaConf.to_object, so it is resolved already: asdict gives the same
+    # plain dict as OmegaConf.to_container(OmegaConf.structured(cfg)), ~100x faster.
+    resolved = dataclasses.asdict(cfg)
     prompt_set = prompts.activate(prompts.load(cfg.prompts, mock=is_offline(cfg.model.provider)))
     changed: List[Dict[str, Any]] = []
     if run.exists():
@@ -92,6 +89,11 @@ def check_keys(cfg: HarnessConfig, *, evaluator: bool) -> None:
 
 
 def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    from .budget import BudgetReached
+    from .budget import plan as plan_budget
+    from .generate import generate_async, record_statuses
+    from .problems import load_problems
+
     check_keys(cfg, evaluator=False)
     problems = load_problems(cfg.dataset)
     what = f"a SUBSET: {len(problems)} of {problems.full_size}" if problems.subset else str(len(problems))
@@ -101,11 +103,13 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
     budget, estimate = plan_budget(cfg, run, len(problems) * cfg.generation.epochs,
                                    [p.problem_description for p in problems.problems])
     echo(estimate)
-    progress = asyncio.run(generate_async(cfg, problems.units(), run, budget=budget))
-    records = latest_records(run)
+    statuses = record_statuses(run)
+    progress = asyncio.run(generate_async(cfg, problems.units(), run, budget=budget, statuses=statuses))
+    if progress.done or progress.failed:
+        statuses = record_statuses(run)
     total = len(problems) * cfg.generation.epochs
-    ok = sum(1 for (pid, e), r in records.items() if r.status == "ok" and e < cfg.generation.epochs)
-    failed = sorted(f"{pid}@{e}" for (pid, e), r in records.items() if r.status == "failed")
+    ok = sum(1 for (pid, e), status in statuses.items() if status == "ok" and e < cfg.generation.epochs)
+    failed = sorted(f"{pid}@{e}" for (pid, e), status in statuses.items() if status == "failed")
     money = f"; cost this session ${budget.session:,.2f}, run total ${budget.spent:,.2f}" if budget.price else ""
     echo(f"generation: {ok}/{total} items done ({progress.done} now, {progress.failed} failed now); "
          f"tokens in/out this session {progress.usage.prompt_tokens}/{progress.usage.completion_tokens}{money}")
@@ -120,6 +124,8 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
 
 def _run_problems(stored: Dict[str, Any]) -> Dict[str, Problem]:
     """The run's problems, loaded with the dataset settings it was generated with."""
+    from .problems import load_problems
+
     dataset = stored.get("dataset") or {}
     known = {k: v for k, v in dataset.items() if k in DatasetConfig.__dataclass_fields__}
     return {p.problem_id: p for p in load_problems(DatasetConfig(**known)).problems}
@@ -127,6 +133,8 @@ def _run_problems(stored: Dict[str, Any]) -> Dict[str, Problem]:
 
 def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[GenerationRecord],
                   problems: Dict[str, Problem], echo: Echo) -> Dict[str, Any]:
+    from .checks import check_records
+
     summary = asyncio.run(check_records(records, problems, cfg.checks))
     write_json_atomic(run.checks_file(epoch), summary)
     skipped = len(summary.get("not_executable", []))
@@ -140,6 +148,8 @@ def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[
 
 
 def _records_by_epoch(run: RunFolder) -> Dict[int, List[GenerationRecord]]:
+    from .generate import ok_records
+
     by_epoch: Dict[int, List[GenerationRecord]] = defaultdict(list)
     for r in ok_records(run):
         by_epoch[r.epoch].append(r)
@@ -176,6 +186,10 @@ def check_table(summaries: Dict[int, Dict[str, Any]], ids: List[str]) -> str:
 
 def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List[int]:
     """Write one batch per complete epoch; raise BatchError naming incomplete ones."""
+    from . import __version__
+    from .batch import build_batch, expected_ids
+    from .contracts import GenerationFlags
+
     stored = run.stored_config()
     manifest = run.manifest()
     gen, model = stored.get("generation", {}), stored.get("model", {})
@@ -218,6 +232,9 @@ def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List
 
 
 def cmd_submit(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    from .results import table, update_summary
+    from .submit import submit_async
+
     run.stored_config()  # fails clearly when run_dir is not a run folder
     try:
         outcomes = asyncio.run(submit_async(cfg.evaluator, run, show_progress=cfg.generation.progress, echo=echo))
@@ -283,6 +300,9 @@ def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
 
 def cmd_import_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """Make a run folder from the official pipeline's generations."""
+    from .interop import import_official
+    from .problems import load_problems
+
     if not cfg.interop.source:
         raise ConfigError("import-official needs interop.source=<the official results/generations folder>")
     problem_set = load_problems(cfg.dataset)
@@ -295,6 +315,9 @@ def cmd_import_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) 
 
 def cmd_export_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """Write the run's batches in the official layout, one tree per epoch."""
+    from .interop import export_official
+    from .submit import assembled_epochs
+
     run.stored_config()
     epochs = list(cfg.evaluator.epochs) or assembled_epochs(run)
     if not epochs:
@@ -310,6 +333,9 @@ def cmd_export_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) 
 def cmd_grade_local(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """Grade the run's batches here, against a problem set with golden answers."""
     from .grading.local import grade_batch, load_golden_set
+    from .provenance import decide
+    from .results import batch_problems, summarize
+    from .submit import assembled_epochs
 
     stored = run.stored_config()
     source = cfg.grader.problems or (stored.get("dataset") or {}).get("path")

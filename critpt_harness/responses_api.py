@@ -57,7 +57,10 @@ class OpenAIResponsesModel(OpenAIModelBase):
         super().__init__(cfg, policy, api_key, on_retry)
         self.keep_reasoning = keep_reasoning
 
-    PATH, REPLY, CAP_FIELD = "/responses", Response, "max_output_tokens"
+    PATH, CAP_FIELD = "/responses", "max_output_tokens"
+
+    def reply_type(self) -> Any:
+        return Response
 
     def request_body(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
                      tool_choice: str = "auto", web_search: bool = False) -> Dict[str, Any]:
