@@ -197,6 +197,9 @@ def _task(cfg: "DictConfig") -> None:
                 logging.getLogger(__name__).info("critpt-harness %s finished: %s", harness_cfg.command, outcome)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if _in_sweep():  # the other jobs go on; the sweep ends with a summary and a non-zero exit
+            _SWEEP_FAILURES.append((_job_name(), str(exc).splitlines()[0][:200], exc.exit_code))
+            return
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         where = f" run_dir={run.path}" if run is not None else ""
@@ -210,11 +213,67 @@ def _task(cfg: "DictConfig") -> None:
             file_handler.close()
 
 
+# Jobs of a -m sweep that failed: (job, first line of the error, exit code).
+_SWEEP_FAILURES: List[tuple] = []
+
+
+def _in_sweep() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    try:
+        return HydraConfig.get().mode == RunMode.MULTIRUN
+    except ValueError:
+        return False
+
+
+def _job_name() -> str:
+    from hydra.core.hydra_config import HydraConfig
+
+    from .config import sweep_keys
+
+    hc = HydraConfig.get()
+    varying = sweep_keys(sys.argv[1:])
+    chosen = [o for o in hc.overrides.task if o.partition("=")[0].lstrip("+~") in varying]
+    return f"job {hc.job.num} ({' '.join(chosen) or hc.job.override_dirname or 'no overrides'})"
+
+
 def _hydra_main() -> None:
     """Hydra's own entry point: sweeps (-m), --cfg, --info, `run --help` and the rest of its flags."""
     import hydra
 
-    hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=CONFIG_NAME)(_task)()
+    entry = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=CONFIG_NAME)(_task)
+    if "--help" in sys.argv or "-h" in sys.argv:
+        _help_without_schemas(entry)
+        return
+    entry()
+    if _SWEEP_FAILURES:
+        lines = "\n".join(f"  {job}: {why}" for job, why, _ in _SWEEP_FAILURES)
+        print(f"sweep: {len(_SWEEP_FAILURES)} job(s) failed (the others ran):\n{lines}", file=sys.stderr)
+        sys.exit(max(code for _, _, code in _SWEEP_FAILURES))
+
+
+def _help_without_schemas(entry: Any) -> None:
+    """`run --help` as Hydra writes it, minus the `schema` option it lists in every group (the typed
+    schemas each group's YAML builds on are registered there; they are not choices)."""
+    import contextlib
+    import io
+    import re
+
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            entry()
+    finally:
+        text, in_groups = [], False
+        for line in out.getvalue().splitlines():
+            if line.startswith("== "):
+                in_groups = "groups" in line.lower()
+            if in_groups and ": " in line:
+                head, _, options = line.partition(": ")
+                line = f"{head}: " + ", ".join(o for o in options.split(", ") if o.strip() != "schema")
+            text.append(line)
+        print(re.sub(r"\n{3,}", "\n\n", "\n".join(text)))
 
 
 def _run_once(overrides: List[str]) -> None:

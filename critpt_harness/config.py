@@ -7,6 +7,7 @@ misspelt key or a value of the wrong type fails with an error naming the key.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -292,7 +293,8 @@ def _first(*values: Any) -> Any:
 
 
 def _job_suffix() -> str:
-    """'_<n>' inside a -m sweep, so jobs started in the same second get distinct run folders."""
+    """Inside a -m sweep, '_<what varies>' (e.g. '_generation-one_step'), so each job's run folder
+    says what it ran and jobs started in the same second get distinct folders."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -300,7 +302,27 @@ def _job_suffix() -> str:
         hc = HydraConfig.get()
     except ValueError:
         return ""
-    return f"_{hc.job.num}" if hc.mode == RunMode.MULTIRUN else ""
+    if hc.mode != RunMode.MULTIRUN:
+        return ""
+    varying = sweep_keys(sys.argv[1:])
+    parts = []
+    for override in hc.overrides.task:
+        key, _, value = override.partition("=")
+        if key.lstrip("+~") in varying:
+            parts.append(f"{key.lstrip('+~').split('.')[-1]}-{value}")
+    summary = slugify("_".join(parts))[:60] if parts else ""
+    return f"_{summary}" if summary else f"_{hc.job.num}"
+
+
+def sweep_keys(args: List[str]) -> set:
+    """Keys a -m sweep varies: overrides whose value is a list (a,b), a range(...) or a choice(...)."""
+    keys = set()
+    for arg in args:
+        key, eq, value = arg.partition("=")
+        if eq and not arg.startswith("-") and ("," in value or value.startswith(("range(", "choice(", "glob("))):
+            if not (value.startswith("[") and value.endswith("]")):  # a list value, not a sweep
+                keys.add(key.lstrip("+~"))
+    return keys
 
 
 def slugify(text: Any) -> str:

@@ -121,7 +121,8 @@ def test_a_sweep_gives_each_job_its_own_run_folder(public_dir, tmp_path):
                   "generation=two_step,one_step", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     folders = sorted(f for f in (tmp_path / "runs" / "mock").iterdir() if f.is_dir())  # beside them: `latest`
-    assert [f.name[-2:] for f in folders] == ["_0", "_1"]
+    # named after what varies, not _0/_1
+    assert sorted(f.name.split("_", 2)[-1] for f in folders) == ["generation-one_step", "generation-two_step"]
     parsing = {read_json(f / "manifest.json")["config_hash"] for f in folders}
     assert len(parsing) == 2
 
@@ -221,3 +222,21 @@ def test_no_command_prints_usage_and_version_is_the_tools():
     for flag in ("--version", "-V"):
         out = run_cli(flag)
         assert out.returncode == 0 and out.stdout.strip() == f"critpt-harness {__version__}", out
+
+
+def test_a_sweep_goes_on_past_a_failed_job_and_ends_with_a_summary(public_dir, tmp_path):
+    out = run_cli("-m", "generate", f"dataset.path={public_dir}", "dataset.limit=2", "generation.epochs=1",
+                  "model.reasoning_effort=high,bogus", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "sweep: 1 job(s) failed (the others ran):" in out.stderr
+    assert "job 1 (model.reasoning_effort=bogus): model.reasoning_effort='bogus'" in out.stderr
+    folders = [f.name for f in (tmp_path / "runs" / "mock").iterdir() if f.is_dir()]
+    assert len(folders) == 1 and folders[0].endswith("_reasoning_effort-high")
+
+
+def test_run_help_lists_the_groups_choices_without_the_schemas():
+    out = run_cli("run", "--help")
+    assert out.returncode == 0
+    groups = out.stdout.split("== Configuration groups ==")[1].split("== Config ==")[0]
+    assert "model: anthropic, deepseek" in groups and "generation: one_step, two_step" in groups
+    assert "schema" not in groups
