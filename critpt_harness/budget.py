@@ -146,6 +146,8 @@ def plan(cfg: HarnessConfig, run: RunFolder, items: int, descriptions: Iterable[
     if price is None:
         return Budget(None, None), ("cost: unknown (no price for this model: set model.pricing.input_per_million / "
                                     "output_per_million, or take a catalog snapshot with `critpt-harness catalog`)")
+    if is_offline(cfg.model.provider):
+        return Budget(price, limit), f"cost: none ({price.source})"
     prompt, completion, how = expected_tokens(cfg, run, list(descriptions))
     budget = Budget(price, limit, spent=spent(run, price))
     budget.estimate = budget.per_item = price.cost(int(prompt or 0), int(completion or 0))

@@ -198,6 +198,9 @@ class OpenAIModelBase:
         for n in range(c.max_timeout_retries + 1):
             received: List[str] = []
             try:
+                if hasattr(asyncio, "timeout"):  # 3.11+: no extra task per call (wait_for makes one)
+                    async with asyncio.timeout(c.request_timeout):
+                        return await call(received)
                 return await asyncio.wait_for(call(received), c.request_timeout)
             except asyncio.TimeoutError:
                 got = "".join(received)
@@ -227,13 +230,19 @@ class OpenAIModelBase:
     CAP_FIELD: Optional[str] = None  # the output-cap field; None = the config's model.max_tokens_param
 
     async def probe(self) -> None:
-        """The smallest request this model accepts, sent once (no retries): the preflight."""
+        """The smallest request this model accepts, sent once (no retries): the preflight. It is
+        streamed and closed at the first byte: the status is all it asks for, so a reasoning model
+        is not waited for (and the stream's end is never paid for)."""
+        import openai
+
         body = self.request_body([{"role": "user", "content": "Reply with the word OK."}])  # type: ignore[attr-defined]
         c = self.cfg
         if c.reasoning_effort is None and c.reasoning_tokens is None:  # reasoning models need room to think
             body[self.CAP_FIELD or c.max_tokens_param] = min(16, c.max_output_tokens or 16)
-        await self.client.post(self.PATH, cast_to=self.reply_type(), body=body,
-                               options=self.request_options)  # type: ignore[call-overload]
+        body["stream"] = True
+        stream = await self.client.post(self.PATH, cast_to=self.reply_type(), body=body,  # type: ignore[call-overload]
+                                        options=self.request_options, stream=True, stream_cls=openai.AsyncStream[Any])
+        await stream.close()
 
 
 def unusable_advice(cfg: ModelConfig, reason: str) -> str:
@@ -330,39 +339,40 @@ class OpenAIChatModel(OpenAIModelBase):
     async def _stream(self, body: Dict[str, Any], received: List[str]) -> ChatResult:
         """One streamed attempt: text, reasoning, tool calls and usage gathered from the chunks."""
         import openai
-        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+        from openai.types.chat import ChatCompletion
 
         received.clear()
+        # Chunks as plain dicts: a pydantic model per chunk cost more CPU than the rest of the call.
         stream = await self.client.post(  # type: ignore[call-overload]  # options: the SDK's RequestOptions
             "/chat/completions", cast_to=ChatCompletion, body=body, options=self.request_options, stream=True,
-            stream_cls=openai.AsyncStream[ChatCompletionChunk])
+            stream_cls=openai.AsyncStream[Dict[str, Any]])
         text: List[str] = []
         reasoning: List[str] = []
         calls: Dict[int, Dict[str, str]] = {}
         finish, usage, seen = None, None, False
         async for chunk in stream:
             seen = True
-            if chunk.usage is not None:
-                usage = chunk.usage
-            for choice in chunk.choices:
-                if choice.index != 0:
+            if chunk.get("usage"):
+                usage = chunk["usage"]
+            for choice in chunk.get("choices") or []:
+                if choice.get("index", 0) != 0:
                     continue
-                delta = choice.delta
-                if delta.content:
-                    text.append(delta.content)
-                    self.streamed(delta.content, received)
-                thought = _reasoning_text(delta)
-                if thought:
+                delta = choice.get("delta") or {}
+                if delta.get("content"):
+                    text.append(delta["content"])
+                    self.streamed(delta["content"], received)
+                thought = delta.get("reasoning_content") or delta.get("reasoning")
+                if isinstance(thought, str) and thought:
                     reasoning.append(thought)
                     self.streamed(thought, received)
-                for tc in delta.tool_calls or []:
-                    slot = calls.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
-                    slot["id"] = tc.id or slot["id"]
-                    if tc.function is not None:
-                        slot["name"] += tc.function.name or ""
-                        slot["arguments"] += tc.function.arguments or ""
-                        self.streamed(tc.function.arguments, received)
-                finish = choice.finish_reason or finish
+                for tc in delta.get("tool_calls") or []:
+                    slot = calls.setdefault(int(tc.get("index") or 0), {"id": "", "name": "", "arguments": ""})
+                    slot["id"] = tc.get("id") or slot["id"]
+                    function = tc.get("function") or {}
+                    slot["name"] += function.get("name") or ""
+                    slot["arguments"] += function.get("arguments") or ""
+                    self.streamed(function.get("arguments"), received)
+                finish = choice.get("finish_reason") or finish
         if not seen:
             raise EmptyReply(f"{self.name} streamed nothing")
         return ChatResult(content="".join(text), reasoning="".join(reasoning) or None, usage=usage_from(usage),

@@ -35,7 +35,7 @@ import httpx
 
 from .config import PromptsConfig, is_local_url
 from .errors import PromptsError
-from .http import HTTPStatusError, RetryPolicy, async_client, get_bytes
+from .http import HTTPStatusError, RetryPolicy, async_client, get_bytes, unreachable
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ def read_local(folder: Path) -> OfficialText:
 
 
 async def _download(cfg: PromptsConfig, names: list[str]) -> Dict[str, bytes]:
-    policy = RetryPolicy.from_config(cfg.retry)
+    policy = RetryPolicy.from_config(cfg.retry, permanent=unreachable)  # offline: say so at once
     out: Dict[str, bytes] = {}
     async with async_client(timeout=cfg.download_timeout) as client:
         for name in names:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .config import DatasetConfig
 from .errors import DatasetError
-from .http import HTTPStatusError, RetryPolicy, async_client, get_bytes
+from .http import HTTPStatusError, RetryPolicy, async_client, get_bytes, unreachable
 from .runs import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -257,7 +257,7 @@ def _verify(name: str, content: bytes, source: str) -> None:
 
 
 async def _download_all(cfg: DatasetConfig, folder: Path, names: List[str]) -> None:
-    policy = RetryPolicy.from_config(cfg.retry)
+    policy = RetryPolicy.from_config(cfg.retry, permanent=unreachable)  # offline: say so at once
     limit = asyncio.Semaphore(8)
 
     async def one(client: httpx.AsyncClient, name: str) -> None:

@@ -210,11 +210,14 @@ class FakeServer:
             headers = [("Content-Type", "text/event-stream"), *reply.headers.items()]
             writer.write(conn.send(h11.Response(status_code=reply.status, headers=headers)))
             frames = [f": {e}\n\n" if isinstance(e, str) else f"data: {json.dumps(e)}\n\n" for e in reply.events]
-            for frame in frames + (["data: [DONE]\n\n"] if reply.done_marker else []):
+            # Paced against the clock, not slept one by one: the whole reply takes the fixed latency
+            # however busy the loop is (each sleep's lateness would otherwise add up).
+            start = time.monotonic()
+            for n, frame in enumerate(frames + (["data: [DONE]\n\n"] if reply.done_marker else []), 1):
                 writer.write(conn.send(h11.Data(data=frame.encode())))
                 await writer.drain()
                 if reply.pause:
-                    await asyncio.sleep(reply.pause)
+                    await asyncio.sleep(max(0.0, start + n * reply.pause - time.monotonic()))
             writer.write(conn.send(h11.EndOfMessage()))
         elif reply.lines is not None:
             headers = [("Content-Type", "application/x-ndjson"), *reply.headers.items()]
