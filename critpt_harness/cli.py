@@ -23,38 +23,32 @@ if TYPE_CHECKING:
 CONFIG_PATH = "pkg://critpt_harness.configs"
 CONFIG_NAME = "config"
 
-USAGE = """\
-usage: critpt-harness <command> [key=value ...]
+def usage() -> str:
+    """`critpt-harness --help`: the commands (from the registry) and the config groups (from the
+    package's configs folder), without importing Hydra."""
+    from importlib import resources
+
+    from .commands import usage as commands
+
+    root = resources.files("critpt_harness.configs")
+    groups = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+    listing = "\n".join(
+        f"  {g}: " + ", ".join(sorted(f.name[:-5] for f in (root / g).iterdir() if f.name.endswith(".yaml")))
+        for g in groups)
+    return f"""usage: critpt-harness <command> [key=value ...]
 
 commands:
-  run        generate, assemble and submit (the whole pipeline)
-  generate   ask the model every problem for every epoch (resumable)
-  assemble   check the answers and build one batch per epoch
-  check      run every pre-submission check (static and in the sandbox) and show a table
-  submit     send the batches to the grader (dry run unless evaluator.dry_run=false)
-  report     report.md + report.html (with a plot): the run's score, cost and place among the
-             published CritPt scores; several runs with report.runs=[a,b] or a glob (runs/*/*)
-  serve-grader  a local grader with the evaluate endpoint's contract, grading problem sets that
-             have golden answers (grader.problems=...): rehearse the submission path
-  grade-local  grade the run's batches here against a set with golden answers (grader.problems=...,
-             or the run's own dataset.path): per problem, checkpoints, overall
-  import-official  make a run folder from the official pipeline's results/generations
-                   (interop.source=...)
-  export-official  write the batches in the official layout (for evaluate_all_results.py)
-  catalog    snapshot the public model catalogs (Artificial Analysis, OpenRouter, LLM Registry,
-             AI Models Map) into the run folder, and match the run's model in each
+{commands()}
 
 examples:
   critpt-harness run                                   # offline: mock model, dry-run submission
-  critpt-harness run model=openai model.name=gpt-4o generation.epochs=5
-  critpt-harness submit run_dir=runs/gpt-4o/2026-01-01_12-00-00 evaluator.dry_run=false
+  critpt-harness run model=openai model.name=gpt-4o dataset.limit=3 generation.epochs=1   # a smoke test
+  critpt-harness submit evaluator.dry_run=false        # the latest run of the model, graded
   critpt-harness run --cfg job                         # print the composed config
   critpt-harness run --help                            # every config group and option
 
-Config groups: model (mock, openai_compatible, openai, openrouter, together, deepseek, anthropic,
-gemini, vllm, ollama), generation (two_step, one_step), dataset, evaluator, catalog, report, grader, experiment
-(the published settings: gpt5_high, gpt5_high_code, gpt5_high_code_web, gpt5_minimal, o3_high,
-o4mini_high, gemini25_pro, gemini25_flash, claude_opus4, deepseek_r1, gpt4o, llama4_maverick).
+config groups (group=option):
+{listing}
 API keys are read from the environment variables the config names (or a .env file)."""
 
 _ARGV: List[str] = []
@@ -166,7 +160,7 @@ def _pick_latest(cfg: "config_module.HarnessConfig") -> None:
 def _task(cfg: "DictConfig") -> None:
     """The Hydra task: one command on the composed config."""
     from .errors import HarnessError
-    from .pipeline import COMMANDS as HANDLERS
+    from .commands import handler
     from .runs import RunFolder
     from .secrets import load_env_file
 
@@ -184,7 +178,7 @@ def _task(cfg: "DictConfig") -> None:
         logging.getLogger(__name__).info("critpt-harness %s started: %s", harness_cfg.command, " ".join(_ARGV))
         outcome = "ok"
         try:
-            HANDLERS[harness_cfg.command](harness_cfg, run)
+            handler(harness_cfg.command)(harness_cfg, run)
         except HarnessError as exc:
             outcome = f"error: {exc}"[:1000]
             raise
@@ -336,7 +330,7 @@ def _main(argv: List[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
         # With nothing given, say what can be done rather than start a whole run.
-        print(USAGE)
+        print(usage())
         return
     if args[0] in ("-V", "--version"):
         from . import __version__
@@ -354,7 +348,7 @@ def _main(argv: List[str] | None) -> None:
     elif args and "=" not in args[0] and not args[0].startswith("-"):
         command = args[0]
     if command not in commands:
-        print(f"error: unknown command {command!r}; choose one of: {', '.join(commands)}\n\n{USAGE}",
+        print(f"error: unknown command {command!r}; choose one of: {', '.join(commands)}\n\n{usage()}",
               file=sys.stderr)
         sys.exit(2)
     _ARGV = [command, *args]

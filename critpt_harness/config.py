@@ -25,10 +25,7 @@ def download_retry() -> RetryConfig:
     """Pinned files from GitHub: a few quick tries."""
     return RetryConfig(max_attempts=4, initial_wait=0.5, max_wait=10.0, max_retry_after=60.0)
 
-COMMANDS = ("run", "generate", "assemble", "check", "submit", "catalog", "report", "import-official",
-            "export-official", "serve-grader", "grade-local")
-# Commands that work on an existing run: without run_dir they take the model's latest run.
-STAGES = ("assemble", "check", "submit", "catalog", "report", "export-official", "grade-local")
+from .commands import NAMES as COMMANDS, STAGES  # noqa: E402,F401  (the registry: critpt_harness/commands.py)
 
 
 @dataclass

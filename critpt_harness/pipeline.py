@@ -381,8 +381,3 @@ def cmd_serve_grader(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> 
 
     serve_grader(cfg.grader, echo=echo)
 
-
-COMMANDS = {"run": cmd_run, "generate": cmd_generate, "assemble": cmd_assemble, "check": cmd_check,
-            "submit": cmd_submit, "catalog": cmd_catalog, "report": cmd_report, "import-official": cmd_import_official,
-            "export-official": cmd_export_official, "serve-grader": cmd_serve_grader,
-            "grade-local": cmd_grade_local}
