@@ -178,7 +178,13 @@ def _task(cfg: "DictConfig") -> None:
         logging.getLogger(__name__).info("critpt-harness %s started: %s", harness_cfg.command, " ".join(_ARGV))
         outcome = "ok"
         try:
-            handler(harness_cfg.command)(harness_cfg, run)
+            if harness_cfg.command in ("run", "generate") and harness_cfg.model.checkpoint:
+                from .serving import served  # your own checkpoint, served for the run and stopped after
+
+                with served(harness_cfg, run.path):
+                    handler(harness_cfg.command)(harness_cfg, run)
+            else:
+                handler(harness_cfg.command)(harness_cfg, run)
         except HarnessError as exc:
             outcome = f"error: {exc}"[:1000]
             raise

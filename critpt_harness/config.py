@@ -37,6 +37,19 @@ class PricingConfig:
 
 
 @dataclass
+class ServeConfig:
+    """How model.checkpoint is served for the run (an OpenAI-compatible server on 127.0.0.1)."""
+
+    # {checkpoint} and {port} are filled in; e.g. sglang: "python -m sglang.launch_server
+    # --model-path {checkpoint} --port {port}".
+    command: str = "vllm serve {checkpoint} --port {port}"
+    port: int = 0  # 0 = a free port
+    ready_timeout: float = 900.0  # loading a large checkpoint takes minutes
+    extra_args: List[str] = field(default_factory=list)  # appended to the command (GPU options...)
+    env: Dict[str, str] = field(default_factory=dict)  # e.g. {CUDA_VISIBLE_DEVICES: "0,1"}
+
+
+@dataclass
 class ModelConfig:
     # Name sent to the provider (and, unless `label` is set, to the grader).
     name: str = "mock"
@@ -79,6 +92,10 @@ class ModelConfig:
     # without paying twice; needs store=true on OpenAI's side).
     background: bool = False
     pricing: PricingConfig = field(default_factory=PricingConfig)
+    # Your own checkpoint (a path or a Hugging Face id): served for run/generate by model.serve.command
+    # (model=vllm_serve); model.base_url then points at it.
+    checkpoint: Optional[str] = None
+    serve: ServeConfig = field(default_factory=ServeConfig)
     # Provider-specific request fields merged into the request body.
     extra_body: Dict[str, Any] = field(default_factory=dict)
     extra_headers: Dict[str, str] = field(default_factory=dict)
@@ -352,7 +369,9 @@ def keyless(m: "ModelConfig") -> bool:
     from .providers import provider
 
     found = provider(m.provider)
-    return found is not None and found.endpoint and not m.api_key_env and is_local_url(m.base_url)
+    # a served checkpoint (model.checkpoint) is on this machine too
+    return found is not None and found.endpoint and not m.api_key_env and (is_local_url(m.base_url)
+                                                                            or bool(m.checkpoint))
 
 
 # Thinking budgets the providers document (model-name prefix, lowest, highest); Google's thinking guide.
@@ -401,6 +420,7 @@ def validate(cfg: HarnessConfig) -> None:
         raise ConfigError(f"model.provider={m.provider!r} cannot be used here: use one of {', '.join(known)}")
     if PROVIDERS[m.provider].endpoint:
         missing = [k for k in ("name", "base_url", "api_key_env") if not getattr(m, k)
+                   and not (k == "base_url" and m.checkpoint)  # filled in when the checkpoint is served
                    and not (k == "api_key_env" and keyless(m))]
         if missing:
             keys = ", ".join(f"model.{k}" for k in missing)

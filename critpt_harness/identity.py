@@ -46,6 +46,8 @@ CLASSIFICATION: Dict[str, bool] = {
     "model.max_timeout_retries": False,
     "model.background": False,
     "model.pricing": False,
+    "model.checkpoint": True,
+    "model.serve": False,
     "model.extra_body": True,
     "model.extra_headers": True,
     "model.catalog_ids": False,

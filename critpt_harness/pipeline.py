@@ -45,7 +45,10 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> Non
     changed: List[Dict[str, Any]] = []
     if run.exists():
         stored = run.stored_config()
-        refused, accepted = identity.split_allowed(identity.differences(stored, resolved), cfg.resume.allow_changed)
+        refused, accepted = identity.split_allowed(
+            identity.differences(stored, resolved),
+            # a served checkpoint gets a new port each time: the checkpoint is what identifies it
+            list(cfg.resume.allow_changed) + (["model.base_url"] if cfg.model.checkpoint else []))
         diffs = [f"{k}: {_shown(old)} -> {_shown(new)}" for k, old, new in refused]
         manifest = run.manifest()
         if manifest.get("dataset_sha256") not in (None, problems.sha256):

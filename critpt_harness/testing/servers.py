@@ -92,13 +92,13 @@ class FakeServer:
         self._port = 0
 
     # lifecycle
-    def start(self) -> "FakeServer":
+    def start(self, port: int = 0) -> "FakeServer":
         ready = threading.Event()
 
         def serve() -> None:
             self._loop = asyncio.new_event_loop()
             self._server = self._loop.run_until_complete(
-                asyncio.start_server(self._connection, "127.0.0.1", 0, backlog=1024))
+                asyncio.start_server(self._connection, "127.0.0.1", port, backlog=1024))
             self._port = self._server.sockets[0].getsockname()[1]
             ready.set()
             self._loop.run_forever()
@@ -277,6 +277,9 @@ class FakeLLMServer(FakeServer):
         if self.api_key is not None and req.headers.get("authorization") != f"Bearer {self.api_key}":
             return json_reply(401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
                                               "code": "invalid_api_key"}})
+        if req.method == "GET" and req.path == "/v1/models":  # what a served model's readiness check asks
+            return json_reply(200, {"object": "list", "data": [{"id": m, "object": "model"}
+                                                               for m in (self.models or ["mock"])]})
         model = (req.json() or {}).get("model") if req.body else None
         if self.models is not None and model not in self.models:
             return json_reply(404, {"error": {"message": f"The model `{model}` does not exist or you do not have "
@@ -468,9 +471,10 @@ def main() -> None:
     parser.add_argument("kind", choices=["llm", "grader"])
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per LLM reply")
     parser.add_argument("--api-key", default="grader-key", help="key the fake grader accepts")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = a free one)")
     args = parser.parse_args()
     server = FakeLLMServer(latency=args.latency) if args.kind == "llm" else FakeGrader(api_key=args.api_key)
-    server.start()
+    server.start(args.port)
     print(server.url, flush=True)
     try:
         threading.Event().wait()
