@@ -36,6 +36,9 @@ class PricingConfig:
     output_per_million: Optional[float] = None
 
 
+SERVED_PLACEHOLDER = "served-checkpoint"  # configs/model/vllm_serve.yaml's name until model.checkpoint is set
+
+
 @dataclass
 class ServeConfig:
     """How model.checkpoint is served for the run (an OpenAI-compatible server on 127.0.0.1)."""
@@ -418,6 +421,8 @@ def validate(cfg: HarnessConfig) -> None:
     known = [p.name for p in PROVIDERS.values() if p.generates]
     if m.provider not in known and not (m.provider in PROVIDERS and cfg.command not in ("run", "generate")):
         raise ConfigError(f"model.provider={m.provider!r} cannot be used here: use one of {', '.join(known)}")
+    if m.name == SERVED_PLACEHOLDER and not m.checkpoint:
+        raise ConfigError("model=vllm_serve needs model.checkpoint=<a path or a Hugging Face id> to serve")
     if PROVIDERS[m.provider].endpoint:
         missing = [k for k in ("name", "base_url", "api_key_env") if not getattr(m, k)
                    and not (k == "base_url" and m.checkpoint)  # filled in when the checkpoint is served

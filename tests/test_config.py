@@ -20,6 +20,8 @@ def test_every_config_composes(group, name):
     overrides = [f"{group}={name}"]
     if (group, name) == ("model", "openai_compatible"):
         overrides += ["model.name=x", "model.base_url=http://127.0.0.1:1/v1", "model.api_key_env=X_KEY"]
+    if (group, name) == ("model", "vllm_serve"):  # the checkpoint is the one thing it cannot guess
+        overrides += ["model.checkpoint=org/ckpt"]
     cfg = make_config(*overrides)
     validate(cfg)
     assert cfg.run_dir.startswith("runs/")
@@ -99,3 +101,10 @@ def test_a_local_server_needs_no_key_but_a_remote_one_does():
                         "model.api_key_env=null")
     with pytest.raises(ConfigError, match="model.api_key_env"):
         make_config("model=vllm", "model.base_url=https://gpu.example.com/v1")
+
+
+def test_a_served_checkpoint_must_be_named():
+    with pytest.raises(ConfigError, match="model=vllm_serve needs model.checkpoint="):
+        make_config("model=vllm_serve")
+    cfg = make_config("model=vllm_serve", "model.checkpoint=org/ckpt")
+    assert cfg.model.name == "org/ckpt" and cfg.model.base_url is None and cfg.model.api_key_env is None
