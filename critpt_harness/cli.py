@@ -198,7 +198,7 @@ def _task(cfg: "DictConfig") -> None:
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if _in_sweep():  # the other jobs go on; the sweep ends with a summary and a non-zero exit
-            _SWEEP_FAILURES.append((_job_name(), str(exc).splitlines()[0][:200], exc.exit_code))
+            _record_sweep_failure(_job_name(), str(exc).splitlines()[0][:200], exc.exit_code)
             return
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
@@ -213,8 +213,34 @@ def _task(cfg: "DictConfig") -> None:
             file_handler.close()
 
 
-# Jobs of a -m sweep that failed: (job, first line of the error, exit code).
+# Jobs of a -m sweep that failed: (job, first line of the error, exit code). Launchers that run jobs
+# in other processes (joblib, submitit) report through the file CRITPT_SWEEP_FAILURES names.
 _SWEEP_FAILURES: List[tuple] = []
+_FAILURES_ENV = "CRITPT_SWEEP_FAILURES"
+
+
+def _record_sweep_failure(job: str, why: str, code: int) -> None:
+    import json
+    import os
+
+    path = os.environ.get(_FAILURES_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:  # one short line per job: appends do not interleave
+            f.write(json.dumps([job, why, code]) + "\n")
+    else:
+        _SWEEP_FAILURES.append((job, why, code))
+
+
+def _sweep_failures() -> List[tuple]:
+    import json
+    import os
+
+    path = os.environ.get(_FAILURES_ENV)
+    found = list(_SWEEP_FAILURES)
+    if path and os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            found += [tuple(json.loads(line)) for line in f if line.strip()]
+    return found
 
 
 def _in_sweep() -> bool:
@@ -246,11 +272,22 @@ def _hydra_main() -> None:
     if "--help" in sys.argv or "-h" in sys.argv:
         _help_without_schemas(entry)
         return
-    entry()
-    if _SWEEP_FAILURES:
-        lines = "\n".join(f"  {job}: {why}" for job, why, _ in _SWEEP_FAILURES)
-        print(f"sweep: {len(_SWEEP_FAILURES)} job(s) failed (the others ran):\n{lines}", file=sys.stderr)
-        sys.exit(max(code for _, _, code in _SWEEP_FAILURES))
+    import os
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="critpt-sweep-", suffix=".jsonl")
+    os.close(fd)
+    os.environ[_FAILURES_ENV] = path  # inherited by the jobs' processes
+    try:
+        entry()
+        failures = _sweep_failures()
+    finally:
+        os.environ.pop(_FAILURES_ENV, None)
+        os.unlink(path)
+    if failures:
+        lines = "\n".join(f"  {job}: {why}" for job, why, _ in failures)
+        print(f"sweep: {len(failures)} job(s) failed (the others ran):\n{lines}", file=sys.stderr)
+        sys.exit(max(int(code) for _, _, code in failures))
 
 
 def _help_without_schemas(entry: Any) -> None:

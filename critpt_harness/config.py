@@ -240,6 +240,8 @@ class EvaluatorConfig:
     generated_code: str = "raw"
     # A batch body larger than this (MB) is refused before posting.
     max_body_mb: float = 8.0
+    # Another process submitting (one batch at a time per key): wait this long for it, then stop.
+    lock_wait: float = 3600.0
     # What to do when a problem fails a pre-submission check: warn | block.
     check_policy: str = "warn"
 

@@ -428,9 +428,15 @@ async def submit_async(cfg: EvaluatorConfig, run: RunFolder, show_progress: bool
     ledger.path.parent.mkdir(parents=True, exist_ok=True)
     try:
         lock.acquire(timeout=0)
-    except Timeout as exc:
-        raise GraderError(f"another critpt-harness process is submitting (lock {lock.lock_file}); the grader "
-                          "takes one batch at a time per key: wait for it to finish") from exc
+    except Timeout:
+        # another process (a parallel sweep job, say) is submitting: wait our turn, bounded
+        echo(f"waiting up to {cfg.lock_wait:g} s for another critpt-harness submit to finish (lock {lock.lock_file})")
+        try:
+            lock.acquire(timeout=cfg.lock_wait)
+        except Timeout as exc:
+            raise GraderError(f"another critpt-harness process kept submitting for evaluator.lock_wait="
+                              f"{cfg.lock_wait:g}s (lock {lock.lock_file}); the grader takes one batch at a time "
+                              "per key: run this submit again when it is done, or raise evaluator.lock_wait") from exc
     try:
         with JsonlAppender(run.submissions_file) as attempts_log:
             grader = GraderClient(cfg, api_key, attempts_log, show_progress)

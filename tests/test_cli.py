@@ -240,3 +240,16 @@ def test_run_help_lists_the_groups_choices_without_the_schemas():
     groups = out.stdout.split("== Configuration groups ==")[1].split("== Config ==")[0]
     assert "model: anthropic, deepseek" in groups and "generation: one_step, two_step" in groups
     assert "schema" not in groups
+
+
+def test_a_parallel_sweep_on_joblib_runs_every_job_and_reports_failures(public_dir, tmp_path):
+    import pytest
+
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="pip install -e '.[sweeps]'")
+    out = run_cli("-m", "generate", f"dataset.path={public_dir}", "dataset.limit=2", "generation.epochs=1",
+                  "model.reasoning_effort=high,bogus,low", "hydra/launcher=joblib", "hydra.launcher.n_jobs=3",
+                  cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert "sweep: 1 job(s) failed (the others ran):" in out.stderr and "reasoning_effort=bogus" in out.stderr
+    folders = sorted(f.name.split("_", 2)[-1] for f in (tmp_path / "runs" / "mock").iterdir() if f.is_dir())
+    assert folders == ["reasoning_effort-high", "reasoning_effort-low"]

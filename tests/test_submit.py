@@ -365,3 +365,25 @@ def test_a_connect_failure_is_not_a_timeout_and_is_refunded(run, tmp_path):
     assert "did not answer" not in str(info.value)
     assert len([line for line in lines if "retrying" in line]) == 1
     assert Ledger(tmp_path / "ledger.jsonl").entries(f"http://127.0.0.1:{port}/evaluate") == []
+
+
+def test_a_submit_waits_for_another_one_to_finish_then_goes_on(run, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    lock = str(tmp_path / "ledger.jsonl") + ".lock"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom filelock import FileLock\n"
+                               f"l = FileLock({lock!r}); l.acquire(); print('held', flush=True); time.sleep(2.5)"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"  # another submit is posting
+    lines: list = []
+    with FakeGrader(api_key=KEY) as grader:
+        started = time.monotonic()
+        with pytest.raises(GraderError, match=r"kept submitting for evaluator.lock_wait=0.3s"):
+            submit(evaluator(grader, tmp_path, "evaluator.lock_wait=0.3", "evaluator.epochs=[0]"), run, echo=lines.append)
+        assert grader.requests == [] and "waiting up to 0.3 s" in lines[0]
+        outcomes = submit(evaluator(grader, tmp_path, "evaluator.lock_wait=30", "evaluator.epochs=[0]"), run)
+        assert time.monotonic() - started >= 2.0  # it waited for the other one
+    holder.wait(10)
+    assert len(grader.requests) == 1 and outcomes[0].startswith("graded")
