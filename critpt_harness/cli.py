@@ -277,12 +277,16 @@ def _hydra_main() -> None:
 
     fd, path = tempfile.mkstemp(prefix="critpt-sweep-", suffix=".jsonl")
     os.close(fd)
+    from .config import sweep_keys
+
+    os.environ["CRITPT_SWEEP_KEYS"] = ",".join(sorted(sweep_keys(sys.argv[1:])))  # for jobs in other processes
     os.environ[_FAILURES_ENV] = path  # inherited by the jobs' processes
     try:
         entry()
         failures = _sweep_failures()
     finally:
         os.environ.pop(_FAILURES_ENV, None)
+        os.environ.pop("CRITPT_SWEEP_KEYS", None)
         os.unlink(path)
     if failures:
         lines = "\n".join(f"  {job}: {why}" for job, why, _ in failures)

@@ -334,7 +334,13 @@ def _job_suffix() -> str:
 
 
 def sweep_keys(args: List[str]) -> set:
-    """Keys a -m sweep varies: overrides whose value is a list (a,b), a range(...) or a choice(...)."""
+    """Keys a -m sweep varies: overrides whose value is a list (a,b), a range(...) or a choice(...).
+    A job in another process (joblib, submitit) has other argv: the CLI passes them in CRITPT_SWEEP_KEYS."""
+    import os
+
+    passed = os.environ.get("CRITPT_SWEEP_KEYS")
+    if passed is not None:
+        return {k for k in passed.split(",") if k}
     keys = set()
     for arg in args:
         key, eq, value = arg.partition("=")

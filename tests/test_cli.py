@@ -3,6 +3,8 @@
 import shutil
 from pathlib import Path
 
+import pytest
+
 from critpt_harness.runs import read_json, read_jsonl
 from critpt_harness.testing.servers import FakeGrader, FakeLLMServer
 
@@ -242,14 +244,16 @@ def test_run_help_lists_the_groups_choices_without_the_schemas():
     assert "schema" not in groups
 
 
-def test_a_parallel_sweep_on_joblib_runs_every_job_and_reports_failures(public_dir, tmp_path):
-    import pytest
-
-    pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="pip install -e '.[sweeps]'")
+@pytest.mark.parametrize("launcher, plugin", [
+    (("hydra/launcher=joblib", "hydra.launcher.n_jobs=3"), "hydra_plugins.hydra_joblib_launcher"),
+    (("hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5"), "hydra_plugins.hydra_submitit_launcher"),
+])
+def test_a_sweep_on_another_launcher_runs_every_job_and_reports_failures(public_dir, tmp_path, launcher, plugin):
+    pytest.importorskip(plugin, reason="pip install -e '.[sweeps]'")
     out = run_cli("-m", "generate", f"dataset.path={public_dir}", "dataset.limit=2", "generation.epochs=1",
-                  "model.reasoning_effort=high,bogus,low", "hydra/launcher=joblib", "hydra.launcher.n_jobs=3",
-                  cwd=tmp_path)
+                  "model.reasoning_effort=high,bogus,low", *launcher, cwd=tmp_path)
     assert out.returncode == 2, out.stderr
-    assert "sweep: 1 job(s) failed (the others ran):" in out.stderr and "reasoning_effort=bogus" in out.stderr
+    assert "sweep: 1 job(s) failed (the others ran):" in out.stderr
+    assert "(model.reasoning_effort=bogus): model.reasoning_effort='bogus'" in out.stderr
     folders = sorted(f.name.split("_", 2)[-1] for f in (tmp_path / "runs" / "mock").iterdir() if f.is_dir())
     assert folders == ["reasoning_effort-high", "reasoning_effort-low"]
