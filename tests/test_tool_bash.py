@@ -41,3 +41,24 @@ def test_null_limits_mean_no_cap():
     capped = ToolBudget(ToolsConfig(max_calls=2))
     capped.calls = 2
     assert capped.exhausted() and "2 tool calls" in capped.why()
+
+
+def test_the_tool_loop_runs_a_bash_call_the_model_makes(public_dir, tmp_path, monkeypatch):
+    from critpt_harness.generate import latest_records
+    from critpt_harness.pipeline import cmd_generate
+    from critpt_harness.runs import RunFolder
+    from critpt_harness.testing.servers import FakeLLMServer
+
+    from .conftest import llm_overrides, make_config
+
+    monkeypatch.setenv("FAKE_LLM_KEY", "k")
+    run = RunFolder(tmp_path / "run")
+    for api in ("chat", "responses"):
+        with FakeLLMServer(tool_name="bash", tool_code="echo $((40 + 2))") as llm:
+            cfg = make_config(*llm_overrides(llm.url, run.path / api, f"dataset.path={public_dir}", "dataset.limit=1",
+                                             "generation.epochs=1", "generation.use_python=true", f"model.api={api}"))
+            cmd_generate(cfg, RunFolder(cfg.run_dir), echo=lambda _: None)
+            offered = [t.get("name") or t["function"]["name"] for t in llm.requests[0].json()["tools"]]
+        (rec,) = latest_records(RunFolder(cfg.run_dir)).values()
+        assert offered == ["python", "bash"] and rec.status == "ok"
+        assert rec.tool_calls[0]["name"] == "bash" and rec.tool_calls[0]["output"].strip() == "42"

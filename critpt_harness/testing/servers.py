@@ -251,11 +251,14 @@ class FakeLLMServer(FakeServer):
     def __init__(self, latency: float = 0.0,
                  reply: Optional[Callable[[Dict[str, Any]], Optional[str]]] = None,
                  tool_code: str = MOCK_TOOL_CODE, tool_rounds: int = 1, obey_tool_choice: bool = True,
+                 tool_name: str = "python",
                  api_key: Optional[str] = None, models: Optional[List[str]] = None):
         super().__init__()
         # api_key: answer 401 to any other bearer token; models: 404 for a model not listed (as OpenAI does)
         self.api_key = api_key
         self.models = models
+        # the tool it calls: python ({"code": tool_code}) or bash ({"cmd": tool_code})
+        self.tool_name = tool_name
         # The reply's time: before an unstreamed reply, spread over a streamed one's chunks (so a
         # streamed call sends something every latency/chunks seconds), until a background one is done.
         self.latency = latency
@@ -360,18 +363,21 @@ class FakeLLMServer(FakeServer):
             return False
         return sum(1 for m in messages if m.get("role") == "tool") < self.tool_rounds
 
+    def _tool_args(self) -> Dict[str, str]:
+        return {"cmd" if self.tool_name == "bash" else "code": self.tool_code}
+
     def _text(self, body: Dict[str, Any], messages: List[Dict[str, Any]]) -> str:
         custom = self.reply(body) if self.reply else None
         return custom if custom is not None else mock_reply(messages)
 
     def chat_completion(self, body: Dict[str, Any]) -> Dict[str, Any]:
         messages = body.get("messages", [])
-        python = any(t.get("function", {}).get("name") == "python" for t in body.get("tools") or [])
+        python = any(t.get("function", {}).get("name") == self.tool_name for t in body.get("tools") or [])
         prompt = sum(len(str(m.get("content", ""))) // 4 for m in messages)
         message: Dict[str, Any] = {"role": "assistant", "content": None}
         if self._tool_due(messages, python, body.get("tool_choice")):
             message["tool_calls"] = [{"id": self._next_id("call"), "type": "function", "function": {
-                "name": "python", "arguments": json.dumps({"code": self.tool_code})}}]
+                "name": self.tool_name, "arguments": json.dumps(self._tool_args())}}]
             finish = "tool_calls"
         else:
             message["content"] = self._text(body, messages)
@@ -397,7 +403,7 @@ class FakeLLMServer(FakeServer):
             elif item.get("role"):
                 messages.append({"role": item["role"], "content": item.get("content", "")})
         tools = body.get("tools") or []
-        python = any(t.get("type") == "function" and t.get("name") == "python" for t in tools)
+        python = any(t.get("type") == "function" and t.get("name") == self.tool_name for t in tools)
         output: List[Dict[str, Any]] = []
         reasoning = 0
         if body.get("reasoning"):
@@ -410,7 +416,7 @@ class FakeLLMServer(FakeServer):
                            "action": {"type": "search", "query": "critical point"}})
         if self._tool_due(messages, python, body.get("tool_choice")):
             output.append({"type": "function_call", "id": self._next_id("fc"), "call_id": self._next_id("call"),
-                           "name": "python", "arguments": json.dumps({"code": self.tool_code}),
+                           "name": self.tool_name, "arguments": json.dumps(self._tool_args()),
                            "status": "completed"})
         else:
             output.append({"type": "message", "id": self._next_id("msg"), "role": "assistant", "status": "completed",
