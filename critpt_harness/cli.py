@@ -398,6 +398,13 @@ def _main(argv: List[str] | None) -> None:
         print(f"error: unknown command {command!r}; choose one of: {', '.join(commands)}\n\n{usage()}",
               file=sys.stderr)
         sys.exit(2)
+    if command == "queue":  # `queue add|list|run [--wait]` read as queue.action / queue.wait
+        if args and args[0] in ("add", "list", "run"):
+            args[0] = f"queue.action={args[0]}"
+        elif args and "=" not in args[0] and not args[0].startswith("-"):
+            print(f"error: `queue {args[0]}`: use `critpt-harness queue add|list|run [--wait]`", file=sys.stderr)
+            sys.exit(2)
+        args = ["queue.wait=true" if a == "--wait" else a for a in args]
     _ARGV = [command, *args]
     config_module.register()
     # Hydra takes overrides as one run of positional arguments: put command= in that run.

@@ -40,6 +40,8 @@ COMMANDS: Tuple[Command, ...] = (
             "rehearse the submission path", "pipeline:cmd_serve_grader"),
     Command("grade-local", "grade the run's batches here against a set with golden answers",
             "pipeline:cmd_grade_local", stage=True),
+    Command("queue", "the grading queue across quota windows: `queue add` (a run's epochs), `queue` (list, "
+            "with expected times), `queue run [--wait]` (post as the quota allows)", "pipeline:cmd_queue", stage=True),
 )
 
 NAMES: Tuple[str, ...] = tuple(c.name for c in COMMANDS)

@@ -242,6 +242,10 @@ class EvaluatorConfig:
     max_body_mb: float = 8.0
     # Another process submitting (one batch at a time per key): wait this long for it, then stop.
     lock_wait: float = 3600.0
+    # The rolling window daily_limit counts in (the grader's: 24 h).
+    quota_window_hours: float = 24.0
+    # `run`: put the epochs in the grading queue instead of posting them (then `critpt-harness queue run`).
+    queue: bool = False
     # What to do when a problem fails a pre-submission check: warn | block.
     check_policy: str = "warn"
 
@@ -258,6 +262,17 @@ class InteropConfig:
     setup: Optional[str] = None
     # export-official: where to write; empty = <run_dir>/official/epoch_<k>/.
     export_dir: Optional[str] = None
+
+
+@dataclass
+class QueueConfig:
+    """`critpt-harness queue [add|list|run]` (critpt_harness/grading_queue.py)."""
+
+    action: str = "list"  # set by the word after `queue`
+    # queue run: sleep until the next grading slot frees and go on until the queue is empty.
+    wait: bool = False
+    # queue add: higher goes first.
+    priority: int = 0
 
 
 @dataclass
@@ -283,6 +298,7 @@ class HarnessConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     grader: GraderConfig = field(default_factory=GraderConfig)
     resume: ResumeConfig = field(default_factory=ResumeConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
     # sandbox.backend=auto|bwrap|subprocess|docker for every sandbox (sandbox.py).
     sandbox: SandboxChoice = field(default_factory=SandboxChoice)
     # Free-form notes copied into the manifest and the batch metadata.
@@ -446,6 +462,10 @@ def validate(cfg: HarnessConfig) -> None:
             f"model.reasoning_effort={m.reasoning_effort!r}: use one of {sorted(_EFFORTS)} or null"
         )
     check_thinking_budget(m)
+    if cfg.queue.action not in ("add", "list", "run"):
+        raise ConfigError(f"queue action {cfg.queue.action!r}: use `critpt-harness queue add|list|run`")
+    if e.quota_window_hours <= 0 or e.lock_wait < 0:
+        raise ConfigError("evaluator.quota_window_hours must be positive and evaluator.lock_wait >= 0")
     if e.messages not in ("official", "none", "full"):
         raise ConfigError(f"evaluator.messages={e.messages!r}: use official, none or full")
     if e.generated_code not in ("raw", "extracted"):

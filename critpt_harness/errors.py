@@ -4,6 +4,11 @@ The CLI prints ``str(error)`` and exits non-zero, so every message says what
 went wrong *and* what to do about it.
 """
 
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
 
 class HarnessError(Exception):
     """Base class: a problem the user can fix; printed without a traceback."""
@@ -47,3 +52,7 @@ class QuotaExhausted(HarnessError):
     """No grading slot is left (server said 429, or the local ledger knows)."""
 
     exit_code = 3
+
+    def __init__(self, message: str, until: "Optional[datetime]" = None):
+        super().__init__(message)
+        self.until = until  # when a slot frees, when known

@@ -87,6 +87,7 @@ CLASSIFICATION: Dict[str, bool] = {
     "evaluator": False,
     "catalog": False,
     "checks": False,
+    "queue": False,
     "interop": False,
     "report": False,
     "grader": False,

@@ -285,6 +285,10 @@ def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
         echo(f"a subset ({s['problems']} of {s['of']} problems): stopping after the checks, nothing is submitted. "
              "The official grader grades only the full public set; for a CritPt score run all of it in a new "
              "run_dir (drop dataset.ids / dataset.limit).")
+    elif cfg.evaluator.queue:  # the queue posts it, across quota windows
+        from .grading_queue import add as queue_add
+
+        queue_add(cfg, run, echo)
     else:
         cmd_submit(cfg, run, echo)
     if not cfg.catalog.enabled:
@@ -383,4 +387,18 @@ def cmd_serve_grader(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> 
     from .grading.server import serve_grader
 
     serve_grader(cfg.grader, echo=echo)
+
+
+def cmd_queue(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    """`critpt-harness queue add|list|run`: gradings that span quota windows."""
+    from . import grading_queue
+
+    if cfg.queue.action == "add":
+        run.stored_config()  # fails clearly when run_dir is not a run folder
+        grading_queue.add(cfg, run, echo)
+    elif cfg.queue.action == "run":
+        check_keys(cfg, evaluator=True)
+        grading_queue.run_queue(cfg, echo)
+    else:
+        grading_queue.show(cfg, echo)
 

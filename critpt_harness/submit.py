@@ -318,7 +318,9 @@ def _quota_message(exc: BaseException) -> str:
 
 def _explain(exc: BaseException, epoch: int) -> Exception:
     if isinstance(exc, RetryAfterTooLong) or status_of(exc) == 429:
-        return QuotaExhausted(f"epoch {epoch}: " + _quota_message(exc))
+        cause = exc.cause if isinstance(exc, RetryAfterTooLong) else exc
+        until = quota_until(getattr(cause, "headers", {}), getattr(cause, "body", "") or "")
+        return QuotaExhausted(f"epoch {epoch}: " + _quota_message(exc), until=until)
     status = status_of(exc)
     if isinstance(exc, HTTPStatusError) and status in ADVICE:
         return GraderError(f"epoch {epoch}: HTTP {status}: {server_message(exc.body)}\n-> {ADVICE[status]}")
@@ -458,25 +460,28 @@ async def _submit_epoch(cfg: EvaluatorConfig, run: RunFolder, ledger: Ledger, gr
         store_result(run, epoch, digest, previous.result, f"ledger: graded {previous.graded_at:%Y-%m-%d %H:%M} "
                      f"(run {previous.run_dir}, epoch {previous.epoch})", cfg.url)
         return "already graded: result reused (evaluator.force=true grades it again)"
-    day_ago = datetime.now(timezone.utc) - timedelta(hours=24)
+    window = timedelta(hours=cfg.quota_window_hours)
+    day_ago = datetime.now(timezone.utc) - window
     for e in ledger.unfinished(digest, cfg.url):
         echo(f"notice: epoch {e.epoch} was being graded when the last submit stopped (started "
              f"{e.graded_at:%Y-%m-%d %H:%M} UTC); the grader may have counted it"
              + (", so it counts against evaluator.daily_limit until "
-                f"{e.graded_at + timedelta(hours=24):%Y-%m-%d %H:%M} UTC" if e.graded_at >= day_ago else "")
+                f"{e.graded_at + window:%Y-%m-%d %H:%M} UTC" if e.graded_at >= day_ago else "")
              + ". It has no result: it is graded again if the quota allows.")
     used = ledger.used_since(day_ago, cfg.url)
     if len(used) >= cfg.daily_limit:
-        frees = min(e.graded_at for e in used) + timedelta(hours=24)
-        raise QuotaExhausted(f"epoch {epoch}: {len(used)} gradings in the last 24 h (evaluator.daily_limit="
-                             f"{cfg.daily_limit}); the next slot frees at {frees:%Y-%m-%d %H:%M UTC}. "
-                             "Run the same submit command again after that.")
+        frees = min(e.graded_at for e in used) + window
+        raise QuotaExhausted(f"epoch {epoch}: {len(used)} gradings in the last {cfg.quota_window_hours:g} h "
+                             f"(evaluator.daily_limit={cfg.daily_limit}); the next slot frees at "
+                             f"{frees:%Y-%m-%d %H:%M:%S UTC}. Run the same submit command again after that "
+                             "(or queue it: `critpt-harness queue add`, then `critpt-harness queue run --wait`).",
+                             until=frees)
     remaining = grader.last_rate_limit.get("x-ratelimit-remaining")
     if remaining is not None and remaining.strip().isdigit() and int(remaining) <= 0:
         reset = parse_reset(grader.last_rate_limit.get("x-ratelimit-reset"))
         raise QuotaExhausted(f"epoch {epoch}: the grader reports 0 gradings remaining"
                              + (f" until {reset:%Y-%m-%d %H:%M UTC}" if reset else "")
-                             + "; run the same submit command again after that.")
+                             + "; run the same submit command again after that.", until=reset)
     echo(f"epoch {epoch}: posting {len(body) / 1024:.0f} KiB to {cfg.url} ...")
     attempt = 0
 

@@ -152,6 +152,7 @@ class RunData:
     isolation: Dict[str, List[str]] = field(default_factory=dict)  # where model code ran: tools / checks -> backends
     differences: List[str] = field(default_factory=list)  # settings that differ from the official set-up
     prompts_source: Optional[str] = None  # official | own (manifest `prompts`); None: not recorded
+    queued: Dict[str, Any] = field(default_factory=dict)  # manifest `queued`: epochs waiting in the grading queue
 
     @property
     def prompts_label(self) -> str:
@@ -393,6 +394,7 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
         epochs=epochs, stats=stats, checks=checks, usage=usage, price=price, cost=cost,
         catalog=catalog, provenance=prov, dry_run_requests=dry_requests, notes=notes, local_epochs=local_epochs,
         isolation=_isolation(run, records), differences=official_differences(stored, manifest),
+        queued=dict(manifest.get("queued") or {}),
         prompts_source=(manifest.get("prompts") or {}).get("source")
         or ("official" if manifest.get("prompt_hash") == "official" else None))
 

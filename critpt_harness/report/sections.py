@@ -61,6 +61,11 @@ def not_graded_text(run: RunData) -> str:
         return (f"**No graded result**: this run answers a {prov.problem_set.split(' (')[0]} problems, and a subset is "
                 "never posted to the official grader (it accepts only the full public set, and a subset's score is "
                 "not a CritPt score). It checks the set-up; for a score, run the full set in a new run_dir.")
+    if run.queued.get("epochs"):
+        when = str(run.queued.get("expected_last") or "?")[:16].replace("T", " ")
+        return (f"**No graded result yet**: queued, expected by {when} UTC (epochs "
+                f"{', '.join(map(str, sorted(run.queued['epochs'])))} wait in the grading queue "
+                f"{run.queued.get('queue', '')}; `critpt-harness queue run --wait` grades them as the quota allows).")
     if run.dry_run_requests:
         why = (f"this run was a dry run (evaluator.dry_run=true): the requests were written "
                f"({', '.join(run.dry_run_requests[:3])}{' ...' if len(run.dry_run_requests) > 3 else ''}) "

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
@@ -439,9 +440,10 @@ class FakeGrader(EvaluateContract, FakeServer):
 
     def __init__(self, api_key: str = "grader-key", limit: int = 10, ids: tuple = PUBLIC_IDS,
                  grade: Optional[Callable[[Dict[str, Any]], bool]] = None, grading_time: float = 0.0,
-                 forbidden: bool = False):
+                 forbidden: bool = False, window: Optional[timedelta] = None):
         super().__init__()
-        self.setup_contract(api_key=api_key, limit=limit, ids=ids, forbidden=forbidden)
+        self.setup_contract(api_key=api_key, limit=limit, ids=ids, forbidden=forbidden,
+                            window=window or timedelta(hours=24))
         self.grade = grade or (lambda s: "```python" in s.get("generated_code", ""))
         self.grading_time = grading_time
 
