@@ -66,3 +66,33 @@ def test_a_server_that_dies_says_so_with_its_log(tmp_path, public_dir):
                   f"dataset.path={public_dir}", f"run_dir={tmp_path / 'run'}", "prompts.source=own")
     assert out.returncode == 2
     assert "exited with code 3 before it was ready" in out.stderr and "CUDA out of memory" in out.stderr
+
+
+def test_ctrl_c_during_the_run_leaves_no_server_behind(public_dir, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    marker = tmp_path / "pid"
+    stand_in = script(tmp_path, "serve", "import os, sys\n"
+                      f"open({str(marker)!r}, 'w').write(str(os.getpid()))\n"
+                      "os.execv(sys.executable, [sys.executable, '-m', 'critpt_harness.testing.servers', 'llm',\n"
+                      "                          '--latency', '5', '--port', sys.argv[1]])\n")
+    harness = subprocess.Popen(
+        [sys.executable, "-m", "critpt_harness", "generate", "model=vllm_serve", "model.checkpoint=ckpt",
+         f"model.serve.command={stand_in}", f"dataset.path={public_dir}", "dataset.limit=2", "generation.epochs=1",
+         f"run_dir={tmp_path / 'run'}", "prompts.source=own", "generation.progress=false"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    line = ""
+    while "ready at" not in line and time.monotonic() < deadline:
+        line = harness.stdout.readline()
+    assert "ready at" in line
+    time.sleep(1.0)  # the items are in flight (each reply takes 5 s)
+    server = int(marker.read_text())
+    assert alive(server)
+    harness.send_signal(signal.SIGINT)
+    output = harness.communicate(timeout=60)[0]
+    assert harness.returncode == 130 and "serve: stopped" in output
+    time.sleep(0.5)
+    assert not alive(server)
