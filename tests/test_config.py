@@ -20,7 +20,7 @@ def test_every_config_composes(group, name):
     overrides = [f"{group}={name}"]
     if (group, name) == ("model", "openai_compatible"):
         overrides += ["model.name=x", "model.base_url=http://127.0.0.1:1/v1", "model.api_key_env=X_KEY"]
-    if (group, name) == ("model", "vllm_serve"):  # the checkpoint is the one thing it cannot guess
+    if (group, name) in (("model", "vllm_serve"), ("model", "sglang_serve")):  # the one thing it cannot guess
         overrides += ["model.checkpoint=org/ckpt"]
     cfg = make_config(*overrides)
     validate(cfg)
