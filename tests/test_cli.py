@@ -257,3 +257,17 @@ def test_a_sweep_on_another_launcher_runs_every_job_and_reports_failures(public_
     assert "(model.reasoning_effort=bogus): model.reasoning_effort='bogus'" in out.stderr
     folders = sorted(f.name.split("_", 2)[-1] for f in (tmp_path / "runs" / "mock").iterdir() if f.is_dir())
     assert folders == ["reasoning_effort-high", "reasoning_effort-low"]
+
+
+def test_parallel_jobs_that_submit_at_once_take_turns(public_dir, tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="pip install -e '.[sweeps]'")
+    with FakeGrader(api_key="g", grading_time=0.5) as grader:
+        out = run_cli("-m", "run", f"dataset.path={public_dir}", "generation.epochs=1", "checks.execute=false",
+                      "model.label=model-a,model-b,model-c", "evaluator.dry_run=false", f"evaluator.url={grader.url}",
+                      "evaluator.api_key_env=FAKE_GRADER_KEY", f"evaluator.ledger_path={tmp_path / 'ledger.jsonl'}",
+                      "catalog.enabled=false", "report.plot=false", "hydra/launcher=joblib", "hydra.launcher.n_jobs=3",
+                      env={"FAKE_GRADER_KEY": "g"}, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr + out.stdout
+        assert len(grader.graded) == 3  # one grading per job, none refused for the lock
+    folders = sorted(p.parent.parent.name for p in (tmp_path / "runs").glob("*/*/results.json"))
+    assert folders == ["model-a", "model-b", "model-c"]
