@@ -76,6 +76,12 @@ def test_without_wait_it_stops_at_the_quota_and_says_when(three_runs, tmp_path, 
     monkeypatch.setenv("FAKE_GRADER_KEY", "g")
     with FakeGrader(api_key="g", limit=4, window=timedelta(seconds=WINDOW_S)) as grader:
         cmd_queue(config(grader, tmp_path, three_runs[0].path, "queue.action=add"), three_runs[0], echo=lambda _: None)
+        from critpt_harness.report.command import build_report
+        from critpt_harness.report.config import ReportConfig
+
+        build_report([three_runs[0].path], ReportConfig(plot=False, formats=["md"]))
+        md = (three_runs[0].path / "report.md").read_text()
+        assert "**No graded result yet**: queued, expected by " in md and "epochs 0, 1, 2, 3, 4 wait" in md
         lines: list = []
         assert run_queue(config(grader, tmp_path, three_runs[0].path), echo=lines.append) == 4
         assert "quota used up: 1 epoch(s) wait; the next slot frees at" in lines[-1] and "--wait" in lines[-1]
