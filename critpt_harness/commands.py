@@ -41,7 +41,7 @@ COMMANDS: Tuple[Command, ...] = (
     Command("grade-local", "grade the run's batches here against a set with golden answers",
             "pipeline:cmd_grade_local", stage=True),
     Command("queue", "the grading queue across quota windows: `queue add` (a run's epochs), `queue` (list, "
-            "with expected times), `queue run [--wait]` (post as the quota allows)", "pipeline:cmd_queue", stage=True),
+            "with expected times), `queue run [--wait]` (post as the quota allows)", "pipeline:cmd_queue"),
 )
 
 NAMES: Tuple[str, ...] = tuple(c.name for c in COMMANDS)

@@ -394,7 +394,9 @@ def cmd_queue(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     from . import grading_queue
 
     if cfg.queue.action == "add":
-        run.stored_config()  # fails clearly when run_dir is not a run folder
+        if not run.exists():
+            raise RunFolderError(f"queue add: {run.path} is not a run folder; name one: "
+                                 "`critpt-harness queue add run_dir=runs/<model>/<time>`")
         grading_queue.add(cfg, run, echo)
     elif cfg.queue.action == "run":
         check_keys(cfg, evaluator=True)
