@@ -20,9 +20,6 @@ def differences(config: Dict[str, Any], manifest: Dict[str, Any]) -> List[str]:
     if prompts.get("source") != "official":
         out.append("prompts: paraphrased (not the official text), so the score is not comparable to published "
                    "ones (prompts.source=official fetches the official text)")
-    if (config.get("dataset") or {}).get("checkpoints"):
-        out.append("checkpoint chains: later steps asked with the tool's own step text (official: the prompt "
-                   "builder's sub-problem prompts)")
     gen = config.get("generation") or {}
     if gen.get("use_python"):
         tools = gen.get("tools") or {}

@@ -86,11 +86,10 @@ def own_first_turn(problem_description: str, code_template: str, parsing: bool) 
     return problem_description
 
 
-def step_text(descriptions: List[str], k: int) -> str:
-    """The question of checkpoint ``k`` in a multi-turn chain. The files restate
-    every earlier step (with its golden "### Answer:" for the golden-context
-    protocol); the official default (use_golden_for_prev_steps=false) asks only
-    the new part, after the model's own earlier answers."""
+def own_step_text(descriptions: List[str], k: int) -> str:
+    """The question of checkpoint ``k`` in a multi-turn chain, in the tool's own prompts: the files
+    restate every earlier step (with a golden "### Answer:" here and there); only the new part is asked,
+    after the model's own earlier answers. (The official builder asks each description as it is.)"""
     text = descriptions[k]
     if k == 0:
         return text
@@ -142,6 +141,13 @@ class PromptSet:
             return str(self.official.parse_turn(code_template))
         return own_parse_turn(code_template)
 
+    def step_text(self, descriptions: List[str], k: int) -> str:
+        """Checkpoint ``k``'s question. Official: the sub-problem's description as it is, as the
+        official builder gives it (JSON loader, from_step=k, until_step=k+1)."""
+        if self.official is not None:
+            return descriptions[k]
+        return own_step_text(descriptions, k)
+
 
 OWN = PromptSet(source="own", hash=own_prompt_hash())
 _active: PromptSet = OWN
@@ -188,6 +194,10 @@ def first_turn(problem_description: str, code_template: str, parsing: bool) -> s
 
 def parse_turn(code_template: str) -> str:
     return _active.parse_turn(code_template)
+
+
+def step_text(descriptions: List[str], k: int) -> str:
+    return _active.step_text(descriptions, k)
 
 
 def initial_messages(problem_description: str, code_template: str, parsing: bool, use_python: bool = False,

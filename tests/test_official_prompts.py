@@ -218,3 +218,13 @@ def test_resuming_with_other_prompt_text_is_refused(fixture_sums, public_dir, tm
         official.prompts.url_template = host.root + "/{path}"
         with pytest.raises(RunFolderError, match="the prompt text changed.*resume it with prompts=own"):
             cmd_generate(official, run, echo=lambda s: None)
+
+
+def test_a_checkpoint_step_is_its_description_as_it_is_with_the_official_text():
+    from critpt_harness import prompts
+
+    steps = ["Setup.\n\nStep 1: find a.", "Setup.\n\nStep 1: find a.\n### Answer: a = 1\n\n## Subproblem 2\nFind b."]
+    official = prompts.PromptSet(source="official", hash="h", official=object())  # only presence matters here
+    assert official.step_text(steps, 1) == steps[1]  # as the official builder's sub_step gives it
+    own = prompts.OWN.step_text(steps, 1)
+    assert "Find b." in own and "Answer" not in own  # the tool's own: the new part only
