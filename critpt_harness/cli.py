@@ -256,11 +256,10 @@ def _in_sweep() -> bool:
 def _job_name() -> str:
     from hydra.core.hydra_config import HydraConfig
 
-    from .config import sweep_keys
+    from .config import varying_overrides
 
     hc = HydraConfig.get()
-    varying = sweep_keys(sys.argv[1:])
-    chosen = [o for o in hc.overrides.task if o.partition("=")[0].lstrip("+~") in varying]
+    chosen = [f"{key}={value}" for key, value in varying_overrides(hc.overrides.task)]
     return f"job {hc.job.num} ({' '.join(chosen) or hc.job.override_dirname or 'no overrides'})"
 
 

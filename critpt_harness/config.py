@@ -339,14 +339,20 @@ def _job_suffix() -> str:
         return ""
     if hc.mode != RunMode.MULTIRUN:
         return ""
-    varying = sweep_keys(sys.argv[1:])
-    parts = []
-    for override in hc.overrides.task:
-        key, _, value = override.partition("=")
-        if key.lstrip("+~") in varying:
-            parts.append(f"{key.lstrip('+~').split('.')[-1]}-{value}")
+    parts = [f"{key.split('.')[-1]}-{value}" for key, value in varying_overrides(hc.overrides.task)]
     summary = slugify("_".join(parts))[:60] if parts else ""
     return f"_{summary}" if summary else f"_{hc.job.num}"
+
+
+def varying_overrides(task_overrides: Any) -> List[tuple]:
+    """(key, value) of a sweep job's overrides that the sweep varies (see sweep_keys)."""
+    varying = sweep_keys(sys.argv[1:])
+    out = []
+    for override in task_overrides:
+        key, _, value = str(override).partition("=")
+        if key.lstrip("+~") in varying:
+            out.append((key.lstrip("+~"), value))
+    return out
 
 
 def sweep_keys(args: List[str]) -> set:
