@@ -181,6 +181,8 @@ class SubmissionAttempt(RunFile):
     url: Optional[str] = None
 
 
+# The run folder's own files by name (the ledger, named by evaluator.ledger_path, is versioned by
+# submit.Ledger itself; its lines are SubmissionAttempt too).
 RUN_FILES: Dict[str, type] = {"manifest.json": Manifest, "results.json": ResultsFile,
                               "local_grades.json": LocalGradesFile, "checks.json": ChecksFile,
-                              "submissions.jsonl": SubmissionAttempt, "ledger.jsonl": SubmissionAttempt}
+                              "submissions.jsonl": SubmissionAttempt}

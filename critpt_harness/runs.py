@@ -37,7 +37,8 @@ def now_iso() -> str:
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON via a temp file + rename, so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = redact(json.dumps(stamp(data, path), indent=2, ensure_ascii=False, default=str)) + "\n"
+    text = redact(json.dumps(stamp(data) if _versioned(path) else data, indent=2, ensure_ascii=False,
+                             default=str)) + "\n"
     write_text_atomic(path, text)
 
 
@@ -47,15 +48,12 @@ def write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-LEDGERS: set = set()  # ledger file names in use (evaluator.ledger_path may name it anything)
-
-
 def _versioned(path: Path) -> bool:
-    """The harness's own files (contracts.RUN_FILES): stamped with schema_version, checked on read."""
+    """The run folder's own files (contracts.RUN_FILES), known by name: stamped with schema_version,
+    checked on read. (The ledger, which evaluator.ledger_path may name anything, says so itself.)"""
     from .contracts import RUN_FILES
 
-    return path.name in RUN_FILES or path.name.endswith((".checks.json", "ledger.jsonl")) or \
-        path.name in LEDGERS
+    return path.name in RUN_FILES or path.name.endswith(".checks.json")
 
 
 def check_version(data: Any, path: Path) -> Any:
@@ -69,8 +67,9 @@ def check_version(data: Any, path: Path) -> Any:
     return data
 
 
-def stamp(data: Any, path: Path) -> Any:
-    if isinstance(data, dict) and _versioned(path):
+def stamp(data: Any) -> Any:
+    """``data`` with this version's schema_version (a dict; anything else as it is)."""
+    if isinstance(data, dict):
         from .contracts import SCHEMA_VERSION
 
         return {**data, "schema_version": SCHEMA_VERSION}
@@ -102,7 +101,8 @@ class JsonlAppender:
     the records not yet written. A torn last line from an earlier crash is
     closed off (it is then skipped with a warning) instead of being glued to."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, versioned: Optional[bool] = None):
+        """``versioned``: stamp schema_version on each line; None = by the file's name."""
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() and path.stat().st_size > 0:
             with path.open("rb") as f:
@@ -113,6 +113,7 @@ class JsonlAppender:
                     f.write(b"\n")
         self._file = path.open("a", encoding="utf-8")
         self._path = path
+        self._versioned = _versioned(path) if versioned is None else versioned
         self._writer = jsonlines.Writer(self._file, flush=True, dumps=self._dumps)
 
     @staticmethod
@@ -120,7 +121,7 @@ class JsonlAppender:
         return redact(json.dumps(obj, ensure_ascii=False, default=str))
 
     def write(self, obj: Any) -> None:
-        self._writer.write(stamp(obj, self._path))
+        self._writer.write(stamp(obj) if self._versioned else obj)
 
     def sync(self) -> None:
         """Flush and fsync: the record survives a crash or a kill right after."""
@@ -143,11 +144,12 @@ class JsonlAppender:
         self.close()
 
 
-def read_jsonl(path: Path) -> Iterator[Dict[str, Any]]:
-    """Records of a JSONL file; unreadable lines (a torn write) are skipped with a warning."""
+def read_jsonl(path: Path, versioned: Optional[bool] = None) -> Iterator[Dict[str, Any]]:
+    """Records of a JSONL file; unreadable lines (a torn write) are skipped with a warning.
+    ``versioned``: refuse lines from a newer schema_version; None = by the file's name."""
     if not path.exists():
         return
-    versioned = _versioned(path)
+    versioned = _versioned(path) if versioned is None else versioned
     # Read bytes: a line that is not UTF-8 (a torn or foreign write) is skipped like one that is not JSON.
     with path.open("rb") as f:
         for n, raw in enumerate(f, 1):

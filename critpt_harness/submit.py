@@ -37,7 +37,7 @@ from .http import (HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client
                    server_message, status_of)
 from .problems import default_cache_dir
 from .provenance import is_official_url
-from .runs import LEDGERS, JsonlAppender, RunFolder, now_iso, read_json, read_jsonl, write_json_atomic
+from .runs import JsonlAppender, RunFolder, now_iso, read_json, read_jsonl, write_json_atomic
 from .secrets import redact, require_key
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,6 @@ class Ledger:
 
     def __init__(self, path: Path):
         self.path = path
-        LEDGERS.add(path.name)  # a versioned file, whatever evaluator.ledger_path calls it
 
     def entries(self, url: str) -> List[LedgerEntry]:
         """Gradings (and unfinished attempts) for ``url``. Entries with an
@@ -104,7 +103,7 @@ class Ledger:
         Entries without one (older ledgers) are completed gradings."""
         out: List[LedgerEntry] = []
         attempts: Dict[str, LedgerEntry] = {}
-        for raw in read_jsonl(self.path):
+        for raw in read_jsonl(self.path, versioned=True):
             if not raw.get("content_hash") or raw.get("url") != url:
                 continue
             state = raw.get("state", GRADED)
@@ -143,7 +142,7 @@ class Ledger:
         return [e for e in self.entries(url) if e.graded_at >= since]
 
     def _append(self, record: Dict[str, Any]) -> None:
-        with JsonlAppender(self.path) as w:
+        with JsonlAppender(self.path, versioned=True) as w:
             w.write(record)
             w.sync()
 

@@ -68,3 +68,16 @@ def test_an_unversioned_older_file_still_reads(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps({"epochs": {"0": {"accuracy": "high"}}}))
     with pytest.raises(RunFolderError, match=r"results.json: epochs.0.accuracy: .*restore the file"):
         read_run_file(tmp_path / "results.json", ResultsFile)
+
+
+def test_a_ledger_from_a_newer_version_is_refused_whatever_its_name(tmp_path):
+    from critpt_harness.submit import Ledger
+
+    path = tmp_path / "my-gradings.jsonl"  # evaluator.ledger_path may name it anything
+    Ledger(path).add("h", "run", 0, {"accuracy": 0.1}, "http://grader")
+    assert json.loads(path.read_text().splitlines()[0])["schema_version"] == SCHEMA_VERSION
+    with path.open("a") as f:
+        f.write(json.dumps({"content_hash": "h2", "url": "http://grader", "schema_version": SCHEMA_VERSION + 1}) + "\n")
+    with pytest.raises(RunFolderError, match=rf"my-gradings.jsonl was written by a newer critpt-harness "
+                                             rf"\(schema_version {SCHEMA_VERSION + 1}"):
+        Ledger(path).entries("http://grader")
