@@ -197,11 +197,14 @@ def _parse_time(text: Optional[str]) -> Optional[datetime]:
         return None
 
 
-def _epochs(file: Path, notes: List[str]) -> List[EpochResult]:
+def _read(file: Path) -> Optional[Dict[str, Any]]:
+    return read_json(file) if file.exists() else None
+
+
+def _epochs(data: Optional[Dict[str, Any]], file: Path, notes: List[str]) -> List[EpochResult]:
     """Graded epochs from results.json (the submitter's) or local_grades.json (grade-local)."""
-    if not file.exists():
+    if not data:
         return []
-    data = read_json(file)
     out = []
     for key, e in (data.get("epochs") or {}).items():
         try:
@@ -339,16 +342,16 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
     label = str(model.get("label") or name)
     records = _records(run, notes)
     local_file = run.path / "local_grades.json"
-    epochs, local_epochs = _epochs(run.results_file, notes), _epochs(local_file, notes)
+    results, local = _read(run.results_file), _read(local_file)  # read once: the epochs and the provenance
+    epochs, local_epochs = _epochs(results, run.results_file, notes), _epochs(local, local_file, notes)
     if not epochs:  # grade-local's grades are the score when nothing was submitted
         epochs, local_epochs = local_epochs, []
     checks = _checks(run, records)
     requests_dir = run.path / "requests"
     dry_requests = sorted(str(p.relative_to(run.path)) for p in requests_dir.glob("epoch_*.request.json")) \
         if requests_dir.exists() else []
-    prov = decide(stored, manifest, read_json(run.results_file) if run.results_file.exists() else None,
-                  read_json(local_file) if local_file.exists() else None,
-                  max((c.problems for c in checks), default=None), bool(dry_requests))
+    prov = decide(stored, manifest, results, local, max((c.problems for c in checks), default=None),
+                  bool(dry_requests))
     stats = epoch_stats(prov.accuracies)
     usage = _usage(records)
 

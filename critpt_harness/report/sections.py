@@ -173,7 +173,7 @@ def _score(doc: Document, run: RunData) -> None:
 def _local_beside(doc: Document, run: RunData, level: int) -> None:
     """grade-local's results next to a submitted score: their own section, never the headline."""
     accs = [e.accuracy for e in run.local_epochs]
-    problems = max((c.problems for c in run.checks), default=None)
+    problems = run.provenance.problems  # the same count the score's label uses
     doc.add(Heading(level, f"LOCAL grading, {problems if problems is not None else '?'} problems (grade-local)"))
     rows = [[str(e.epoch), pct(e.accuracy), e.graded_at or "?"] for e in run.local_epochs]
     doc.add(Table(["epoch", "accuracy", "graded at"], rows, align_right=(0, 1)),
