@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 from urllib.parse import urlsplit
 
+# len(problems.PUBLIC_IDS), kept here so the report need not load the problem loader (httpx); a test ties them.
 PUBLIC_SET_SIZE = 70
 OFFICIAL_HOSTS = ("artificialanalysis.ai",)
 OFFICIAL_GRADER = "the official CritPt grader (Artificial Analysis)"

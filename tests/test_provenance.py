@@ -183,3 +183,10 @@ def test_the_report_lists_where_the_set_up_differs_from_the_official_one(tmp_pat
     run = make_run(tmp_path / "run", accuracies=ACC)
     md = _report(run)["md"]
     assert "### Differences from the official set-up" in md and "prompts: paraphrased" in md
+
+
+def test_the_public_set_size_is_the_pinned_sets():
+    from critpt_harness.problems import PUBLIC_IDS
+    from critpt_harness.provenance import PUBLIC_SET_SIZE
+
+    assert PUBLIC_SET_SIZE == len(PUBLIC_IDS)
