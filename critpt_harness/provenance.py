@@ -91,17 +91,6 @@ class Provenance:
             return f"subset: {n} of {PUBLIC_SET_SIZE} (dataset.ids / dataset.limit)"
         return f"the public set, {n} problems"
 
-    @property
-    def short(self) -> str:
-        """One word for narrow tables."""
-        if self.ranked:
-            return "official"
-        if self.kind == LOCAL:
-            return "LOCAL"
-        if self.kind in (DRY_RUN, NOT_GRADED):
-            return "dry run" if self.kind == DRY_RUN else "none"
-        return "private" if not self.public_set else ("subset" if self.subset else "reused")
-
     def sentence(self) -> str:
         """Where the score came from, for the line under it."""
         if self.kind == DRY_RUN:
