@@ -109,8 +109,8 @@ def run(args: argparse.Namespace, url: str) -> None:
     from omegaconf import OmegaConf
 
     from critpt_harness import config as config_module
-    from critpt_harness.generate import generate_async
-    from critpt_harness.problems import load_directory
+    from critpt_harness.generation.loop import generate_async
+    from critpt_harness.data.problems import load_directory
     from critpt_harness.runs import RunFolder
 
     os.environ["BENCH_KEY"] = "bench"

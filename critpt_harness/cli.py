@@ -179,7 +179,7 @@ def _task(cfg: "DictConfig") -> None:
         outcome = "ok"
         try:
             if harness_cfg.command in ("run", "generate") and harness_cfg.model.checkpoint:
-                from .serving import served  # your own checkpoint, served for the run and stopped after
+                from .generation.models.served import served  # your own checkpoint, served for the run and stopped after
 
                 with served(harness_cfg, run.path):
                     handler(harness_cfg.command)(harness_cfg, run)

@@ -22,7 +22,7 @@ from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
 from critpt_harness import config as config_module
-from critpt_harness import prompts
+from critpt_harness.generation import prompts
 from critpt_harness.config import HarnessConfig
 
 from .synthetic import write_example, write_public_set

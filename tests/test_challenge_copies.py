@@ -10,7 +10,7 @@ from pathlib import Path
 from critpt_harness.grading.config import GraderConfig
 from critpt_harness.grading.local import load_golden_set
 from critpt_harness.grading.server import LocalGraderServer
-from critpt_harness.problems import load_directory
+from critpt_harness.data.problems import load_directory
 
 TEMPLATE = "def answer():\n    return ...\n"
 

@@ -3,8 +3,8 @@
 import json
 
 
-from critpt_harness.extract import extract_code, static_checks
-from critpt_harness.mock import fill_template
+from critpt_harness.checks.extract import extract_code, static_checks
+from critpt_harness.generation.models.mock import fill_template
 
 TEMPLATE = '''import sympy as sp
 

@@ -11,9 +11,9 @@ import time
 import pytest
 
 from critpt_harness.errors import BatchError, ModelUnusable
-from critpt_harness.generate import generate_async, latest_records
-from critpt_harness.pipeline import cmd_assemble, cmd_generate
-from critpt_harness.problems import load_problems
+from critpt_harness.generation.loop import generate_async, latest_records
+from critpt_harness.commands.pipeline import cmd_assemble, cmd_generate
+from critpt_harness.data.problems import load_problems
 from critpt_harness.runs import RunFolder
 from critpt_harness.testing.servers import FakeLLMServer
 

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from critpt_harness import prompts
-from critpt_harness.generate import generate_async, latest_records
-from critpt_harness.problems import load_directory
+from critpt_harness.generation import prompts
+from critpt_harness.generation.loop import generate_async, latest_records
+from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder, read_jsonl
 from critpt_harness.testing.servers import Fault, FakeLLMServer
 
@@ -53,7 +53,7 @@ def test_two_step_conversation_is_recorded_in_full(problems, tmp_path, monkeypat
 
 
 def test_a_local_server_with_a_null_key_gets_no_authorization(problems, tmp_path, monkeypatch):
-    from critpt_harness.pipeline import check_keys
+    from critpt_harness.commands.pipeline import check_keys
 
     monkeypatch.setenv("FAKE_LLM_KEY", "sk-real-key-must-not-leak")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-must-not-leak")

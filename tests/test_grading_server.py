@@ -23,10 +23,10 @@ from critpt_harness.grading.config import GraderConfig, validate_grader
 from critpt_harness.grading.contract import EvaluateContract
 from critpt_harness.grading.local import load_golden_set
 from critpt_harness.grading.server import MARKER_HEADER, LocalGraderServer, serve_grader
-from critpt_harness.mock import fill_template
-from critpt_harness.problems import PUBLIC_IDS
+from critpt_harness.generation.models.mock import fill_template
+from critpt_harness.data.problems import PUBLIC_IDS
 from critpt_harness.runs import JsonlAppender, RunFolder, read_json, read_jsonl, write_json_atomic
-from critpt_harness.submit import GraderClient, submit_async
+from critpt_harness.submission.submit import GraderClient, submit_async
 from critpt_harness.testing.servers import FakeGrader
 
 from .synthetic import EXAMPLE_CHALLENGE

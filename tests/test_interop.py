@@ -5,8 +5,8 @@ import json
 import pytest
 
 from critpt_harness.errors import RunFolderError
-from critpt_harness.interop import official_files
-from critpt_harness.pipeline import cmd_assemble, cmd_export_official, cmd_generate, cmd_import_official
+from critpt_harness.batches.interop import official_files
+from critpt_harness.commands.pipeline import cmd_assemble, cmd_export_official, cmd_generate, cmd_import_official
 from critpt_harness.runs import RunFolder, read_json
 
 from .conftest import make_config

@@ -16,11 +16,12 @@ import pytest
 
 from critpt_harness.http import RetryConfig
 
-from critpt_harness import official_prompts, prompts
+from critpt_harness.data import official_prompts
+from critpt_harness.generation import prompts
 from critpt_harness.config import PromptsConfig
 from critpt_harness.errors import PromptsError
-from critpt_harness.generate import latest_records
-from critpt_harness.pipeline import cmd_generate
+from critpt_harness.generation.loop import latest_records
+from critpt_harness.commands.pipeline import cmd_generate
 from critpt_harness.report.config import ReportConfig
 from critpt_harness.report.data import load_run
 from critpt_harness.report.sections import _run_table
@@ -53,7 +54,7 @@ def fixture_text() -> official_prompts.OfficialText:
 
 
 def test_the_shipped_checksums_name_the_pinned_commit():
-    pinned = json.loads((Path(official_prompts.__file__).parent / "data" / "official_prompts.json").read_text())
+    pinned = json.loads((Path(official_prompts.__file__).parent / "official_prompts.json").read_text())
     assert pinned["commit"] in PromptsConfig().url_template
     assert set(pinned["files"]) == {official_prompts.TEMPLATE_FILE, official_prompts.BUILDER_FILE}
 
@@ -221,7 +222,7 @@ def test_resuming_with_other_prompt_text_is_refused(fixture_sums, public_dir, tm
 
 
 def test_a_checkpoint_step_is_its_description_as_it_is_with_the_official_text():
-    from critpt_harness import prompts
+    from critpt_harness.generation import prompts
 
     steps = ["Setup.\n\nStep 1: find a.", "Setup.\n\nStep 1: find a.\n### Answer: a = 1\n\n## Subproblem 2\nFind b."]
     official = prompts.PromptSet(source="official", hash="h", official=object())  # only presence matters here

@@ -7,9 +7,9 @@ import re
 import pytest
 
 from critpt_harness.errors import BatchError
-from critpt_harness.generate import generate_async, latest_records
-from critpt_harness.pipeline import cmd_assemble, cmd_generate, cmd_grade_local, cmd_run, cmd_submit
-from critpt_harness.problems import load_directory
+from critpt_harness.generation.loop import generate_async, latest_records
+from critpt_harness.commands.pipeline import cmd_assemble, cmd_generate, cmd_grade_local, cmd_run, cmd_submit
+from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder, read_json
 from critpt_harness.testing.servers import FakeLLMServer
 

@@ -9,7 +9,7 @@ from critpt_harness.http import RetryConfig
 
 from critpt_harness.config import DatasetConfig
 from critpt_harness.errors import DatasetError
-from critpt_harness.problems import PUBLIC_IDS, load_directory, load_problems
+from critpt_harness.data.problems import PUBLIC_IDS, load_directory, load_problems
 from critpt_harness.testing.servers import Fault, FakeFileHost
 
 

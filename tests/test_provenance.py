@@ -13,7 +13,7 @@ import pytest
 from critpt_harness.provenance import decide
 from critpt_harness.report.command import build_report
 from critpt_harness.report.config import ReportConfig
-from critpt_harness.results import table, update_summary
+from critpt_harness.submission.results import table, update_summary
 from critpt_harness.runs import RunFolder
 
 from .test_report import ACC, make_run, write_json
@@ -186,7 +186,7 @@ def test_the_report_lists_where_the_set_up_differs_from_the_official_one(tmp_pat
 
 
 def test_the_public_set_size_is_the_pinned_sets():
-    from critpt_harness.problems import PUBLIC_IDS
+    from critpt_harness.data.problems import PUBLIC_IDS
     from critpt_harness.provenance import PUBLIC_SET_SIZE
 
     assert PUBLIC_SET_SIZE == len(PUBLIC_IDS)

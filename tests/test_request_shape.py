@@ -9,8 +9,8 @@ import json
 import pytest
 
 from critpt_harness.errors import BatchError
-from critpt_harness.generate import latest_records
-from critpt_harness.pipeline import cmd_assemble, cmd_generate, cmd_submit
+from critpt_harness.generation.loop import latest_records
+from critpt_harness.commands.pipeline import cmd_assemble, cmd_generate, cmd_submit
 from critpt_harness.runs import RunFolder, read_json
 from critpt_harness.testing.servers import FakeLLMServer, FakeGrader
 

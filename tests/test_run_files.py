@@ -10,7 +10,7 @@ import pytest
 
 from critpt_harness.contracts import (SCHEMA_VERSION, ChecksFile, Manifest, ResultsFile, SubmissionAttempt)
 from critpt_harness.errors import RunFolderError
-from critpt_harness.pipeline import cmd_run
+from critpt_harness.commands.pipeline import cmd_run
 from critpt_harness.report.command import build_report
 from critpt_harness.report.config import ReportConfig
 from critpt_harness.runs import RunFolder, read_json, read_jsonl, read_run_file
@@ -71,7 +71,7 @@ def test_an_unversioned_older_file_still_reads(tmp_path):
 
 
 def test_a_ledger_from_a_newer_version_is_refused_whatever_its_name(tmp_path):
-    from critpt_harness.submit import Ledger
+    from critpt_harness.submission.submit import Ledger
 
     path = tmp_path / "my-gradings.jsonl"  # evaluator.ledger_path may name it anything
     Ledger(path).add("h", "run", 0, {"accuracy": 0.1}, "http://grader")

@@ -28,19 +28,19 @@ from pathlib import Path
 
 import pytest
 
-from critpt_harness import sandbox as sb
-from critpt_harness.checks import execution_checks, summarize
+from critpt_harness.tools import sandbox as sb
+from critpt_harness.checks.sandboxed import execution_checks, summarize
 from critpt_harness.config import ChecksConfig, SandboxConfig, ToolsConfig
 from critpt_harness.errors import ConfigError
-from critpt_harness.generate import generate_async, latest_records
+from critpt_harness.generation.loop import generate_async, latest_records
 from critpt_harness.grading.judge import JudgeItem, run_judge
-from critpt_harness.llm import ToolCall
-from critpt_harness.mock import fill_template
-from critpt_harness.problems import load_directory
+from critpt_harness.generation.models.chat import ToolCall
+from critpt_harness.generation.models.mock import fill_template
+from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder
-from critpt_harness.sandbox import SandboxUnavailable, bwrap_problem, run_python
+from critpt_harness.tools.sandbox import SandboxUnavailable, bwrap_problem, run_python
 from critpt_harness.testing.servers import FakeLLMServer
-from critpt_harness.tools import ToolBudget, execute, key_env_names, mask_keys
+from critpt_harness.tools.calls import ToolBudget, execute, key_env_names, mask_keys
 
 from .conftest import llm_overrides, make_config
 
@@ -365,7 +365,7 @@ def test_without_bwrap_auto_falls_back_with_a_warning_and_bwrap_refuses(monkeypa
     sb.bwrap_problem.cache_clear()
     sb._warned.clear()
     try:
-        with caplog.at_level(logging.WARNING, logger="critpt_harness.sandbox"):
+        with caplog.at_level(logging.WARNING, logger="critpt_harness.tools.sandbox"):
             auto = asyncio.run(run_python("print('hi')", SandboxConfig(backend="auto", timeout=30)))
             asyncio.run(run_python("print('hi')", SandboxConfig(backend="auto", timeout=30)))
         assert auto.isolation == "subprocess" and auto.stdout.strip() == "hi"

@@ -7,9 +7,9 @@ import asyncio
 import json
 
 from critpt_harness.config import ToolsConfig
-from critpt_harness.llm import ToolCall
-from critpt_harness.sandbox import SandboxConfig
-from critpt_harness.tools import ToolBudget, execute, tool_specs
+from critpt_harness.generation.models.chat import ToolCall
+from critpt_harness.tools.sandbox import SandboxConfig
+from critpt_harness.tools.calls import ToolBudget, execute, tool_specs
 
 
 def run(name: str, arguments: dict, **tools) -> tuple:
@@ -44,8 +44,8 @@ def test_null_limits_mean_no_cap():
 
 
 def test_the_tool_loop_runs_a_bash_call_the_model_makes(public_dir, tmp_path, monkeypatch):
-    from critpt_harness.generate import latest_records
-    from critpt_harness.pipeline import cmd_generate
+    from critpt_harness.generation.loop import latest_records
+    from critpt_harness.commands.pipeline import cmd_generate
     from critpt_harness.runs import RunFolder
     from critpt_harness.testing.servers import FakeLLMServer
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from ..http import (HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, quota_until, unreachable,
                     server_message)
-from ..problems import default_cache_dir
+from ..data.problems import default_cache_dir
 from ..secrets import redact, require_key
 from .cache import CacheEntry, ResponseCache, kept_headers, lifetime, no_store
 from .config import ApiConfig, CatalogConfig

@@ -31,7 +31,7 @@ import random
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..answer_call import short_repr
+from ..tools.answer_call import short_repr
 
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 0.0

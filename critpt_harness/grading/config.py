@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..errors import ConfigError
-from ..sandbox import SandboxConfig
+from ..tools.sandbox import SandboxConfig
 from .compare import DEFAULT_ATOL, DEFAULT_RTOL
 
 

@@ -36,12 +36,11 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from ..answer_call import (TimeLimit, answer_function, limited, load_module, module_level_args, parameter_names,
-                           short_repr)
+from ..tools.answer_call import TimeLimit, answer_function, limited, load_module, module_level_args, parameter_names, short_repr
 from .compare import DEFAULT_ATOL, DEFAULT_RTOL, compare
 
 if TYPE_CHECKING:  # the sandbox side never imports the harness's config (it pulls in Hydra)
-    from ..sandbox import SandboxConfig
+    from ..tools.sandbox import SandboxConfig
 
 MARK = "@@critpt-judge@@"
 STATUSES = ("correct", "incorrect", "timeout", "not_gradable", "judge_error")
@@ -348,7 +347,7 @@ async def run_judge(items: List[JudgeItem], sandbox: "SandboxConfig", *, timeout
                     workers: int = 4) -> Dict[str, Dict[str, Any]]:
     """Judge every item in one sandbox process; returns {id: verdict} with a
     verdict for every item (``judge_error`` when the sandbox gave none)."""
-    from ..sandbox import run_python  # harness side only: the sandbox side never needs it
+    from ..tools.sandbox import run_python  # harness side only: the sandbox side never needs it
 
     if not items:
         return {}

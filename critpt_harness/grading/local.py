@@ -25,8 +25,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..contracts import Batch
 from ..errors import ConfigError, DatasetError, HarnessError
-from ..extract import extract_code
-from ..problems import Problem, parse_challenge_file, without_copies
+from ..checks.extract import extract_code
+from ..data.problems import Problem, parse_challenge_file, without_copies
 from .config import GraderConfig
 from .judge import JudgeItem, run_judge
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import List, Optional
 
-from ..results import summarize
+from ..submission.results import summarize
 
 
 @dataclass

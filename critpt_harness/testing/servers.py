@@ -24,8 +24,8 @@ from urllib.parse import parse_qs, urlparse
 import h11
 
 from ..grading.contract import EvaluateContract, js_date  # noqa: F401 - js_date is re-exported
-from ..mock import MOCK_TOOL_CODE, mock_reply
-from ..problems import PUBLIC_IDS
+from ..generation.models.mock import MOCK_TOOL_CODE, mock_reply
+from ..data.problems import PUBLIC_IDS
 
 
 @dataclass

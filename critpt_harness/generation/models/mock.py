@@ -14,8 +14,8 @@ import json
 import re
 from typing import Any, Dict, List, Optional
 
-from .contracts import Usage
-from .llm import ChatResult, ToolCall
+from ...contracts import Usage
+from .chat import ChatResult, ToolCall
 
 _TEMPLATE = re.compile(r"```python\n(.*?)\n```", re.DOTALL)
 _LIST_PLACEHOLDER = re.compile(r"\[\s*\.\.\.\s*\]")

@@ -9,9 +9,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .contracts import Batch, GenerationFlags, GenerationRecord, Submission
-from .errors import BatchError
-from .problems import PUBLIC_IDS
+from ..contracts import Batch, GenerationFlags, GenerationRecord, Submission
+from ..errors import BatchError
+from ..data.problems import PUBLIC_IDS
 
 
 @dataclass

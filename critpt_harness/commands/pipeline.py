@@ -14,17 +14,17 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from .config import DatasetConfig, HarnessConfig, keyless, model_label
-from .errors import BatchError, ConfigError, HarnessError, RunFolderError
-from .providers import is_offline, provider
-from .runs import RunFolder, mark_latest, now_iso, read_json, write_json_atomic
-from .secrets import require_key
+from ..config import DatasetConfig, HarnessConfig, keyless, model_label
+from ..errors import BatchError, ConfigError, HarnessError, RunFolderError
+from ..providers import is_offline, provider
+from ..runs import RunFolder, mark_latest, now_iso, read_json, write_json_atomic
+from ..secrets import require_key
 
 # Each command imports the modules it needs when it runs (start-up: the openai SDK,
 # the sandbox, grading and report modules are not loaded for commands that do not use them).
 if TYPE_CHECKING:
-    from .contracts import GenerationRecord
-    from .problems import Problem, ProblemSet
+    from ..contracts import GenerationRecord
+    from ..data.problems import Problem, ProblemSet
 
 log = logging.getLogger(__name__)
 Echo = Callable[[str], None]
@@ -36,7 +36,8 @@ def _shown(value: Any) -> str:
 
 def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> None:
     """Create the run folder, or check that resuming it keeps the same settings."""
-    from . import identity, prompts
+    from ..generation import identity
+    from ..generation import prompts
 
     # cfg came from OmegaConf.to_object, so it is resolved already: asdict gives the same
     # plain dict as OmegaConf.to_container(OmegaConf.structured(cfg)), ~100x faster.
@@ -92,10 +93,10 @@ def check_keys(cfg: HarnessConfig, *, evaluator: bool) -> None:
 
 
 def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
-    from .budget import BudgetReached
-    from .budget import plan as plan_budget
-    from .generate import generate_async, record_statuses
-    from .problems import load_problems
+    from ..generation.budget import BudgetReached
+    from ..generation.budget import plan as plan_budget
+    from ..generation.loop import generate_async, record_statuses
+    from ..data.problems import load_problems
 
     check_keys(cfg, evaluator=False)
     problems = load_problems(cfg.dataset)
@@ -127,7 +128,7 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
 
 def _run_problems(stored: Dict[str, Any]) -> Dict[str, Problem]:
     """The run's problems, loaded with the dataset settings it was generated with."""
-    from .problems import load_problems
+    from ..data.problems import load_problems
 
     dataset = stored.get("dataset") or {}
     known = {k: v for k, v in dataset.items() if k in DatasetConfig.__dataclass_fields__}
@@ -136,7 +137,7 @@ def _run_problems(stored: Dict[str, Any]) -> Dict[str, Problem]:
 
 def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[GenerationRecord],
                   problems: Dict[str, Problem], echo: Echo) -> Dict[str, Any]:
-    from .checks import check_records
+    from ..checks.sandboxed import check_records
 
     summary = asyncio.run(check_records(records, problems, cfg.checks))
     write_json_atomic(run.checks_file(epoch), summary)
@@ -151,7 +152,7 @@ def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[
 
 
 def _records_by_epoch(run: RunFolder) -> Dict[int, List[GenerationRecord]]:
-    from .generate import ok_records
+    from ..generation.loop import ok_records
 
     by_epoch: Dict[int, List[GenerationRecord]] = defaultdict(list)
     for r in ok_records(run):
@@ -189,9 +190,9 @@ def check_table(summaries: Dict[int, Dict[str, Any]], ids: List[str]) -> str:
 
 def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List[int]:
     """Write one batch per complete epoch; raise BatchError naming incomplete ones."""
-    from . import __version__
-    from .batch import build_batch, expected_ids
-    from .contracts import GenerationFlags
+    from .. import __version__
+    from ..batches.batch import build_batch, expected_ids
+    from ..contracts import GenerationFlags
 
     stored = run.stored_config()
     manifest = run.manifest()
@@ -235,8 +236,8 @@ def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List
 
 
 def cmd_submit(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
-    from .results import table, update_summary
-    from .submit import submit_async
+    from ..submission.results import table, update_summary
+    from ..submission.submit import submit_async
 
     run.stored_config()  # fails clearly when run_dir is not a run folder
     try:
@@ -255,7 +256,7 @@ def cmd_submit(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
 
 def cmd_catalog(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """Snapshot the public catalogs into the run folder (or runs/catalog/<date>/)."""
-    from .catalogs.snapshot import cmd_catalog as snapshot
+    from ..catalogs.snapshot import cmd_catalog as snapshot
 
     if not cfg.catalog.enabled:
         echo("catalog: off (catalog.enabled=false); no snapshot taken")
@@ -266,7 +267,7 @@ def cmd_catalog(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
 
 def cmd_report(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """report.md + report.html from stored files only (report.runs=[...] for several runs)."""
-    from .report.command import cmd_report as report
+    from ..report.command import cmd_report as report
 
     report(cfg, run, echo)
 
@@ -286,7 +287,7 @@ def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
              "The official grader grades only the full public set; for a CritPt score run all of it in a new "
              "run_dir (drop dataset.ids / dataset.limit).")
     elif cfg.evaluator.queue:  # the queue posts it, across quota windows
-        from .grading_queue import add as queue_add
+        from ..submission.queue import add as queue_add
 
         queue_add(cfg, run, echo)
     else:
@@ -300,15 +301,15 @@ def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
             cmd_catalog(cfg, run, echo)
         except HarnessError as exc:  # the scores are in; a catalog problem must not fail the run
             echo(f"warning: catalog snapshot failed: {exc}")
-    from .report.command import report_stage  # a failed report is a warning, never a failed run
+    from ..report.command import report_stage  # a failed report is a warning, never a failed run
 
     report_stage(cfg, run, echo)
 
 
 def cmd_import_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """Make a run folder from the official pipeline's generations."""
-    from .interop import import_official
-    from .problems import load_problems
+    from ..batches.interop import import_official
+    from ..data.problems import load_problems
 
     if not cfg.interop.source:
         raise ConfigError("import-official needs interop.source=<the official results/generations folder>")
@@ -322,8 +323,8 @@ def cmd_import_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) 
 
 def cmd_export_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """Write the run's batches in the official layout, one tree per epoch."""
-    from .interop import export_official
-    from .submit import assembled_epochs
+    from ..batches.interop import export_official
+    from ..submission.submit import assembled_epochs
 
     run.stored_config()
     epochs = list(cfg.evaluator.epochs) or assembled_epochs(run)
@@ -339,10 +340,10 @@ def cmd_export_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) 
 
 def cmd_grade_local(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """Grade the run's batches here, against a problem set with golden answers."""
-    from .grading.local import grade_batch, load_golden_set
-    from .provenance import decide
-    from .results import batch_problems, summarize
-    from .submit import assembled_epochs
+    from ..grading.local import grade_batch, load_golden_set
+    from ..provenance import decide
+    from ..submission.results import batch_problems, summarize
+    from ..submission.submit import assembled_epochs
 
     stored = run.stored_config()
     source = cfg.grader.problems or (stored.get("dataset") or {}).get("path")
@@ -374,7 +375,7 @@ def cmd_grade_local(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> N
 
 def _content_hash(batch: Dict[str, Any]) -> Optional[str]:
     """The batch's content identity (as the submitter's ledger uses), so identical epochs count once."""
-    from .batch import Batch, submissions_hash
+    from ..batches.batch import Batch, submissions_hash
 
     try:
         return submissions_hash(Batch.model_validate(batch))
@@ -384,14 +385,14 @@ def _content_hash(batch: Dict[str, Any]) -> Optional[str]:
 
 def cmd_serve_grader(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """A local grader with the evaluate endpoint's contract, grading with golden answers."""
-    from .grading.server import serve_grader
+    from ..grading.server import serve_grader
 
     serve_grader(cfg.grader, echo=echo)
 
 
 def cmd_queue(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """`critpt-harness queue add|list|run`: gradings that span quota windows."""
-    from . import grading_queue
+    from ..submission import queue as grading_queue
 
     if cfg.queue.action == "add":
         if not run.exists():

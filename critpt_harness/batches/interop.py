@@ -24,12 +24,12 @@ from typing import Any, Dict, List, Optional, Tuple, cast
 
 from omegaconf import OmegaConf
 
-from .config import HarnessConfig
-from .contracts import Batch, GenerationFlags, GenerationRecord, Usage
-from .errors import RunFolderError
-from .extract import static_checks
-from .problems import Problem, canonical_sha256
-from .runs import JsonlAppender, RunFolder, now_iso, read_json, write_json_atomic
+from ..config import HarnessConfig
+from ..contracts import Batch, GenerationFlags, GenerationRecord, Usage
+from ..errors import RunFolderError
+from ..checks.extract import static_checks
+from ..data.problems import Problem, canonical_sha256
+from ..runs import JsonlAppender, RunFolder, now_iso, read_json, write_json_atomic
 
 log = logging.getLogger(__name__)
 

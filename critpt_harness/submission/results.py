@@ -11,8 +11,8 @@ import math
 import statistics
 from typing import Any, Dict, List, Optional
 
-from .provenance import decide
-from .runs import RunFolder, read_json, write_json_atomic
+from ..provenance import decide
+from ..runs import RunFolder, read_json, write_json_atomic
 
 
 def summarize(accuracies: List[float]) -> Dict[str, Optional[float]]:

@@ -19,15 +19,15 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .config import ChecksConfig
-from .contracts import GenerationRecord
-from .problems import Problem
-from .sandbox import run_python
-from .secrets import redact
+from ..config import ChecksConfig
+from ..contracts import GenerationRecord
+from ..data.problems import Problem
+from ..tools.sandbox import run_python
+from ..secrets import redact
 
 _CHOICES = re.compile(r"one of\s*\{([^}]*)\}")
 # Only the package directory is visible in the sandbox (run_python's with_package puts it on sys.path).
-_BOOTSTRAP = "from critpt_harness.exec_runner import main\nmain()\n"
+_BOOTSTRAP = "from critpt_harness.tools.exec_runner import main\nmain()\n"
 MARK = "@@critpt-check@@ "  # as in exec_runner (not imported: it runs in the sandbox)
 
 

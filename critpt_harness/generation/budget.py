@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-from .config import HarnessConfig
-from .contracts import Usage
-from .errors import HarnessError
-from .providers import is_offline
-from .runs import RunFolder, read_jsonl
+from ..config import HarnessConfig
+from ..contracts import Usage
+from ..errors import HarnessError
+from ..providers import is_offline
+from ..runs import RunFolder, read_jsonl
 
 
 class BudgetReached(HarnessError):
@@ -39,7 +39,7 @@ class Price:
 
 def _snapshots(run: RunFolder) -> List[Path]:
     """Stored catalog snapshots, the most relevant first: this run's, shared ones, other runs'."""
-    from .report.catalog import Snapshot
+    from ..report.catalog import Snapshot
 
     shared = Path("runs") / "catalog"
     places = [run.path / "catalog"]
@@ -56,8 +56,8 @@ def model_price(cfg: HarnessConfig, run: RunFolder) -> Optional[Price]:
         return Price(p.input_per_million, p.output_per_million, "model.pricing (config)")
     if is_offline(m.provider):
         return Price(0.0, 0.0, f"the offline {m.provider} model (free)")
-    from .report.catalog import Snapshot
-    from .report.cost import catalog_price
+    from ..report.catalog import Snapshot
+    from ..report.cost import catalog_price
 
     for folder in _snapshots(run):
         snap = Snapshot(folder)

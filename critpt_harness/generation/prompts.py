@@ -159,8 +159,8 @@ def load(cfg: Any, *, mock: bool = False) -> PromptSet:
     falls back to ``own`` with a one-line notice."""
     if cfg.source == "own":
         return OWN
-    from . import official_prompts
-    from .errors import PromptsError
+    from ..data import official_prompts
+    from ..errors import PromptsError
 
     try:
         text = official_prompts.load(cfg)

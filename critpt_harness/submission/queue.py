@@ -19,9 +19,9 @@ from typing import Callable, Dict, List, Optional
 
 from filelock import FileLock
 
-from .config import EvaluatorConfig, HarnessConfig
-from .errors import QuotaExhausted, RunFolderError
-from .runs import JsonlAppender, RunFolder, now_iso, read_jsonl
+from ..config import EvaluatorConfig, HarnessConfig
+from ..errors import QuotaExhausted, RunFolderError
+from ..runs import JsonlAppender, RunFolder, now_iso, read_jsonl
 from .submit import Ledger, assembled_epochs, ledger_path, load_batch, submit_async
 
 Echo = Callable[[str], None]

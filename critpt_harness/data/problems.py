@@ -22,10 +22,10 @@ from typing import Any, Dict, List, Optional
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .config import DatasetConfig
-from .errors import DatasetError
-from .http import HTTPStatusError, RetryPolicy, async_client, get_bytes, unreachable
-from .runs import write_text_atomic
+from ..config import DatasetConfig
+from ..errors import DatasetError
+from ..http import HTTPStatusError, RetryPolicy, async_client, get_bytes, unreachable
+from ..runs import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +301,7 @@ def load_public(cfg: DatasetConfig) -> ProblemSet:
                 log.warning("cached %s is damaged; downloading it again", path)
                 todo.append(name)
     if todo:
-        from .config import is_local_url
+        from ..config import is_local_url
         from .official_prompts import OFFLINE_ENV, offline
 
         if offline() and not is_local_url(cfg.url_template):

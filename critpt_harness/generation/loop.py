@@ -17,17 +17,17 @@ from tqdm import tqdm
 
 from . import prompts
 from .budget import Budget
-from .config import GenerationConfig, HarnessConfig
-from .contracts import GenerationRecord, TurnTiming, Usage
-from .extract import static_checks
-from .errors import ModelUnusable
-from .http import fatal_reason, status_of
-from .llm import ChatModel, build_model, preflight, unusable_advice
-from .problems import Problem
-from .runs import JsonlAppender, RunFolder, now_iso, read_jsonl
-from .sandbox import resolve_backend
-from .tools import ToolBudget, execute, key_env_names, set_key_names, tool_specs
-from .secrets import redact
+from ..config import GenerationConfig, HarnessConfig
+from ..contracts import GenerationRecord, TurnTiming, Usage
+from ..checks.extract import static_checks
+from ..errors import ModelUnusable
+from ..http import fatal_reason, status_of
+from .models.chat import ChatModel, build_model, preflight, unusable_advice
+from ..data.problems import Problem
+from ..runs import JsonlAppender, RunFolder, now_iso, read_jsonl
+from ..tools.sandbox import resolve_backend
+from ..tools.calls import ToolBudget, execute, key_env_names, set_key_names, tool_specs
+from ..secrets import redact
 
 log = logging.getLogger(__name__)
 # Progress lines for logs without a terminal; the CLI shows this logger's INFO on stderr.

@@ -33,9 +33,9 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import httpx
 
-from .config import PromptsConfig, is_local_url
-from .errors import PromptsError
-from .http import HTTPStatusError, RetryPolicy, async_client, get_bytes, unreachable
+from ..config import PromptsConfig, is_local_url
+from ..errors import PromptsError
+from ..http import HTTPStatusError, RetryPolicy, async_client, get_bytes, unreachable
 
 log = logging.getLogger(__name__)
 

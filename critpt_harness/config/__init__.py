@@ -14,18 +14,18 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
-from .catalogs.config import CatalogConfig
-from .grading.config import GraderConfig, validate_grader
-from .http import RetryConfig
-from .sandbox import SandboxChoice, SandboxConfig, validate_sandbox
-from .report.config import ReportConfig
+from ..catalogs.config import CatalogConfig
+from ..grading.config import GraderConfig, validate_grader
+from ..http import RetryConfig
+from ..tools.sandbox import SandboxChoice, SandboxConfig, validate_sandbox
+from ..report.config import ReportConfig
 
 
 def download_retry() -> RetryConfig:
     """Pinned files from GitHub: a few quick tries."""
     return RetryConfig(max_attempts=4, initial_wait=0.5, max_wait=10.0, max_retry_after=60.0)
 
-from .commands import NAMES as COMMANDS, STAGES  # noqa: E402,F401  (the registry: critpt_harness/commands.py)
+from ..commands import NAMES as COMMANDS, STAGES  # noqa: E402,F401  (the registry: critpt_harness/commands.py)
 
 
 @dataclass
@@ -399,7 +399,7 @@ def is_local_url(url: Optional[str]) -> bool:
 def keyless(m: "ModelConfig") -> bool:
     """A local openai_compatible server (vLLM, Ollama...) with model.api_key_env=null:
     no key is read and no Authorization header is sent."""
-    from .providers import provider
+    from ..providers import provider
 
     found = provider(m.provider)
     # a served checkpoint (model.checkpoint) is on this machine too
@@ -414,7 +414,7 @@ ANTHROPIC_MIN_BUDGET = 1024  # Anthropic's extended thinking: budget_tokens >= 1
 
 def check_thinking_budget(m: ModelConfig) -> None:
     """Refuse a model.reasoning_tokens the provider would refuse (or silently clamp)."""
-    from .errors import ConfigError
+    from ..errors import ConfigError
 
     n = m.reasoning_tokens
     if n is None:
@@ -441,12 +441,12 @@ def check_thinking_budget(m: ModelConfig) -> None:
 
 def validate(cfg: HarnessConfig) -> None:
     """Cross-field checks the schema cannot express; raise ConfigError naming the key."""
-    from .errors import ConfigError
+    from ..errors import ConfigError
 
     if cfg.command not in COMMANDS:
         raise ConfigError(f"unknown command {cfg.command!r}: use one of {', '.join(COMMANDS)}")
     m, g, e = cfg.model, cfg.generation, cfg.evaluator
-    from .providers import PROVIDERS, is_offline
+    from ..providers import PROVIDERS, is_offline
 
     known = [p.name for p in PROVIDERS.values() if p.generates]
     if m.provider not in known and not (m.provider in PROVIDERS and cfg.command not in ("run", "generate")):
@@ -546,7 +546,7 @@ def validate(cfg: HarnessConfig) -> None:
         raise ConfigError("evaluator.daily_limit must be >= 1")
     validate_grader(cfg.grader, serving=cfg.command == "serve-grader")
     for key in cfg.resume.allow_changed:
-        from .identity import classification  # only here: it loads the problem module (pydantic, httpx)
+        from ..generation.identity import classification  # only here: it loads the problem module (pydantic, httpx)
 
         if not classification(key):
             raise ConfigError(f"resume.allow_changed: {key!r} is not an identity setting (see critpt_harness/"

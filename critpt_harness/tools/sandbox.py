@@ -57,7 +57,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .errors import HarnessError
+from ..errors import HarnessError
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ BACKENDS = ("auto", "bwrap", "subprocess", "docker")
 WORKDIR = "/sandbox"
 HOME = "/home/sandbox"
 PACKAGE_ROOT = "/opt/critpt"
-PACKAGE_DIR = str(Path(__file__).resolve().parent)
+PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 # The unprivileged user the code runs as when the harness runs as root (bwrap, docker).
 NOBODY = 65534
 _MARK = "@@critpt-sandbox@@ "
@@ -144,7 +144,7 @@ class SandboxUnavailable(HarnessError):
 
 def validate_sandbox(cfg: SandboxConfig, where: str) -> None:
     """Raise ConfigError naming ``<where>.<key>`` for a bad sandbox setting."""
-    from .errors import ConfigError
+    from ..errors import ConfigError
 
     if cfg.backend not in BACKENDS:
         raise ConfigError(f"{where}.backend={cfg.backend!r}: use one of {', '.join(BACKENDS)}")

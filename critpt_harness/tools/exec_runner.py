@@ -1,4 +1,4 @@
-"""Sandbox side of the execution checks: ``python -m critpt_harness.exec_runner``
+"""Sandbox side of the execution checks: ``python -m critpt_harness.tools.exec_runner``
 reads a JSON list of items on stdin and prints one JSON line per item.
 
 Runs only inside sandbox.run_python (``with_package``: under bwrap or docker only
@@ -16,8 +16,7 @@ import math
 import sys
 from typing import Any, Dict, List
 
-from .answer_call import (TimeLimit, answer_function, call_answer, limited, load_module, module_level_args,
-                          parameter_names, short_repr)
+from .answer_call import TimeLimit, answer_function, call_answer, limited, load_module, module_level_args, parameter_names, short_repr
 
 
 # Our lines carry this prefix: whatever the model's code prints is captured, and

@@ -11,10 +11,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from .config import ToolsConfig
-from .llm import ToolCall
+from ..config import ToolsConfig
+from ..generation.models.chat import ToolCall
 from .sandbox import SandboxUnavailable, run_python
-from .secrets import redact
+from ..secrets import redact
 
 PYTHON_TOOL: Dict[str, Any] = {
     "name": "python",

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Iterator, Optional
 
-from .config import HarnessConfig
-from .errors import HarnessError
+from ...config import HarnessConfig
+from ...errors import HarnessError
 
 
 class ServeError(HarnessError):

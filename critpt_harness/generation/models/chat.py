@@ -18,11 +18,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Protocol
 
-from .config import GenerationConfig, ModelConfig, keyless, web_search_mode
-from .contracts import Usage
-from .errors import ModelUnusable
-from .http import RetryPolicy, fatal_reason
-from .secrets import require_key
+from ...config import GenerationConfig, ModelConfig, keyless, web_search_mode
+from ...contracts import Usage
+from ...errors import ModelUnusable
+from ...http import RetryPolicy, fatal_reason
+from ...secrets import require_key
 
 OnRetry = Callable[[int, BaseException, float], None]
 # Keys of a chat message that Chat Completions servers accept.
@@ -385,7 +385,7 @@ class EmptyReply(Exception):
 
 
 def build_model(cfg: ModelConfig, gen: GenerationConfig, on_retry: Optional[OnRetry] = None) -> ChatModel:
-    from .providers import is_offline
+    from ...providers import is_offline
 
     if is_offline(cfg.provider):  # the built-in mock is the one offline provider
         from .mock import MockModel
@@ -393,7 +393,7 @@ def build_model(cfg: ModelConfig, gen: GenerationConfig, on_retry: Optional[OnRe
         return MockModel(cfg.name)
     api_key = NO_KEY if keyless(cfg) else require_key(cfg.api_key_env, "model.api_key_env")
     if cfg.api == "responses":
-        from .responses_api import OpenAIResponsesModel
+        from .responses import OpenAIResponsesModel
 
         return OpenAIResponsesModel(cfg, retry_policy(gen), api_key, on_retry, keep_reasoning=gen.keep_reasoning)
     return OpenAIChatModel(cfg, retry_policy(gen), api_key, on_retry)

@@ -18,9 +18,9 @@ from typing import Any, Dict, List, Optional
 import openai
 from openai.types.responses import Response, ResponseStreamEvent
 
-from .config import ModelConfig, web_search_mode
-from .http import RetryPolicy
-from .llm import ChatResult, EmptyReply, OnRetry, OpenAIModelBase, ToolCall, usage_from
+from ...config import ModelConfig, web_search_mode
+from ...http import RetryPolicy
+from .chat import ChatResult, EmptyReply, OnRetry, OpenAIModelBase, ToolCall, usage_from
 
 
 def to_input(messages: List[Dict[str, Any]], keep_reasoning: bool) -> List[Dict[str, Any]]:
