@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, List
 
+from .commands import NAMES, STAGES
+
 # Start-up matters for short commands (`--help`, resuming a finished run, `report`): this
 # module imports nothing heavy at the top; hydra, the config schemas and each command's
 # modules are imported when they are needed (benchmarks/startup.py measures it).
@@ -138,17 +140,18 @@ def _to_config(cfg: "DictConfig") -> "config_module.HarnessConfig":
         raise ConfigError(f"config error at {getattr(exc, 'full_key', '?')}: {exc}") from exc
     if not isinstance(obj, config_module.HarnessConfig):  # the structured schema makes it one
         raise ConfigError(f"the composed config is a {type(obj).__name__}, not the harness's schema")
+    if obj.command not in NAMES:  # the registry (commands/__init__.py) is the one list of commands
+        raise ConfigError(f"unknown command {obj.command!r}: use one of {', '.join(NAMES)}")
     config_module.validate(obj)
     return obj
 
 
 def _pick_latest(cfg: "config_module.HarnessConfig") -> None:
     """A stage command without run_dir works on the model's latest run, and says which."""
-    from . import config as config_module
     from .runs import latest_run
 
     given = any(a.split("=", 1)[0].lstrip("+~") == "run_dir" for a in _ARGV)
-    if given or cfg.command not in config_module.STAGES or (cfg.command == "report" and cfg.report.runs):
+    if given or cfg.command not in STAGES or (cfg.command == "report" and cfg.report.runs):
         return
     latest = latest_run(Path(cfg.run_dir).parent)
     if latest is not None:
@@ -385,7 +388,7 @@ def _main(argv: List[str] | None) -> None:
         return
     from . import config as config_module
 
-    commands = config_module.COMMANDS
+    commands = NAMES
     command = "run"
     # The command may stand anywhere among Hydra's flags (`critpt-harness -m run ...`).
     at = next((i for i, a in enumerate(args) if a in commands), None)

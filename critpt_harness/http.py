@@ -12,6 +12,7 @@ import email.utils
 import errno
 import json
 import logging
+import os
 import random
 import re
 import socket
@@ -24,6 +25,14 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+OFFLINE_ENV = "CRITPT_HARNESS_OFFLINE"
+
+
+def offline() -> bool:
+    """CRITPT_HARNESS_OFFLINE=1: download nothing from hosts other than this machine."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def user_agent() -> str:

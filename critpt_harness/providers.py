@@ -1,7 +1,8 @@
-"""The model providers `model.provider` names, each with what it can do.
+"""The model providers `model.provider` names, each with what it can do and where it is built.
 
 Code asks a provider's capabilities (``offline``, ``needs_key``, ``generates``)
-instead of testing its name, so a new provider is one entry here.
+instead of testing its name. A new provider is one module in generation/models/ with
+``build(cfg, gen, on_retry)``, one entry here, and one configs/model/*.yaml.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ class Provider:
     generates: bool = True
     # Talks to an HTTP endpoint: needs model.name and model.base_url (and a key unless it is local).
     endpoint: bool = False
+    # Its client: the module in generation/models/ with build(); None = nothing to ask.
+    module: Optional[str] = None
 
 
 PROVIDERS: Dict[str, Provider] = {p.name: p for p in (
-    Provider("mock", "built-in, deterministic, offline", offline=True, needs_key=False),
-    Provider("openai_compatible", "any Chat Completions / Responses API endpoint (model.base_url)", endpoint=True),
+    Provider("mock", "built-in, deterministic, offline", offline=True, needs_key=False, module="mock"),
+    Provider("openai_compatible", "any Chat Completions / Responses API endpoint (model.base_url)", endpoint=True,
+             module="chat"),
     Provider("imported", "answers imported from the official pipeline's files", needs_key=False, generates=False),
 )}
 

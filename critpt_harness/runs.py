@@ -6,6 +6,7 @@ re-run alone, and re-using a folder resumes it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -28,6 +29,18 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 PACKAGES = ("openai", "httpx", "pydantic", "tenacity", "hydra-core", "omegaconf", "jsonlines")
+
+
+# Where downloads, the grading ledger and the catalog cache are kept (CRITPT_HARNESS_CACHE).
+def default_cache_dir() -> Path:
+    env = os.environ.get("CRITPT_HARNESS_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "critpt-harness"
+
+
+def canonical_sha256(obj: Any) -> str:
+    """Hash of JSON content independent of formatting and key order."""
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def now_iso() -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from critpt_harness.grading.config import GraderConfig
+from critpt_harness.config.grading import GraderConfig
 from critpt_harness.grading.local import load_golden_set
 from critpt_harness.grading.server import LocalGraderServer
 from critpt_harness.data.problems import load_directory

@@ -9,7 +9,8 @@ from critpt_harness.checks.sandboxed import execution_checks, template_shape
 from critpt_harness.config import ChecksConfig
 from critpt_harness.errors import BatchError
 from critpt_harness.generation.models.mock import fill_template
-from critpt_harness.commands.pipeline import cmd_assemble, cmd_check, cmd_generate
+from critpt_harness.commands.batches import cmd_assemble, cmd_check
+from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder, read_json
 
@@ -142,6 +143,6 @@ def test_check_command_and_block_policy(public_dir, tmp_path):
     assert summary["passed_per_check"]["executes"] == 66
     cmd_assemble(cfg, run, echo=lambda s: None)
     blocked = make_config(f"run_dir={run.path}", "evaluator.check_policy=block")
-    from critpt_harness.commands.pipeline import cmd_submit
+    from critpt_harness.commands.submission import cmd_submit
     with pytest.raises(BatchError, match="Challenge_22_main"):
         cmd_submit(blocked, run, echo=lambda s: None)

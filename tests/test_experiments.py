@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from critpt_harness.errors import ConfigError
-from critpt_harness.generation.models.chat import build_model
+from critpt_harness.generation.models.registry import build_model
 from critpt_harness.tools.calls import tool_specs
 
 from .conftest import REPO, make_config

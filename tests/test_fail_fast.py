@@ -12,7 +12,8 @@ import pytest
 
 from critpt_harness.errors import BatchError, ModelUnusable
 from critpt_harness.generation.loop import generate_async, latest_records
-from critpt_harness.commands.pipeline import cmd_assemble, cmd_generate
+from critpt_harness.commands.batches import cmd_assemble
+from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.data.problems import load_problems
 from critpt_harness.runs import RunFolder
 from critpt_harness.testing.servers import FakeLLMServer

@@ -53,7 +53,7 @@ def test_two_step_conversation_is_recorded_in_full(problems, tmp_path, monkeypat
 
 
 def test_a_local_server_with_a_null_key_gets_no_authorization(problems, tmp_path, monkeypatch):
-    from critpt_harness.commands.pipeline import check_keys
+    from critpt_harness.commands.generate import check_keys
 
     monkeypatch.setenv("FAKE_LLM_KEY", "sk-real-key-must-not-leak")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-must-not-leak")

@@ -11,7 +11,9 @@ from datetime import timedelta
 import pytest
 
 from critpt_harness.submission.queue import pending, run_queue, show
-from critpt_harness.commands.pipeline import cmd_assemble, cmd_generate, cmd_queue
+from critpt_harness.commands.batches import cmd_assemble
+from critpt_harness.commands.generate import cmd_generate
+from critpt_harness.commands.submission import cmd_queue
 from critpt_harness.runs import RunFolder, read_json
 from critpt_harness.testing.servers import FakeGrader
 
@@ -77,7 +79,7 @@ def test_without_wait_it_stops_at_the_quota_and_says_when(three_runs, tmp_path, 
     with FakeGrader(api_key="g", limit=4, window=timedelta(seconds=WINDOW_S)) as grader:
         cmd_queue(config(grader, tmp_path, three_runs[0].path, "queue.action=add"), three_runs[0], echo=lambda _: None)
         from critpt_harness.report.command import build_report
-        from critpt_harness.report.config import ReportConfig
+        from critpt_harness.config.report import ReportConfig
 
         build_report([three_runs[0].path], ReportConfig(plot=False, formats=["md"]))
         md = (three_runs[0].path / "report.md").read_text()

@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 from critpt_harness.config import EvaluatorConfig
 from critpt_harness.contracts import Batch, GenerationFlags, Submission
 from critpt_harness.errors import ConfigError, GraderError, MissingKeyError, QuotaExhausted
-from critpt_harness.grading.config import GraderConfig, validate_grader
+from critpt_harness.config.grading import GraderConfig, validate_grader
 from critpt_harness.grading.contract import EvaluateContract
 from critpt_harness.grading.local import load_golden_set
 from critpt_harness.grading.server import MARKER_HEADER, LocalGraderServer, serve_grader

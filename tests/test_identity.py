@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from critpt_harness.generation import identity
+from critpt_harness.config import identity
 from critpt_harness.config import HarnessConfig
 from critpt_harness.errors import ConfigError, RunFolderError
-from critpt_harness.commands.pipeline import prepare_run
+from critpt_harness.commands.generate import prepare_run
 from critpt_harness.runs import RunFolder, read_jsonl
 
 from .conftest import make_config

@@ -6,7 +6,9 @@ import pytest
 
 from critpt_harness.errors import RunFolderError
 from critpt_harness.batches.interop import official_files
-from critpt_harness.commands.pipeline import cmd_assemble, cmd_export_official, cmd_generate, cmd_import_official
+from critpt_harness.commands.batches import cmd_assemble
+from critpt_harness.commands.generate import cmd_generate
+from critpt_harness.commands.interop import cmd_export_official, cmd_import_official
 from critpt_harness.runs import RunFolder, read_json
 
 from .conftest import make_config

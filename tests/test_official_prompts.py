@@ -21,8 +21,8 @@ from critpt_harness.generation import prompts
 from critpt_harness.config import PromptsConfig
 from critpt_harness.errors import PromptsError
 from critpt_harness.generation.loop import latest_records
-from critpt_harness.commands.pipeline import cmd_generate
-from critpt_harness.report.config import ReportConfig
+from critpt_harness.commands.generate import cmd_generate
+from critpt_harness.config.report import ReportConfig
 from critpt_harness.report.data import load_run
 from critpt_harness.report.sections import _run_table
 from critpt_harness.runs import RunFolder

@@ -8,7 +8,11 @@ import pytest
 
 from critpt_harness.errors import BatchError
 from critpt_harness.generation.loop import generate_async, latest_records
-from critpt_harness.commands.pipeline import cmd_assemble, cmd_generate, cmd_grade_local, cmd_run, cmd_submit
+from critpt_harness.commands.batches import cmd_assemble
+from critpt_harness.commands.generate import cmd_generate
+from critpt_harness.commands.grading import cmd_grade_local
+from critpt_harness.commands.run import cmd_run
+from critpt_harness.commands.submission import cmd_submit
 from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder, read_json
 from critpt_harness.testing.servers import FakeLLMServer

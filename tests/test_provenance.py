@@ -12,7 +12,7 @@ import pytest
 
 from critpt_harness.provenance import decide
 from critpt_harness.report.command import build_report
-from critpt_harness.report.config import ReportConfig
+from critpt_harness.config.report import ReportConfig
 from critpt_harness.submission.results import table, update_summary
 from critpt_harness.runs import RunFolder
 

@@ -19,7 +19,7 @@ import yaml
 
 from critpt_harness.errors import RunFolderError
 from critpt_harness.report.command import build_report, cmd_report, report_stage, resolve_runs
-from critpt_harness.report.config import ReportConfig
+from critpt_harness.config.report import ReportConfig
 from critpt_harness.report.plot import png_size
 from critpt_harness.runs import RunFolder
 

@@ -10,7 +10,9 @@ import pytest
 
 from critpt_harness.errors import BatchError
 from critpt_harness.generation.loop import latest_records
-from critpt_harness.commands.pipeline import cmd_assemble, cmd_generate, cmd_submit
+from critpt_harness.commands.batches import cmd_assemble
+from critpt_harness.commands.generate import cmd_generate
+from critpt_harness.commands.submission import cmd_submit
 from critpt_harness.runs import RunFolder, read_json
 from critpt_harness.testing.servers import FakeLLMServer, FakeGrader
 

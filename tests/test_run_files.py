@@ -10,9 +10,9 @@ import pytest
 
 from critpt_harness.contracts import (SCHEMA_VERSION, ChecksFile, Manifest, ResultsFile, SubmissionAttempt)
 from critpt_harness.errors import RunFolderError
-from critpt_harness.commands.pipeline import cmd_run
+from critpt_harness.commands.run import cmd_run
 from critpt_harness.report.command import build_report
-from critpt_harness.report.config import ReportConfig
+from critpt_harness.config.report import ReportConfig
 from critpt_harness.runs import RunFolder, read_json, read_jsonl, read_run_file
 from critpt_harness.testing.servers import FakeGrader
 

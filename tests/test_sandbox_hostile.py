@@ -34,7 +34,7 @@ from critpt_harness.config import ChecksConfig, SandboxConfig, ToolsConfig
 from critpt_harness.errors import ConfigError
 from critpt_harness.generation.loop import generate_async, latest_records
 from critpt_harness.grading.judge import JudgeItem, run_judge
-from critpt_harness.generation.models.chat import ToolCall
+from critpt_harness.generation.models.base import ToolCall
 from critpt_harness.generation.models.mock import fill_template
 from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from critpt_harness.errors import BatchError, GraderError, QuotaExhausted
-from critpt_harness.commands.pipeline import cmd_assemble, cmd_generate, cmd_submit
+from critpt_harness.commands.batches import cmd_assemble
+from critpt_harness.commands.generate import cmd_generate
+from critpt_harness.commands.submission import cmd_submit
 from critpt_harness.runs import RunFolder, read_json, read_jsonl
 from critpt_harness.submission.submit import Ledger, submit_async
 from critpt_harness.testing.servers import Fault, FakeGrader

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from critpt_harness.errors import BatchError, ConfigError, DatasetError
-from critpt_harness.commands.pipeline import cmd_run, cmd_submit
+from critpt_harness.commands.run import cmd_run
+from critpt_harness.commands.submission import cmd_submit
 from critpt_harness.data.problems import ProblemSet, Problem, select
 from critpt_harness.runs import RunFolder
 from critpt_harness.testing.servers import FakeGrader

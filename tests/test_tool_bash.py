@@ -7,8 +7,8 @@ import asyncio
 import json
 
 from critpt_harness.config import ToolsConfig
-from critpt_harness.generation.models.chat import ToolCall
-from critpt_harness.tools.sandbox import SandboxConfig
+from critpt_harness.generation.models.base import ToolCall
+from critpt_harness.config.sandbox import SandboxConfig
 from critpt_harness.tools.calls import ToolBudget, execute, tool_specs
 
 
@@ -45,7 +45,7 @@ def test_null_limits_mean_no_cap():
 
 def test_the_tool_loop_runs_a_bash_call_the_model_makes(public_dir, tmp_path, monkeypatch):
     from critpt_harness.generation.loop import latest_records
-    from critpt_harness.commands.pipeline import cmd_generate
+    from critpt_harness.commands.generate import cmd_generate
     from critpt_harness.runs import RunFolder
     from critpt_harness.testing.servers import FakeLLMServer
 

@@ -8,8 +8,9 @@ import pytest
 from critpt_harness.config import SandboxConfig, validate
 from critpt_harness.errors import ConfigError
 from critpt_harness.generation.loop import generate_async, latest_records
-from critpt_harness.generation.models.chat import OpenAIChatModel, reasoning_budget, retry_policy
-from critpt_harness.commands.pipeline import cmd_assemble
+from critpt_harness.generation.models.chat import OpenAIChatModel
+from critpt_harness.generation.models.openai_base import reasoning_budget, retry_policy
+from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder, read_json
 from critpt_harness.tools.sandbox import network_isolation_available, run_python
@@ -227,7 +228,7 @@ def test_reasoning_budgets_take_each_providers_form():
 
 
 def test_protocol_flags_reach_the_batch(public_dir, tmp_path):
-    from critpt_harness.commands.pipeline import cmd_generate
+    from critpt_harness.commands.generate import cmd_generate
 
     cfg = make_config(f"dataset.path={public_dir}", f"run_dir={tmp_path / 'run'}", "generation.epochs=1",
                       "generation.use_python=true", "generation.use_web_search=true", "generation.progress=false",

@@ -28,7 +28,8 @@ from ..config import HarnessConfig
 from ..contracts import Batch, GenerationFlags, GenerationRecord, Usage
 from ..errors import RunFolderError
 from ..checks.extract import static_checks
-from ..data.problems import Problem, canonical_sha256
+from ..data.problems import Problem
+from ..runs import canonical_sha256
 from ..runs import JsonlAppender, RunFolder, now_iso, read_json, write_json_atomic
 
 log = logging.getLogger(__name__)

@@ -3,6 +3,5 @@
 One module per API (artificial_analysis, openrouter, llm_registry, aimodelsmap)
 over a shared base (cache, limiter, retries through critpt_harness.http);
 snapshot.py writes them into a run folder, matching.py finds the run's model.
-Nothing is imported here: critpt_harness.config imports catalogs.config, and
-the clients import the rest of the harness.
+Their settings are in config/catalog.py. Nothing is imported here.
 """

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Dict, List, Optional, Sequence, Type
 from urllib.parse import quote, urlsplit
 
 from .base import CatalogClient, CatalogModel, CatalogResponse, Fetched, M
-from .config import AIModelsMapConfig
+from ..config.catalog import AIModelsMapConfig
 from .errors import CatalogNotFound, CatalogWriteDisabled
 
 ENDPOINTS = ("health", "pipelines", "categories", "models", "rankings", "history", "movers")

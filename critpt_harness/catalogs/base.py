@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from ..http import (HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, quota_until, unreachable,
                     server_message)
-from ..data.problems import default_cache_dir
+from ..runs import default_cache_dir
 from ..secrets import redact, require_key
 from .cache import CacheEntry, ResponseCache, kept_headers, lifetime, no_store
-from .config import ApiConfig, CatalogConfig
+from ..config.catalog import ApiConfig, CatalogConfig
 from .errors import (CatalogAuthError, CatalogBadRequest, CatalogError, CatalogNotFound, CatalogQuotaExhausted,
                      CatalogSchemaError, CatalogUnavailable)
 from .ratelimit import RateLimiter

@@ -19,7 +19,7 @@ from pydantic import ConfigDict
 from pydantic.alias_generators import to_camel
 
 from .base import CatalogClient, CatalogModel, CatalogResponse
-from .config import LLMRegistryConfig
+from ..config.catalog import LLMRegistryConfig
 
 ENDPOINTS = ("root", "meta", "models", "benchmarks", "scores", "leaderboards", "export_json", "export_csv")
 

@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from ..errors import MissingKeyError
 from .aimodelsmap import AIModelsMapClient
 from .artificial_analysis import LLMModel
-from .config import CatalogConfig
+from ..config.catalog import CatalogConfig
 from .errors import CatalogError
 
 CONFIDENCE = {"explicit": 1.0, "exact": 0.95, "normalised": 0.85, "version-stripped": 0.7, "search": 0.5}

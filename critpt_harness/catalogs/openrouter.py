@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Dict, List, Mapping, Optional
 
 from .base import CatalogClient, CatalogModel, CatalogResponse
-from .config import OpenRouterConfig
+from ..config.catalog import OpenRouterConfig
 
 SOURCES = ("artificial-analysis", "design-arena")
 TASK_TYPES = ("coding", "intelligence", "agentic")

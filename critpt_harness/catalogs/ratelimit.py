@@ -16,7 +16,7 @@ from typing import Awaitable, Callable, List, Optional, Sequence, Tuple
 
 from filelock import FileLock
 
-from .config import RateLimit
+from ..config.catalog import RateLimit
 from .errors import CatalogQuotaExhausted
 
 

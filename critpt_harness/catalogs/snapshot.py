@@ -25,7 +25,7 @@ from .aimodelsmap import AIModelsMapClient
 from .artificial_analysis import ArtificialAnalysisClient
 from ..providers import is_offline
 from .base import CatalogClient, CatalogResponse, Fetched, cache_root
-from .config import CatalogConfig
+from ..config.catalog import CatalogConfig
 from .errors import CatalogAuthError, CatalogError, CatalogSchemaError
 from .llm_registry import LLMRegistryClient
 from .openrouter import BenchmarksResponse, OpenRouterClient

@@ -136,7 +136,6 @@ async def execution_checks(items: Sequence[Tuple[Problem, str]], cfg: ChecksConf
     return results
 
 
-
 def summarize(records: Sequence[GenerationRecord], executed: Optional[Dict[str, ExecCheck]] = None) -> Dict[str, Any]:
     """One epoch's check results: static ones from the records, execution ones when run."""
     failures: Dict[str, List[str]] = {}

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any, Callable, Dict, Tuple
 
+Echo = Callable[[str], None]  # where a command prints what it did (print, or a test's collector)
+
 
 @dataclass(frozen=True)
 class Command:
@@ -21,27 +23,27 @@ class Command:
 
 COMMANDS: Tuple[Command, ...] = (
     Command("run", "generate, assemble and submit (the whole pipeline), then a catalog snapshot and the report",
-            "pipeline:cmd_run"),
-    Command("generate", "ask the model every problem for every epoch (resumable)", "pipeline:cmd_generate"),
-    Command("assemble", "check the answers and build one batch per epoch", "pipeline:cmd_assemble", stage=True),
+            "run:cmd_run"),
+    Command("generate", "ask the model every problem for every epoch (resumable)", "generate:cmd_generate"),
+    Command("assemble", "check the answers and build one batch per epoch", "batches:cmd_assemble", stage=True),
     Command("check", "run every pre-submission check (static and in the sandbox) and show a table",
-            "pipeline:cmd_check", stage=True),
+            "batches:cmd_check", stage=True),
     Command("submit", "send the batches to the grader (dry run unless evaluator.dry_run=false)",
-            "pipeline:cmd_submit", stage=True),
+            "submission:cmd_submit", stage=True),
     Command("catalog", "snapshot the public model catalogs into the run folder and match the run's model",
-            "pipeline:cmd_catalog", stage=True),
+            "results:cmd_catalog", stage=True),
     Command("report", "report.md + report.html: the score, where it came from, cost, and place among published "
-            "scores; several runs with report.runs=runs/*/*", "pipeline:cmd_report", stage=True),
+            "scores; several runs with report.runs=runs/*/*", "results:cmd_report", stage=True),
     Command("import-official", "make a run folder from the official pipeline's results/generations "
-            "(interop.source=...)", "pipeline:cmd_import_official"),
+            "(interop.source=...)", "interop:cmd_import_official"),
     Command("export-official", "write the batches in the official layout (for evaluate_all_results.py)",
-            "pipeline:cmd_export_official", stage=True),
+            "interop:cmd_export_official", stage=True),
     Command("serve-grader", "a local grader with the evaluate endpoint's contract (grader.problems=...): "
-            "rehearse the submission path", "pipeline:cmd_serve_grader"),
+            "rehearse the submission path", "grading:cmd_serve_grader"),
     Command("grade-local", "grade the run's batches here against a set with golden answers",
-            "pipeline:cmd_grade_local", stage=True),
+            "grading:cmd_grade_local", stage=True),
     Command("queue", "the grading queue across quota windows: `queue add` (a run's epochs), `queue` (list, "
-            "with expected times), `queue run [--wait]` (post as the quota allows)", "pipeline:cmd_queue"),
+            "with expected times), `queue run [--wait]` (post as the quota allows)", "submission:cmd_queue"),
 )
 
 NAMES: Tuple[str, ...] = tuple(c.name for c in COMMANDS)

@@ -35,7 +35,8 @@ import httpx
 
 from ..config import PromptsConfig, is_local_url
 from ..errors import PromptsError
-from ..http import HTTPStatusError, RetryPolicy, async_client, get_bytes, unreachable
+from ..runs import default_cache_dir
+from ..http import OFFLINE_ENV, HTTPStatusError, RetryPolicy, async_client, get_bytes, offline, unreachable
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +53,9 @@ CODE_VAR = "PROMPT_SPECS_ANSWER_CODE_TEMPLATE"
 # build_system_prompt appends the web-search sentence this many times.
 WEB_REPEATS = 3
 
-OFFLINE_ENV = "CRITPT_HARNESS_OFFLINE"
-
 HOW_TO = ("Pass prompts.path=<folder> (the templates/ folder of a clone of github.com/CritPt-Benchmark/CritPt "
           f"at commit {COMMIT[:12]}), or prompts.source=own to use the tool's own paraphrase "
           "(offline; scores not comparable to published ones).")
-
-
-def offline() -> bool:
-    """CRITPT_HARNESS_OFFLINE=1: download nothing from hosts other than this machine."""
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def sha256(content: bytes) -> str:
@@ -163,8 +157,6 @@ class OfficialText:
 # ---------------------------------------------------------------- getting the files
 
 def cache_folder(cfg: PromptsConfig) -> Path:
-    from .problems import default_cache_dir
-
     root = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
     tag = hashlib.sha256(cfg.url_template.encode()).hexdigest()[:12]
     return root / "prompts" / f"official-{tag}"

@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..config import DatasetConfig
 from ..errors import DatasetError
 from ..http import HTTPStatusError, RetryPolicy, async_client, get_bytes, unreachable
-from ..runs import write_text_atomic
+from ..runs import canonical_sha256, default_cache_dir, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +109,6 @@ class ProblemSet:
 
     def __len__(self) -> int:
         return len(self.problems)
-
-
-def canonical_sha256(obj: Any) -> str:
-    """Hash of JSON content independent of formatting and key order."""
-    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _format_validation_error(path: Path, exc: ValidationError) -> str:
@@ -231,11 +224,6 @@ def load_directory(directory: Path, *, expect_public: bool = True, checkpoints: 
     return ProblemSet(problems=tuple(problems), source=str(directory), sha256=digest, public=expect_public)
 
 
-def default_cache_dir() -> Path:
-    env = os.environ.get("CRITPT_HARNESS_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "critpt-harness"
-
-
 def _cache_folder(cfg: DatasetConfig) -> Path:
     root = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
     tag = hashlib.sha256(cfg.url_template.encode()).hexdigest()[:12]
@@ -302,7 +290,7 @@ def load_public(cfg: DatasetConfig) -> ProblemSet:
                 todo.append(name)
     if todo:
         from ..config import is_local_url
-        from .official_prompts import OFFLINE_ENV, offline
+        from ..http import OFFLINE_ENV, offline
 
         if offline() and not is_local_url(cfg.url_template):
             raise DatasetError(f"{len(todo)} CritPt problem files are not cached in {folder} and {OFFLINE_ENV} is "

@@ -22,7 +22,9 @@ from ..contracts import GenerationRecord, TurnTiming, Usage
 from ..checks.extract import static_checks
 from ..errors import ModelUnusable
 from ..http import fatal_reason, status_of
-from .models.chat import ChatModel, build_model, preflight, unusable_advice
+from .models.base import ChatModel
+from .models.openai_base import preflight, unusable_advice
+from .models.registry import build_model
 from ..data.problems import Problem
 from ..runs import JsonlAppender, RunFolder, now_iso, read_jsonl
 from ..tools.sandbox import resolve_backend

@@ -31,10 +31,9 @@ import random
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..config.grading import DEFAULT_ATOL, DEFAULT_RTOL
 from ..tools.answer_call import short_repr
 
-DEFAULT_RTOL = 1e-6
-DEFAULT_ATOL = 0.0
 # Random points for the numeric fallback: enough agreeing points to accept.
 _POINTS_WANTED = 6
 _POINTS_NEEDED = 3

@@ -37,10 +37,11 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from ..tools.answer_call import TimeLimit, answer_function, limited, load_module, module_level_args, parameter_names, short_repr
-from .compare import DEFAULT_ATOL, DEFAULT_RTOL, compare
+from ..config.grading import DEFAULT_ATOL, DEFAULT_RTOL
+from .compare import compare
 
 if TYPE_CHECKING:  # the sandbox side never imports the harness's config (it pulls in Hydra)
-    from ..tools.sandbox import SandboxConfig
+    from ..config.sandbox import SandboxConfig
 
 MARK = "@@critpt-judge@@"
 STATUSES = ("correct", "incorrect", "timeout", "not_gradable", "judge_error")

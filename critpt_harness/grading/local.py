@@ -27,7 +27,7 @@ from ..contracts import Batch
 from ..errors import ConfigError, DatasetError, HarnessError
 from ..checks.extract import extract_code
 from ..data.problems import Problem, parse_challenge_file, without_copies
-from .config import GraderConfig
+from ..config.grading import GraderConfig
 from .judge import JudgeItem, run_judge
 
 RTOL_KEYS = ("rtol", "rel_tol", "relative_tolerance", "tolerance")

@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional
 from ..errors import ConfigError, HarnessError
 from ..secrets import require_key
 from ..testing.servers import FakeServer, Request
-from .config import GraderConfig, validate_grader
+from ..config.grading import GraderConfig, validate_grader
 from .contract import EvaluateContract, Refunded
 from .local import GoldenSet, GradeReport, grade_codes, load_golden_set
 

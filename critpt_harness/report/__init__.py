@@ -1,11 +1,8 @@
 """`critpt-harness report`: a run's CritPt score next to published leaderboards.
 
-Modules: config (schema), data (run folder -> numbers), catalog (what a stored
+Modules: data (run folder -> numbers), catalog (what a stored
 snapshot publishes), cost, stats (mean/SE/t-interval), leaderboard, sections
 (the text), render (Markdown/HTML), plot (matplotlib, imported lazily), command.
+Its settings are in config/report.py.
 Kept import-light: importing this package loads neither matplotlib nor the data code.
 """
-
-from .config import ReportConfig
-
-__all__ = ["ReportConfig"]

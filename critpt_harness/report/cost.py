@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from .catalog import TITLES, CatalogPrice
-from .config import ReportConfig
+from ..config.report import ReportConfig
 
 # The catalogs in the order their prices are trusted.
 PRICE_ORDER = ("artificial_analysis", "openrouter", "llm_registry")

@@ -23,7 +23,7 @@ from ..provenance import Provenance, decide
 from ..providers import is_offline
 from ..runs import RunFolder, read_json, read_jsonl
 from .catalog import ContextMetric, ModelMatch, PublishedScore, Snapshot
-from .config import ReportConfig
+from ..config.report import ReportConfig
 from .cost import Cost, Price, choose_price, config_price, cost_of
 from .stats import EpochStats, epoch_stats
 

@@ -34,7 +34,7 @@ from ..config import EvaluatorConfig
 from ..contracts import Batch, GradingResult
 from ..errors import BatchError, GraderError, QuotaExhausted, RunFolderError
 from ..http import HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, parse_reset, quota_until, server_message, status_of
-from ..data.problems import default_cache_dir
+from ..runs import default_cache_dir
 from ..provenance import is_official_url
 from ..runs import JsonlAppender, RunFolder, now_iso, read_json, read_jsonl, write_json_atomic
 from ..secrets import redact, require_key

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ..catalogs.config import CatalogConfig, CatalogRetryConfig
+from ..config.catalog import CatalogConfig, CatalogRetryConfig
 from . import servers
 
 Reply = Tuple[int, Dict[str, str], Any]  # status, headers, body (dict/list -> JSON, str -> text)

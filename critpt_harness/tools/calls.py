@@ -9,10 +9,9 @@ import os
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Protocol, Tuple
 
 from ..config import ToolsConfig
-from ..generation.models.chat import ToolCall
 from .sandbox import SandboxUnavailable, run_python
 from ..secrets import redact
 
@@ -114,10 +113,18 @@ def mask_keys(text: str, names: Iterable[str]) -> str:
     return redact(text)
 
 
+class Call(Protocol):
+    """A tool call as the model made it (generation/models/base.py's ToolCall)."""
+
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model wrote it
+
+
 LIMIT_REACHED = "Tool budget exhausted: {why}. Do not call tools again; give your final answer now."
 
 
-async def execute(call: ToolCall, budget: ToolBudget, turn: int) -> tuple[str, Dict[str, Any]]:
+async def execute(call: Call, budget: ToolBudget, turn: int) -> tuple[str, Dict[str, Any]]:
     """Run one tool call; returns (output for the model, entry for the record)."""
     names = budget.key_names or _KEY_NAMES.get()
     entry: Dict[str, Any] = {"turn": turn, "id": call.id, "name": call.name,

@@ -13,7 +13,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
 from critpt_harness.catalogs.cache import CacheEntry, ResponseCache, lifetime
-from critpt_harness.catalogs.config import CatalogConfig, RateLimit
+from critpt_harness.config.catalog import CatalogConfig, RateLimit
 from critpt_harness.catalogs.errors import CatalogQuotaExhausted
 from critpt_harness.catalogs.ratelimit import RateLimiter
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from critpt_harness.catalogs.openrouter import OpenRouterClient as OR
-from critpt_harness.catalogs.config import RateLimit
+from critpt_harness.config.catalog import RateLimit
 from critpt_harness.catalogs.errors import CatalogAuthError, CatalogBadRequest, CatalogQuotaExhausted
 
 

@@ -15,7 +15,8 @@ import re
 from typing import Any, Dict, List, Optional
 
 from ...contracts import Usage
-from .chat import ChatResult, ToolCall
+from ...config import GenerationConfig, ModelConfig
+from .base import ChatResult, OnRetry, ToolCall
 
 _TEMPLATE = re.compile(r"```python\n(.*?)\n```", re.DOTALL)
 _LIST_PLACEHOLDER = re.compile(r"\[\s*\.\.\.\s*\]")
@@ -86,3 +87,8 @@ class MockModel:
 
     async def aclose(self) -> None:
         return None
+
+
+def build(cfg: ModelConfig, gen: GenerationConfig, on_retry: Optional[OnRetry] = None) -> MockModel:
+    """The mock provider: offline, deterministic, no key."""
+    return MockModel(cfg.name)

@@ -20,7 +20,8 @@ from openai.types.responses import Response, ResponseStreamEvent
 
 from ...config import ModelConfig, web_search_mode
 from ...http import RetryPolicy
-from .chat import ChatResult, EmptyReply, OnRetry, OpenAIModelBase, ToolCall, usage_from
+from .base import ChatResult, EmptyReply, OnRetry, ToolCall, usage_from
+from .openai_base import OpenAIModelBase
 
 
 def to_input(messages: List[Dict[str, Any]], keep_reasoning: bool) -> List[Dict[str, Any]]:

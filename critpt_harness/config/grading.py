@@ -1,7 +1,6 @@
 """The ``grader`` config group: local grading and ``critpt-harness serve-grader``.
 
 Plain dataclasses (OmegaConf-compatible), validated by :func:`validate_grader`.
-Imports nothing of the harness's config module, so that module can import this one.
 """
 
 from __future__ import annotations
@@ -10,8 +9,11 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..errors import ConfigError
-from ..tools.sandbox import SandboxConfig
-from .compare import DEFAULT_ATOL, DEFAULT_RTOL
+from .sandbox import SandboxConfig
+
+# The local judge's default comparison tolerances (grader.rtol / grader.atol).
+DEFAULT_RTOL = 1e-6
+DEFAULT_ATOL = 0.0
 
 
 @dataclass

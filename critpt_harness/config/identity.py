@@ -13,7 +13,7 @@ import dataclasses
 from functools import lru_cache
 from typing import Any, Dict, Iterator, List, Sequence, Tuple, get_type_hints
 
-from ..data.problems import canonical_sha256
+from ..runs import canonical_sha256
 
 # True: changes what the model is asked or answers. False: it does not (speed, retries,
 # paths, time limits that do not shape answers, everything after generation).
@@ -123,7 +123,7 @@ def schema_paths(schema: type, prefix: str = "", *, leaves: bool = False) -> Ite
 
 @lru_cache(maxsize=1)
 def _schema_leaves() -> frozenset:
-    from ..config import HarnessConfig
+    from . import HarnessConfig
 
     return frozenset(schema_paths(HarnessConfig, leaves=True))
 

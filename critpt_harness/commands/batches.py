@@ -1,0 +1,127 @@
+"""`check` and `assemble`: every answer's checks, then one batch per epoch."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, Dict, List
+
+from ..config import DatasetConfig, HarnessConfig
+from ..errors import BatchError, RunFolderError
+from ..runs import RunFolder, now_iso, write_json_atomic
+from . import Echo
+
+# Each command imports the modules it needs when it runs (start-up: the openai SDK,
+# the sandbox, grading and report modules are not loaded for commands that do not use them).
+if TYPE_CHECKING:
+    from ..contracts import GenerationRecord
+    from ..data.problems import Problem
+
+
+def _run_problems(stored: Dict[str, Any]) -> Dict[str, Problem]:
+    """The run's problems, loaded with the dataset settings it was generated with."""
+    from ..data.problems import load_problems
+
+    dataset = stored.get("dataset") or {}
+    known = {k: v for k, v in dataset.items() if k in DatasetConfig.__dataclass_fields__}
+    return {p.problem_id: p for p in load_problems(DatasetConfig(**known)).problems}
+
+
+def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[GenerationRecord],
+                  problems: Dict[str, Problem], echo: Echo) -> Dict[str, Any]:
+    from ..checks.sandboxed import check_records
+
+    summary = asyncio.run(check_records(records, problems, cfg.checks))
+    write_json_atomic(run.checks_file(epoch), summary)
+    skipped = len(summary.get("not_executable", []))
+    ran = f", {skipped} not executable" if cfg.checks.execute else ", execution checks off"
+    echo(f"epoch {epoch}: pre-submission checks passed by {summary['passed_all']}/{summary['problems']}{ran}")
+    for pid, bad in list(summary["failures"].items())[:8]:
+        echo(f"    {pid}: {bad[0]}")
+    if len(summary["failures"]) > 8:
+        echo(f"    ... {len(summary['failures']) - 8} more in {run.checks_file(epoch)}")
+    return summary
+
+
+def _records_by_epoch(run: RunFolder) -> Dict[int, List[GenerationRecord]]:
+    from ..generation.loop import ok_records
+
+    by_epoch: Dict[int, List[GenerationRecord]] = defaultdict(list)
+    for r in ok_records(run):
+        by_epoch[r.epoch].append(r)
+    return by_epoch
+
+
+def cmd_check(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    """Run every pre-submission check on each epoch's answers and show a table."""
+    stored = run.stored_config()
+    problems = _run_problems(stored)
+    by_epoch = _records_by_epoch(run)
+    if not by_epoch:
+        raise RunFolderError(f"{run.generations_file} holds no finished answers: run `critpt-harness generate` first")
+    summaries = {e: _epoch_checks(cfg, run, e, recs, problems, echo) for e, recs in sorted(by_epoch.items())}
+    echo(check_table(summaries, list(problems)))
+
+
+def check_table(summaries: Dict[int, Dict[str, Any]], ids: List[str]) -> str:
+    """Problems x epochs: ok, FAIL, ok* (static checks only: not executable) or - (no answer)."""
+    epochs = sorted(summaries)
+
+    def cell(s: Dict[str, Any], pid: str) -> str:
+        if pid not in s["answered"]:
+            return "-"
+        if pid in s["failures"]:
+            return "FAIL"
+        return "ok*" if pid in s.get("not_executable", []) else "ok"
+
+    lines = [f"{'problem':<20}" + "".join(f"{'epoch ' + str(e):>9}" for e in epochs)]
+    lines += [f"{pid:<20}" + "".join(f"{cell(summaries[e], pid):>9}" for e in epochs) for pid in ids]
+    lines.append("ok* = static checks only (answer() takes concrete inputs); - = no answer yet")
+    return "\n".join(lines)
+
+
+def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List[int]:
+    """Write one batch per complete epoch; raise BatchError naming incomplete ones."""
+    from .. import __version__
+    from ..batches.batch import build_batch, expected_ids
+    from ..contracts import GenerationFlags
+
+    stored = run.stored_config()
+    manifest = run.manifest()
+    gen, model = stored.get("generation", {}), stored.get("model", {})
+    label = model.get("label") or model.get("name")
+    flags = GenerationFlags(parsing=bool(gen.get("parsing")), use_python=bool(gen.get("use_python")),
+                            use_web_search=bool(gen.get("use_web_search")))
+    by_epoch = _records_by_epoch(run)
+    # The templates are needed only to run the answers; without that, no problem set is loaded.
+    problems = _run_problems(stored) if cfg.checks.execute else {}
+    epochs = int(gen.get("epochs", 1))
+    built: List[int] = []
+    errors: List[str] = []
+    empty = [e for e in range(epochs) if not by_epoch.get(e)]
+    if empty:  # said once, not one "missing 70 problems" per epoch
+        errors.append(f"epoch{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty))}: no answers at all, so "
+                      f"nothing to assemble or submit (generation failed, stopped or has not run: see the errors in "
+                      f"{run.generations_file}); `critpt-harness generate run_dir={run.path}` resumes it")
+    for epoch in range(epochs):
+        records = by_epoch.get(epoch, [])
+        if not records:
+            continue
+        metadata = {"model": label, "harness": "critpt-harness", "harness_version": __version__,
+                    "dataset_sha256": manifest.get("dataset_sha256"), "prompt_hash": manifest.get("prompt_hash"),
+                    "config_hash": manifest.get("config_hash"), "created_at": now_iso(),
+                    "protocol": "one-step" if flags.parsing else "two-step"}
+        try:
+            batch = build_batch(records, epoch=epoch, model=label, flags=flags, metadata=metadata,
+                                messages=cfg.evaluator.messages, code=cfg.evaluator.generated_code,
+                                public_ids=expected_ids(manifest))
+        except BatchError as exc:
+            errors.append(str(exc))
+            continue
+        write_json_atomic(run.batch_file(epoch), batch.model_dump(mode="json", exclude_none=True))
+        built.append(epoch)
+        echo(f"epoch {epoch}: batch of {len(batch.submissions)} written to {run.batch_file(epoch)}")
+        _epoch_checks(cfg, run, epoch, records, problems, echo)
+    if errors:
+        raise BatchError("\n".join(errors))
+    return built

@@ -1,0 +1,35 @@
+"""`catalog` and `report`: the published scores beside the run's, and the report."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ..config import HarnessConfig
+from ..runs import RunFolder
+from . import Echo
+
+# Each command imports the modules it needs when it runs (start-up: the openai SDK,
+# the sandbox, grading and report modules are not loaded for commands that do not use them).
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger(__name__)
+
+
+def cmd_catalog(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    """Snapshot the public catalogs into the run folder (or runs/catalog/<date>/)."""
+    from ..catalogs.snapshot import cmd_catalog as snapshot
+
+    if not cfg.catalog.enabled:
+        echo("catalog: off (catalog.enabled=false); no snapshot taken")
+        return
+    snapshot(cfg.catalog, run if run.exists() else None, model_name=cfg.model.name,
+             model_label=cfg.model.label, model_ids=cfg.model.catalog_ids or None, echo=echo)
+
+
+def cmd_report(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
+    """report.md + report.html from stored files only (report.runs=[...] for several runs)."""
+    from ..report.command import cmd_report as report
+
+    report(cfg, run, echo)
