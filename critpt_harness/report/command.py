@@ -22,8 +22,9 @@ from .config import FORMATS, ReportConfig
 from .data import RunData, dump, load_run
 from .leaderboard import Entry, OfficialTable, build, display_names, load_official, place, run_entry
 from .render import Bullets, Document, Heading, Para, Table, to_html, to_markdown
-from .sections import (attributions_section, headline, interval, leaderboard_section, pct, run_sections,
-                       unranked_section, usd)
+from .comparison import attributions_section, leaderboard_section, unranked_section
+from .fmt import interval, pct, usd
+from .sections import headline, run_sections
 
 Echo = Callable[[str], None]
 _GLOB_CHARS = set("*?[")
