@@ -110,10 +110,10 @@ def build_report(paths: List[Path], cfg: ReportConfig, out_dir: Optional[Path] =
     png: Optional[bytes] = None
     if cfg.plot:
         try:
-            from .plot import draw
+            from .plot import figure
 
-            png = draw(entries, runs, cfg.plot_max_entries,
-                       title="CritPt" if many else f"CritPt: {runs[0].label}")
+            png = figure(entries, runs, cfg.plot_max_entries, "CritPt" if many else f"CritPt: {runs[0].label}",
+                         out_dir / "report.png")
         except ImportError as exc:  # the report is still useful without its figure
             notes.append(f"plot skipped: matplotlib is not installed ({exc}); `pip install matplotlib`")
 
