@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple, Type, TypeVar
 
 import yaml
 
-from ..contracts import ChecksFile, EpochGrade, LocalGradesFile, Manifest, ResultsFile
+from ..contracts import ChecksFile, EpochGrade, LocalGradesFile, Manifest, ResultsFile, RunFile
 from ..errors import RunFolderError
 from ..fidelity import differences as official_differences
 from ..provenance import Provenance, decide
@@ -27,6 +27,7 @@ from .records import CheckCounts, UsageSummary, read_records, record_checks, too
 from .stats import EpochStats, epoch_stats
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when PyYAML has it: several times faster
+F = TypeVar("F", bound=RunFile)
 __all__ = ["CatalogView", "CheckCounts", "EpochResult", "RunData", "UsageSummary", "dump", "load_run"]
 
 
@@ -124,7 +125,7 @@ class RunData:
         return sorted(e.graded_at for e in self.epochs if e.graded_at)
 
 
-def _read(path: Path, model: Any) -> Any:
+def _read(path: Path, model: Type[F]) -> Optional[F]:
     return read_run_file(path, model) if path.exists() else None
 
 
@@ -187,8 +188,8 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
         raise RunFolderError(f"{run.config_file}: not valid YAML ({exc}); restore it from the run") from exc
     manifest = _read(run.manifest_file, Manifest) or Manifest()
     local_file = run.path / "local_grades.json"
-    results: Optional[ResultsFile] = _read(run.results_file, ResultsFile)  # read once: epochs and provenance
-    local: Optional[LocalGradesFile] = _read(local_file, LocalGradesFile)
+    results = _read(run.results_file, ResultsFile)  # read once: the epochs and the provenance
+    local = _read(local_file, LocalGradesFile)
     model, gen = stored.get("model") or {}, stored.get("generation") or {}
     notes: List[str] = []
     name = str(model.get("name") or manifest.model or "?")
