@@ -114,8 +114,9 @@ class GradingResult(BaseModel):
 
 
 # Files the harness writes for itself --------------------------------------------------------------
-# Each carries ``schema_version``. A reader refuses a file from a newer version (naming both) and
-# reads an older one (no field was removed yet: version 1 files and unversioned ones read alike).
+# Each carries ``schema_version``. A reader (runs.read_run_file) refuses a file from a newer version,
+# naming both, and brings an older one to today's shape with its model's ``upgrade`` (no shape has
+# changed yet: version 1 files and unversioned ones, written before the stamp, read alike).
 SCHEMA_VERSION = 1
 
 
@@ -125,21 +126,65 @@ class RunFile(BaseModel):
     model_config = ConfigDict(extra="allow")
     schema_version: int = SCHEMA_VERSION
 
+    @classmethod
+    def upgrade(cls, data: Dict[str, Any], version: int) -> Dict[str, Any]:
+        """A file written at ``version`` (older than SCHEMA_VERSION) in today's shape; a model whose
+        file changes shape overrides this."""
+        return data
+
+    def as_dict(self) -> Dict[str, Any]:
+        """What the file holds (after any upgrade), for code that takes the plain JSON."""
+        return self.model_dump(exclude_unset=True)
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class PromptsInfo(_Open):
+    source: Optional[str] = None  # official | own
+    hash: Optional[str] = None
+    commit: Optional[str] = None
+
+
+class QueuedInfo(_Open):
+    """Epochs waiting in the grading queue."""
+
+    epochs: List[int] = Field(default_factory=list)
+    queue: str = ""
+    expected_last: Optional[str] = None
+
+
+class SnapshotRef(_Open):
+    dir: Optional[str] = None  # relative to the run folder
+    taken_at: Optional[str] = None
+
 
 class Manifest(RunFile):
     created_at: Optional[str] = None
+    git_revision: Optional[str] = None
+    packages: Dict[str, str] = Field(default_factory=dict)
     dataset_sha256: Optional[str] = None
     prompt_hash: Optional[str] = None
+    prompts: Optional[PromptsInfo] = None
     config_hash: Optional[str] = None
+    model: Optional[str] = None
     problem_ids: List[str] = Field(default_factory=list)
     public_set: Optional[bool] = None
     subset: Optional[Dict[str, Any]] = None
     commands: List[Dict[str, Any]] = Field(default_factory=list)
+    catalog_snapshot: Optional[SnapshotRef] = None
+    queued: Optional[QueuedInfo] = None
+    score: Optional[Dict[str, Any]] = None  # the provenance label (see provenance.py)
 
 
-class EpochGrade(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class EpochGrade(_Open):
+    """One graded epoch: the grader's reply (GradingResult) and where it came from."""
+
     accuracy: float
+    timeout_rate: Optional[float] = None
+    server_timeout_count: Optional[int] = None
+    judge_error_count: Optional[int] = None
     content_hash: Optional[str] = None
     graded_at: Optional[str] = None
     source: str = ""
@@ -170,6 +215,8 @@ class ChecksFile(RunFile):
     passed_all: int = 0
     passed_per_check: Dict[str, int] = Field(default_factory=dict)
     failures: Dict[str, List[str]] = Field(default_factory=dict)
+    not_executable: List[str] = Field(default_factory=list)  # checked statically only
+    isolation: List[str] = Field(default_factory=list)  # sandbox backends the execution checks ran under
 
 
 class SubmissionAttempt(RunFile):
@@ -179,6 +226,24 @@ class SubmissionAttempt(RunFile):
     state: Optional[str] = None
     attempt_id: Optional[str] = None
     url: Optional[str] = None
+
+
+class RecordSummary(BaseModel):
+    """The fields of a GenerationRecord (same names and types) that a summary of a run needs: read
+    with ``model_validate_json``, the long texts of a line are skipped without becoming Python objects."""
+
+    model_config = ConfigDict(extra="ignore")
+    schema_version: Optional[int] = None  # generations.jsonl lines are not stamped yet; a newer one is refused
+    problem_id: str
+    epoch: int
+    status: Literal["ok", "failed"]
+    usage: Usage = Field(default_factory=Usage)
+    checks: List[CheckResult] = Field(default_factory=list)
+    tool_calls: List[Dict[str, Any]] = Field(default_factory=list)
+    web_searches: int = 0
+    started_at: str
+    finished_at: str
+    duration_s: float
 
 
 # The run folder's own files by name (the ledger, named by evaluator.ledger_path, is versioned by

@@ -14,13 +14,18 @@ import platform
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple, Type, TypeVar
 
 import jsonlines
 import yaml
 
 from .errors import RunFolderError
 from .secrets import redact, redact_config
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    from .contracts import RunFile
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +74,18 @@ def _versioned(path: Path) -> bool:
     return path.name in RUN_FILES or path.name.endswith(".checks.json")
 
 
+class NewerVersionError(RunFolderError):
+    """A run file written by a newer critpt-harness: never skipped like a damaged file."""
+
+
 def check_version(data: Any, path: Path) -> Any:
     """Refuse a file written by a newer critpt-harness; older ones read as they are."""
     from .contracts import SCHEMA_VERSION
 
     version = data.get("schema_version") if isinstance(data, dict) else None
     if isinstance(version, int) and version > SCHEMA_VERSION:
-        raise RunFolderError(f"{path} was written by a newer critpt-harness (schema_version {version}; this one "
-                             f"reads up to {SCHEMA_VERSION}): upgrade critpt-harness (pip install -U) to read it")
+        raise NewerVersionError(f"{path} was written by a newer critpt-harness (schema_version {version}; this one "
+                                f"reads up to {SCHEMA_VERSION}): upgrade critpt-harness (pip install -U) to read it")
     return data
 
 
@@ -90,23 +99,84 @@ def stamp(data: Any) -> Any:
 
 
 def read_json(path: Path) -> Any:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RunFolderError(f"{path}: not valid JSON ({exc}); restore or delete it") from exc
+    data = _load_json(path)
     return check_version(data, path) if _versioned(path) else data
 
 
-def read_run_file(path: Path, model: Any) -> Any:
-    """A harness file as its contracts model (version checked; a wrong shape names the field)."""
+M = TypeVar("M", bound="BaseModel")
+R = TypeVar("R", bound="RunFile")
+
+
+def read_run_file(path: Path, model: Type[R]) -> R:
+    """A run folder's own file as its contracts model: one from a newer schema_version is refused
+    naming both versions, an older one is brought to today's shape (``model.upgrade``; unversioned
+    files predate the stamp: version 1), a wrong shape names the field."""
     from pydantic import ValidationError
 
+    from .contracts import SCHEMA_VERSION
+
+    data = check_version(_load_json(path), path)
+    version = data.get("schema_version", 1) if isinstance(data, dict) else SCHEMA_VERSION
+    if isinstance(version, int) and version < SCHEMA_VERSION:
+        data = model.upgrade(dict(data), version)
     try:
-        return model.model_validate(read_json(path))
+        return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise RunFolderError(f"{path}: {'.'.join(str(p) for p in first['loc']) or 'top level'}: {first['msg']}; "
-                             "restore the file or remove it") from exc
+        raise RunFolderError(f"{path}: {_first_error(exc)}; restore the file or remove it") from exc
+
+
+def read_jsonl_as(path: Path, model: Type[M]) -> Tuple[List[M], int]:
+    """The lines of a JSONL run file as ``model`` (a narrow one skips the fields it does not name),
+    and how many lines do not fit it. Torn lines are skipped with a warning, as by read_jsonl; a
+    line from a newer schema_version is refused."""
+    from pydantic import ValidationError
+
+    out: List[M] = []
+    misfits = 0
+    if not path.exists():
+        return out, misfits
+    with path.open("rb") as f:
+        for n, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            try:
+                item = model.model_validate_json(raw)
+            except ValidationError as exc:
+                obj = _json_line(raw, path, n)  # the slow path: what kind of line is it?
+                if obj is None:
+                    continue
+                check_version(obj, path)
+                misfits += 1
+                log.debug("%s line %d: %s", path, n, _first_error(exc))
+                continue
+            check_version({"schema_version": getattr(item, "schema_version", None)}, path)
+            out.append(item)
+    return out, misfits
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunFolderError(f"{path}: not valid JSON ({exc}); restore or delete it") from exc
+
+
+def _first_error(exc: "ValidationError") -> str:
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc']) or 'top level'}: {first['msg']}"
+
+
+def _json_line(raw: bytes, path: Path, n: int) -> Optional[Dict[str, Any]]:
+    """A JSONL line as a dict; None (with a warning) for a torn or foreign line."""
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        log.warning("%s line %d is not UTF-8 text (an interrupted or foreign write?); skipped", path, n)
+        return None
+    except json.JSONDecodeError:
+        log.warning("%s line %d is not valid JSON (an interrupted write?); skipped", path, n)
+        return None
+    return obj if isinstance(obj, dict) else None
 
 
 class JsonlAppender:
@@ -166,17 +236,8 @@ def read_jsonl(path: Path, versioned: Optional[bool] = None) -> Iterator[Dict[st
     # Read bytes: a line that is not UTF-8 (a torn or foreign write) is skipped like one that is not JSON.
     with path.open("rb") as f:
         for n, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                log.warning("%s line %d is not UTF-8 text (an interrupted or foreign write?); skipped", path, n)
-                continue
-            except json.JSONDecodeError:
-                log.warning("%s line %d is not valid JSON (an interrupted write?); skipped", path, n)
-                continue
-            if isinstance(obj, dict):
+            obj = _json_line(raw, path, n) if raw.strip() else None
+            if obj is not None:
                 yield check_version(obj, path) if versioned else obj
 
 

@@ -22,8 +22,9 @@ from ..config.report import FORMATS, ReportConfig
 from .data import RunData, dump, load_run
 from .leaderboard import Entry, OfficialTable, build, display_names, load_official, place, run_entry
 from .render import Bullets, Document, Heading, Para, Table, to_html, to_markdown
-from .sections import (attributions_section, headline, interval, leaderboard_section, pct, run_sections,
-                       unranked_section, usd)
+from .comparison import attributions_section, leaderboard_section, unranked_section
+from .fmt import interval, pct, usd
+from .sections import headline, run_sections
 
 Echo = Callable[[str], None]
 _GLOB_CHARS = set("*?[")
@@ -109,10 +110,10 @@ def build_report(paths: List[Path], cfg: ReportConfig, out_dir: Optional[Path] =
     png: Optional[bytes] = None
     if cfg.plot:
         try:
-            from .plot import draw
+            from .plot import figure
 
-            png = draw(entries, runs, cfg.plot_max_entries,
-                       title="CritPt" if many else f"CritPt: {runs[0].label}")
+            png = figure(entries, runs, cfg.plot_max_entries, "CritPt" if many else f"CritPt: {runs[0].label}",
+                         out_dir / "report.png")
         except ImportError as exc:  # the report is still useful without its figure
             notes.append(f"plot skipped: matplotlib is not installed ({exc}); `pip install matplotlib`")
 

@@ -4,44 +4,13 @@ it scored, what it cost, where it stands), every number with its source.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import List
 
-from ..providers import is_offline
-from .catalog import ATTRIBUTIONS, TITLES, ModelMatch
+from .comparison import comparison
 from .data import RunData
-from .leaderboard import Entry, OfficialTable, official_match, place, run_entry, settings_differ
-from .render import Bullets, Document, Heading, Image, Para, Table
-
-AA_NOTE = "Artificial Analysis asks for attribution to https://artificialanalysis.ai/ wherever its data is shown."
-
-
-def pct(x: Optional[float], digits: int = 2) -> str:
-    return "–" if x is None else f"{100 * x:.{digits}f}%"
-
-
-def usd(x: Optional[float]) -> str:
-    if x is None:
-        return "–"
-    return f"${x:,.4f}" if abs(x) < 1 else f"${x:,.2f}"
-
-
-def num(x: Optional[float], digits: int = 0) -> str:
-    return "–" if x is None else f"{x:,.{digits}f}"
-
-
-def seconds(x: Optional[float]) -> str:
-    if x is None:
-        return "–"
-    if x < 120:
-        return f"{x:.1f} s"
-    return f"{x / 60:.1f} min" if x < 7200 else f"{x / 3600:.2f} h"
-
-
-def interval(run: RunData) -> str:
-    s = run.stats
-    if not s.has_interval:
-        return "– (needs 2 or more graded epochs)" if run.graded else "–"
-    return f"{pct(s.ci_low)} – {pct(s.ci_high)}"
+from .fmt import interval, num, pct, seconds, usd
+from .leaderboard import Entry, OfficialTable
+from .render import Bullets, Document, Heading, Para, Table
 
 
 def headline(run: RunData) -> str:
@@ -98,7 +67,7 @@ def run_sections(doc: Document, run: RunData, table: OfficialTable, entries: Lis
     doc.add(Heading(level, "Cost and effort"))
     _cost(doc, run)
     doc.add(Heading(level, "Published comparison"))
-    _comparison(doc, run, table, entries, level + 1)
+    comparison(doc, run, table, entries, level + 1)
     if run.notes:
         doc.add(Heading(level + 1, "Notes"), Bullets(list(run.notes)))
 
@@ -234,137 +203,3 @@ def _cost(doc: Document, run: RunData) -> None:
         "list prices times the tokens the provider reported (reasoning billed as output); "
         "caching discounts and a different provider's rates are not reflected",
     ]))
-
-
-def _comparison(doc: Document, run: RunData, table: OfficialTable, entries: List[Entry], level: int) -> None:
-    mine = run_entry(run)
-    official = official_match(table, run)
-    items = []
-    if official is not None:
-        line = (f"official CritPt table: **{official['model']} {official['score']:.1f}%** "
-                f"({table.source}, {table.as_of}, {table.source_url})")
-        differ = settings_differ(official, run)
-        if differ:
-            line += " — settings differ: " + "; ".join(differ)
-        if mine is not None and mine.ci_low is not None and mine.ci_high is not None:
-            inside = mine.ci_low <= official["score"] <= mine.ci_high
-            line += (f"; this run's 95% interval {'includes' if inside else 'excludes'} it "
-                     f"(difference {mine.percent - official['score']:+.2f} points)")
-        items.append(line)
-    if run.catalog is not None:
-        for s in run.catalog.published:
-            when = f"as of {s.as_of}, " if s.as_of else ""
-            items.append(f"{TITLES.get(s.catalog, s.catalog)}: **{s.model_name} {s.percent:.2f}%** "
-                         f"(`{s.field}` = {s.raw:g}{'; ' + s.note if s.note else ''}; {when}fetched {s.fetched_at}; "
-                         f"{s.file})")
-    if not items:
-        items.append("no published CritPt score found for this model (official table, catalog snapshot)")
-    doc.add(Para("The same model's published CritPt score:"), Bullets(items))
-
-    if run.catalog is not None:
-        cat = run.catalog
-        doc.add(Heading(level, "Model matching in the catalogs"))
-        where = f"snapshot {cat.folder}, taken {cat.taken_at or '?'}" + (
-            " (shared snapshot from report.catalog_dir)" if cat.shared else "")
-        doc.add(Para(f"The run's model `{run.model_name}` looked up in each catalog ({where}). A match is "
-                     "never guessed silently: pin ids with `model.catalog_ids.<catalog>=<id>`."))
-        rows = [[TITLES.get(m.catalog, m.catalog), m.query, f"{m.entry_name or ''} (`{m.entry_id}`)" if m.entry_id
-                 else "– not matched", m.method, f"{m.confidence:.2f}", _match_note(m),
-                 m.matched_by] for m in cat.matches]
-        doc.add(Table(["catalog", "query", "entry", "method", "confidence", "note", "matched by"], rows))
-    elif not is_offline(run.provider):
-        doc.add(Para("No catalog snapshot for this run: take one with `critpt-harness catalog run_dir="
-                     f"{run.path}` (or point `report.catalog_dir` at a shared one)."))
-
-    doc.add(Heading(level, "Place in the CritPt leaderboard"))
-    if mine is not None:
-        p = place(entries, mine)
-        doc.add(Para(f"This run ({mine.percent:.2f}%) places **{p.rank} of {p.out_of}** among the official table "
-                     f"and the CritPt scores in the catalog snapshot"
-                     + (f"; just above: {', '.join(p.above)}" if p.above else "")
-                     + (f"; just below: {', '.join(p.below)}" if p.below else "") + "."))
-    elif run.graded:
-        doc.add(Para(f"Not placed: {run.provenance.label}. Only official gradings of the full public set, "
-                     "with independent epochs, are ranked among the official scores."))
-    else:
-        doc.add(Para("Not placed: the run has no graded result."))
-    if run.catalog is not None and run.catalog.context:
-        doc.add(Heading(level, "Context from the catalogs"))
-        rows = [[TITLES.get(c.catalog, c.catalog), c.metric, _value(c.value), c.unit,
-                 (f"as of {c.as_of}; " if c.as_of else "") + f"fetched {c.fetched_at or '?'}", c.file]
-                for c in run.catalog.context]
-        doc.add(Table(["catalog", "metric", "value", "unit", "when", "file"], rows, align_right=(2,)))
-
-
-def _match_note(m: ModelMatch) -> str:
-    ids = ", ".join(c.get("id", "") for c in m.candidates[:3])
-    parts = [m.note] if m.note else []
-    if ids:
-        parts.append(f"candidates: {ids}")
-    if m.matched_by == "report":
-        parts.append("matched offline by the report (the snapshot's matches.json is for another model or absent)")
-    return "; ".join(parts)
-
-
-def _value(v: object) -> str:
-    if isinstance(v, float):
-        return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v)
-
-
-# Shared parts ---------------------------------------------------------------------------------------
-def unranked_section(doc: Document, runs: List[RunData], names: Dict, level: int = 1) -> None:
-    """Graded runs whose score is not official: their own table, never the ranking."""
-    rows = [[names[r.path], pct(r.stats.mean), interval(r), r.provenance.label, r.provenance.grader]
-            for r in runs if r.graded and not r.provenance.ranked]
-    if rows:
-        doc.add(Heading(level, "Not ranked: local, partial or reused gradings"),
-                Para("These scores are not official CritPt scores, so they are not ranked among, nor plotted "
-                     "with, the official ones."),
-                Table(["run", "mean", "95% interval", "grading", "graded by"], rows, align_right=(1,)))
-
-
-def leaderboard_section(doc: Document, entries: List[Entry], table: OfficialTable, png: Optional[bytes],
-                        png_file: Optional[str], level: int = 1) -> None:
-    doc.add(Heading(level, "CritPt leaderboard"))
-    doc.add(Para(f"Official table: {table.source}, {table.as_of} ({table.source_url}); {table.metric}. "
-                 "Catalog rows are the CritPt scores the snapshot's catalogs publish (their own measurements, "
-                 "possibly under other settings). Runs: mean over graded epochs with the 95% t-interval."))
-    rows = []
-    rank = 0
-    for e in entries:
-        if e.kind != "run":
-            rank += 1
-        ci = f"{e.ci_low:.2f} – {e.ci_high:.2f}" if e.ci_low is not None and e.ci_high is not None else ""
-        name = f"**{e.name}**" if e.kind == "run" else e.name
-        rows.append([str(rank) if e.kind != "run" else "→", name, f"{e.percent:.2f}" if e.kind == "run"
-                     else f"{e.percent:.1f}", ci, e.kind, e.source])
-    doc.add(Table(["#", "model", "CritPt %", "95% interval", "kind", "source"], rows, align_right=(0, 2)))
-    if png is not None:
-        doc.add(Image(png, "CritPt leaderboard with the run(s) highlighted, and accuracy vs cost", png_file))
-
-
-def attributions_section(doc: Document, runs: List[RunData], table: OfficialTable, level: int = 1) -> None:
-    official = [r for r in runs if r.graded and r.provenance.kind == "official"]
-    graders = "graded by the official CritPt grader (Artificial Analysis)" if len(official) == len(
-        [r for r in runs if r.graded]) else "graded as each run's score says (official or LOCAL)"
-    items = [f"CritPt benchmark: {table.attribution}. Scores of the runs were {graders}; please attribute "
-             "results to the CritPt project when publishing."]
-    seen: Dict[str, None] = {}
-    for r in runs:
-        if r.catalog is None:
-            continue
-        for a in r.catalog.attributions:
-            seen.setdefault(a, None)
-    used = {m.catalog for r in runs if r.catalog for m in r.catalog.matches if m.entry_id}
-    for catalog in ("artificial_analysis", "openrouter", "llm_registry", "aimodelsmap"):
-        if catalog in used and not any(ATTRIBUTIONS[catalog].split(",")[0] in a for a in seen):
-            seen.setdefault(ATTRIBUTIONS[catalog], None)
-    items += list(seen)
-    # The grader and the official table's Gemini-3 Pro figure are Artificial Analysis's too.
-    items.append(AA_NOTE)
-    snaps = sorted({f"{r.catalog.folder if r.catalog.shared else r.path / r.catalog.folder} "
-                    f"(taken {r.catalog.taken_at or '?'})" for r in runs if r.catalog})
-    if snaps:
-        items.append("catalog data: " + "; ".join(snaps) + ". The report reads these stored files only.")
-    doc.add(Heading(level, "Sources and attributions"), Bullets(items))
