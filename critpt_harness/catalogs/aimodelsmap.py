@@ -15,6 +15,7 @@ from .config import AIModelsMapConfig
 from .endpoints import Endpoint, Param, Snap, in_range, iso_date, one_of, snaps
 from .errors import CatalogNotFound, CatalogWriteDisabled
 from .stored import Candidate, ContextMetric, Metrics, SnapshotFiles, StoredFile, keys, num
+
 STATUSES = ("active", "deprecated", "preview", "retired")
 SORT_BY = ("score", "name", "rank", "trending")
 SORT_ORDER = ("asc", "desc")
@@ -24,179 +25,81 @@ PERIODS = ("24h", "7d", "30d")
 REVIEW_SORT = ("recent", "helpful", "rating_high", "rating_low")
 
 
-class Provider(CatalogModel):
-    name: Optional[str] = None
-    slug: Optional[str] = None
-
-
 class Pagination(CatalogModel):
     next_cursor: Optional[str] = None
     has_more: bool = False
     total: Optional[int] = None
 
 
-class ModelSummary(CatalogModel):
+class Slugged(CatalogModel):
+    """Anything the API names by its slug: a model, a category."""
+
     slug: str
-    name: Optional[str] = None
-    description: Optional[str] = None
-    model_type: Optional[str] = None
-    status: Optional[str] = None
-    provider: Optional[Provider] = None
-    score: Optional[float] = None
-    quality_rank: Optional[int] = None
-    adoption_rank: Optional[int] = None
-    state: Optional[str] = None
-    context_window: Optional[int] = None
 
 
 class ModelListResponse(CatalogResponse):
-    data: List[ModelSummary]
+    data: List[Slugged]
     pagination: Pagination = Pagination()
 
 
-class ModelDetail(ModelSummary):
-    release_date: Optional[str] = None
+class ModelDetail(Slugged):
     aliases: List[str] = []
     categories: List[Dict[str, Any]] = []
     scores: List[Dict[str, Any]] = []
-    pricing: Optional[Dict[str, Any]] = None
-    created_at: Optional[str] = None
-    updated_at: Optional[str] = None
 
 
 class ModelDetailResponse(CatalogResponse):
     data: ModelDetail
 
 
-class ScorePoint(CatalogModel):
-    score: Optional[float] = None
-    quality_rank: Optional[int] = None
-    adoption_rank: Optional[int] = None
-    state: Optional[str] = None
-    rank_spread: Optional[Dict[str, Any]] = None
-    confidence: Optional[float] = None
-    category: Optional[str] = None
-    recorded_at: Optional[str] = None
+class ListResponse(CatalogResponse):
+    """A list of records (score history, signals): each kept as sent."""
+
+    data: List[CatalogModel]
 
 
-class ScoreHistoryResponse(CatalogResponse):
-    data: List[ScorePoint]
-    model: Optional[str] = None
-    granularity: Optional[str] = None
-    count: Optional[int] = None
-
-
-class Signal(CatalogModel):
-    id: Optional[str] = None
-    signal_type: Optional[str] = None
-    source: Optional[str] = None
-    raw_value: Optional[float] = None
-    normalized_value: Optional[float] = None
-    recorded_at: Optional[str] = None
-    metadata: Dict[str, Any] = {}
-
-
-class SignalListResponse(CatalogResponse):
-    data: List[Signal]
-    model: Optional[str] = None
-    count: Optional[int] = None
-
-
-class SearchHit(CatalogModel):
-    slug: str
+class SearchHit(Slugged):
     name: Optional[str] = None
-    provider: Optional[str] = None
     score: Optional[float] = None
 
 
 class SearchResponse(CatalogResponse):
     data: List[SearchHit]
-    query: Optional[str] = None
-    count: Optional[int] = None
 
 
 class ComparisonEntry(CatalogModel):
     model: Dict[str, Any]
-    scores: List[Dict[str, Any]] = []
-    pricing: Optional[Dict[str, Any]] = None
-    categories: List[str] = []
 
 
 class ComparisonResponse(CatalogResponse):
     data: List[ComparisonEntry]
-    slugs_requested: List[str] = []
-    slugs_found: List[str] = []
-
-
-class RankingModel(CatalogModel):
-    slug: str
-    name: Optional[str] = None
-    provider: Optional[Any] = None  # {name, slug} in rankings, a plain name in movers
 
 
 class RankingEntry(CatalogModel):
-    rank: Optional[int] = None
-    model: RankingModel
-    score: Optional[float] = None
-    quality_rank: Optional[int] = None
-    adoption_rank: Optional[int] = None
-    rank_spread: Optional[Dict[str, Any]] = None
-    state: Optional[str] = None
-    confidence: Optional[float] = None
-    change_24h: Optional[float] = None
-    change_7d: Optional[float] = None
-    top_drivers: List[str] = []
-    recorded_at: Optional[str] = None
+    """An entry of a ranking, its history, or its movers: ``model`` has the slug."""
+
+    model: Slugged
 
 
 class RankingResponse(CatalogResponse):
     data: List[RankingEntry]
-    category: Optional[str] = None
     pagination: Pagination = Pagination()
 
 
-class RankingHistoryEntry(CatalogModel):
-    model: RankingModel
-    score: Optional[float] = None
-    quality_rank: Optional[int] = None
-    adoption_rank: Optional[int] = None
-    state: Optional[str] = None
-    recorded_at: Optional[str] = None
-
-
 class RankingHistoryResponse(CatalogResponse):
-    data: List[RankingHistoryEntry]
-    category: Optional[str] = None
-    count: Optional[int] = None
-
-
-class Mover(CatalogModel):
-    model: RankingModel
-    current_score: Optional[float] = None
-    previous_score: Optional[float] = None
-    score_change: Optional[float] = None
-    current_rank: Optional[int] = None
-    previous_rank: Optional[int] = None
-    rank_change: Optional[int] = None
-    direction: Optional[str] = None
+    data: List[RankingEntry]
 
 
 class Movers(CatalogModel):
-    gainers: List[Mover] = []
-    losers: List[Mover] = []
+    gainers: List[RankingEntry] = []
+    losers: List[RankingEntry] = []
 
 
 class MoversResponse(CatalogResponse):
     data: Movers
-    category: Optional[str] = None
-    period: Optional[str] = None
 
 
-class CategoryNode(CatalogModel):
-    slug: str
-    name: Optional[str] = None
-    description: Optional[str] = None
-    display_order: Optional[int] = None
+class CategoryNode(Slugged):
     children: List["CategoryNode"] = []
 
 
@@ -214,37 +117,16 @@ class CategoryListResponse(CatalogResponse):
         return out
 
 
-class CategoryDetail(CatalogModel):
-    slug: str
-    name: Optional[str] = None
-    description: Optional[str] = None
-    parent: Optional[Dict[str, Any]] = None
-    children: List[Dict[str, Any]] = []
-    model_count: Optional[int] = None
-    display_order: Optional[int] = None
-    created_at: Optional[str] = None
-
-
 class CategoryDetailResponse(CatalogResponse):
-    data: CategoryDetail
+    data: Slugged  # a category: {slug, parent, children, model_count ...}
 
 
 class Review(CatalogModel):
     id: str
-    author_name: Optional[str] = None
-    rating: Optional[int] = None
-    title: Optional[str] = None
-    body: Optional[str] = None
-    use_case: Optional[str] = None
-    verified: Optional[bool] = None
-    helpful_count: Optional[int] = None
-    created_at: Optional[str] = None
 
 
 class ReviewListResponse(CatalogResponse):
     data: List[Review]
-    summary: Optional[Dict[str, Any]] = None
-    model: Optional[str] = None
     pagination: Pagination = Pagination()
 
 
@@ -252,38 +134,19 @@ class ReviewResponse(CatalogResponse):
     data: Review
 
 
-class PricingData(CatalogModel):
-    current: Optional[Dict[str, Any]] = None
-    history: List[Dict[str, Any]] = []
-
-
 class PricingResponse(CatalogResponse):
-    data: PricingData
-
-
-class PricingEstimate(CatalogModel):
-    model: Dict[str, Any]
-    estimated_monthly_cost: Optional[float] = None
-    breakdown: Dict[str, Any] = {}
-    pricing: Dict[str, Any] = {}
+    data: CatalogModel  # {current, history}
 
 
 class PricingCalculateResponse(CatalogResponse):
-    data: List[PricingEstimate]
-    usage: Dict[str, Any] = {}
-    count: Optional[int] = None
+    data: List[ComparisonEntry]  # estimates, each with its model
 
 
 class HealthResponse(CatalogResponse):
     status: str
-    timestamp: Optional[str] = None
-    version: Optional[str] = None
-    services: Dict[str, Any] = {}
 
 
-class PipelineStatusResponse(CatalogResponse):
-    status: str
-    summary: Dict[str, Any] = {}
+class PipelineStatusResponse(HealthResponse):
     pipelines: List[Dict[str, Any]] = []
 
 
@@ -352,9 +215,9 @@ class AIModelsMapClient(CatalogClient):
     models = Endpoint("models", ModelListResponse, *FILTERS, CURSOR, LIMIT)
     all_models = Endpoint("models", ModelListResponse, *FILTERS, pages=PAGE)
     model = Endpoint("models/{slug}", ModelDetailResponse)
-    model_scores = Endpoint("models/{slug}/scores", ScoreHistoryResponse, Param("category"), START, END,
+    model_scores = Endpoint("models/{slug}/scores", ListResponse, Param("category"), START, END,
                             Param("granularity", one_of(*GRANULARITY)))
-    model_signals = Endpoint("models/{slug}/signals", SignalListResponse, Param("signalType", one_of(*SIGNAL_TYPES)),
+    model_signals = Endpoint("models/{slug}/signals", ListResponse, Param("signalType", one_of(*SIGNAL_TYPES)),
                              START, END)
     # Typo-tolerant search over names, aliases and descriptions; compare 2 to 4 models.
     search = Endpoint("models/search", SearchResponse, Param("q", _query), LIMIT)

@@ -22,8 +22,6 @@ CATEGORY_KINDS = frozenset({"text-to-image", "text-to-video", "image-to-video"})
 
 
 class Creator(CatalogModel):
-    id: Optional[str] = None
-    name: Optional[str] = None
     slug: Optional[str] = None
 
 
@@ -45,8 +43,6 @@ class LLMModel(CatalogModel):
     # Values are numbers today; Any keeps a snapshot alive if one ever is not.
     evaluations: Dict[str, Any] = {}
     pricing: Dict[str, Any] = {}
-    median_output_tokens_per_second: Optional[float] = None
-    median_time_to_first_token_seconds: Optional[float] = None
 
     def critpt_score(self) -> Optional[CritPtScore]:
         """The CritPt score when ``evaluations`` carries one. The documents list no CritPt key,
@@ -64,8 +60,6 @@ class LLMModel(CatalogModel):
 
 
 class LLMModelsResponse(CatalogResponse):
-    status: Optional[int] = None
-    prompt_options: Dict[str, Any] = {}
     data: List[LLMModel]
 
     def by_id(self) -> Dict[str, LLMModel]:
@@ -76,31 +70,12 @@ class LLMModelsResponse(CatalogResponse):
         return {m.id: s for m in self.data if (s := m.critpt_score()) is not None}
 
 
-class MediaCategory(CatalogModel):
-    style_category: Optional[str] = None
-    subject_matter_category: Optional[str] = None
-    format_category: Optional[str] = None
-    elo: Optional[float] = None
-    ci95: Optional[str] = None
-    appearances: Optional[int] = None
-
-
 class MediaModel(CatalogModel):
     id: str
-    name: Optional[str] = None
-    slug: Optional[str] = None
-    model_creator: Optional[Creator] = None
-    elo: Optional[float] = None
-    rank: Optional[int] = None
-    ci95: Optional[str] = None
-    appearances: Optional[int] = None
-    release_date: Optional[str] = None
-    categories: Optional[List[MediaCategory]] = None
+    categories: Optional[List[CatalogModel]] = None  # only where include_categories is documented
 
 
 class MediaResponse(CatalogResponse):
-    status: Optional[int] = None
-    include_categories: Optional[bool] = None
     data: List[MediaModel]
 
 

@@ -35,7 +35,9 @@ C = TypeVar("C", bound="CatalogClient")
 
 
 class CatalogModel(BaseModel):
-    """Server data: unknown fields are kept, so a new field never breaks a snapshot."""
+    """Server data. A reply declares the structure it must have and the fields the harness
+    reads; every other field is kept as sent (and readable as an attribute where present),
+    so a new field never breaks a snapshot."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
 

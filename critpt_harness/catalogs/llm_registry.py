@@ -24,7 +24,8 @@ from .stored import Candidate, CatalogPrice, ContextMetric, Metrics, PublishedSc
 
 
 class _Camel(CatalogModel):
-    # The registry writes camelCase; Python names are snake_case.
+    # The registry writes camelCase; Python names are snake_case. Declared: what the filters
+    # here read and the structure; every other field is kept as sent.
     model_config = ConfigDict(extra="allow", populate_by_name=True, alias_generator=to_camel,
                               protected_namespaces=())
 
@@ -36,37 +37,31 @@ class _CamelResponse(CatalogResponse):
 
 class RegistryModel(_Camel):
     id: str
-    name: Optional[str] = None
     provider: Optional[str] = None
     family: Optional[str] = None
     status: Optional[str] = None
     release_date: Optional[str] = None
-    training_cutoff: Optional[str] = None
     capabilities: List[str] = []
     is_open_source: Optional[bool] = None
-    specs: Dict[str, Any] = {}
     api_support: Dict[str, Any] = {}
-    coverage: Optional[float] = None
     scores: Optional[Dict[str, Any]] = None
 
 
 class RootResponse(_CamelResponse):
     api_version: Optional[str] = None
-    endpoints: Any = None
-    attribution: Any = None
 
 
-class MetaResponse(_CamelResponse):
-    api_version: Optional[str] = None
-    generated_at: Optional[str] = None
+class MetaResponse(RootResponse):
     latest_score_date: Optional[str] = None
     counts: Dict[str, Any] = {}
     categories: List[Any] = []
-    endpoints: List[Any] = []
 
 
-class ModelsResponse(_CamelResponse):
-    total: Optional[int] = None
+class _Counted(_CamelResponse):
+    total: Optional[int] = None  # the list's length (rewritten when a filter here keeps fewer)
+
+
+class ModelsResponse(_Counted):
     offset: Optional[int] = None
     limit: Optional[int] = None
     models: List[RegistryModel]
@@ -79,8 +74,6 @@ class ModelDetailResponse(_CamelResponse):
 class ModelSlice(_CamelResponse):
     """/models/{id}.json: the small per-model file (bare, or wrapped in "model")."""
 
-    id: Optional[str] = None
-    name: Optional[str] = None
     model: Optional[RegistryModel] = None
 
     def entry(self) -> Dict[str, Any]:
@@ -90,60 +83,35 @@ class ModelSlice(_CamelResponse):
 
 class Benchmark(_Camel):
     id: str
-    name: Optional[str] = None
     category: Optional[str] = None
-    max_score: Optional[float] = None
-    normalize_method: Optional[str] = None
 
 
-class BenchmarksResponse(_CamelResponse):
-    total: Optional[int] = None
-    categories: List[str] = []
+class BenchmarksResponse(_Counted):
     benchmarks: List[Benchmark]
 
 
 class Score(_Camel):
     model_id: str
-    model_name: Optional[str] = None
     benchmark_id: str
-    benchmark_name: Optional[str] = None
     category: Optional[str] = None
-    score: Optional[float] = None
-    normalized_score: Optional[float] = None
-    verified: Optional[bool] = None
-    verification_level: Optional[str] = None
     source_id: Optional[str] = None
-    as_of_date: Optional[str] = None
 
 
-class ScoresResponse(_CamelResponse):
-    total: Optional[int] = None
+class ScoresResponse(_Counted):
     scores: List[Score]
 
 
 class LeaderboardEntry(_Camel):
-    rank: Optional[int] = None
     model_id: str
-    model_name: Optional[str] = None
-    provider: Optional[str] = None
-    average: Optional[float] = None
-    coverage: Optional[float] = None
-    score_count: Optional[int] = None
 
 
 class LeaderboardResponse(_CamelResponse):
-    category: Optional[str] = None
     category_slug: Optional[str] = None
-    benchmark_count: Optional[int] = None
     leaderboard: List[LeaderboardEntry]
 
 
-class ExportResponse(_CamelResponse):
-    total: Optional[int] = None
-    exported_at: Optional[str] = None
-    filters: Any = None
-    scores: List[Score]
-    attribution: Any = None
+class ExportResponse(ScoresResponse):
+    pass
 
 
 class CsvExport(CatalogResponse):

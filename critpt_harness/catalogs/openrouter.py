@@ -19,30 +19,14 @@ ARENAS = ("models", "builders", "agents")
 QUERY_KEYS = ("source", "task_type", "arena", "category", "max_results")
 
 
-class BenchmarkItem(CatalogModel):
-    """One model's entry; its shape depends on ``source``, so most fields are optional."""
-
-    display_name: Optional[str] = None
-    model_permaslug: Optional[str] = None
-    source: Optional[str] = None
-    intelligence_index: Optional[float] = None
-    coding_index: Optional[float] = None
-    agentic_index: Optional[float] = None
-    pricing: Optional[Dict[str, Any]] = None
-
-
 class BenchmarksMeta(CatalogModel):
-    as_of: Optional[str] = None
-    citation: Optional[str] = None
-    model_count: Optional[int] = None
-    source: Optional[str] = None
-    source_url: Optional[str] = None
-    task_type: Optional[str] = None
-    version: Optional[str] = None
+    citation: Optional[str] = None  # how the provider asks to be cited
 
 
 class BenchmarksResponse(CatalogResponse):
-    data: List[BenchmarkItem]
+    """Each item's shape depends on its ``source``: the items are kept as sent."""
+
+    data: List[CatalogModel]
     meta: BenchmarksMeta
 
 
