@@ -2,7 +2,8 @@
 
 Order: an explicit id (config) wins; then an exact id/slug/name; then names
 compared after normalising case and separators; then the same without date or
-":variant" suffixes; then (AI Models Map) its typo-tolerant search. Several
+":variant" suffixes; then the catalog's own fuzzy search where it has one
+(AI Models Map's typo-tolerant search). Several
 equally good candidates are reported as ambiguous, never picked silently; near
 misses are listed as suggestions with no match.
 """
