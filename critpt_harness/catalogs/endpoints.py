@@ -42,7 +42,11 @@ def in_range(low: int, high: int) -> Check:
 
 def at_least(low: int) -> Check:
     def check(name: str, value: Any) -> Any:
-        if isinstance(value, bool) or int(value) < low:
+        try:
+            ok = not isinstance(value, bool) and int(value) >= low
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
             raise ValueError(f"{name}={value!r}: must be an integer >= {low}")
         return value
     return check
@@ -62,16 +66,15 @@ def _snake(wire: str) -> str:
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter: its name on the wire, its check, and the Python keyword
-    (default: the wire name in snake_case, so ``startDate`` is ``start_date``)."""
+    """One parameter: its name on the wire and its check. Its Python keyword is the wire
+    name in snake_case (``startDate`` is ``start_date``)."""
 
     wire: str
     check: Optional[Check] = None
-    arg: str = ""
 
     @property
     def keyword(self) -> str:
-        return self.arg or _snake(self.wire)
+        return _snake(self.wire)
 
 
 class Endpoint(Generic[R]):
