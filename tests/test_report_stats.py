@@ -11,7 +11,8 @@ from critpt_harness.errors import ConfigError
 from critpt_harness.report.command import check_config
 from critpt_harness.config.report import ModelPrice, ReportConfig
 from critpt_harness.report.cost import Price, choose_price, cost_of
-from critpt_harness.report.catalog import CatalogPrice, aa_percent
+from critpt_harness.catalogs.artificial_analysis import aa_percent
+from critpt_harness.report.catalog import CatalogPrice
 from critpt_harness.report.leaderboard import Entry, load_official, place
 from critpt_harness.report.stats import epoch_stats, t_critical
 

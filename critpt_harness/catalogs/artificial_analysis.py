@@ -1,25 +1,27 @@
 """Artificial Analysis free data API (``x-api-key``; 1,000 requests/day; cache and attribute).
 
-Model and creator ``id``s are the stable keys; names and slugs may change.
+Model and creator ``id``s are the stable keys; names and slugs may change. The
+stored LLM list gives the matching its candidates, the report CritPt scores,
+prices, indexes and speed.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 from .base import CatalogClient, CatalogModel, CatalogResponse
+from .endpoints import Endpoint, Param, Snap, snaps
+from .stored import (Candidate, CatalogPrice, ContextMetric, Metrics, PublishedScore, SnapshotFiles, StoredFile, keys,
+                     num)
 
 MEDIA_KINDS = ("text-to-image", "image-editing", "text-to-speech", "text-to-video", "image-to-video")
 # Only these media endpoints document include_categories=true.
 CATEGORY_KINDS = frozenset({"text-to-image", "text-to-video", "image-to-video"})
-ENDPOINTS = ("llms",) + MEDIA_KINDS
 
 
 class Creator(CatalogModel):
-    id: Optional[str] = None
-    name: Optional[str] = None
     slug: Optional[str] = None
 
 
@@ -41,8 +43,6 @@ class LLMModel(CatalogModel):
     # Values are numbers today; Any keeps a snapshot alive if one ever is not.
     evaluations: Dict[str, Any] = {}
     pricing: Dict[str, Any] = {}
-    median_output_tokens_per_second: Optional[float] = None
-    median_time_to_first_token_seconds: Optional[float] = None
 
     def critpt_score(self) -> Optional[CritPtScore]:
         """The CritPt score when ``evaluations`` carries one. The documents list no CritPt key,
@@ -60,8 +60,6 @@ class LLMModel(CatalogModel):
 
 
 class LLMModelsResponse(CatalogResponse):
-    status: Optional[int] = None
-    prompt_options: Dict[str, Any] = {}
     data: List[LLMModel]
 
     def by_id(self) -> Dict[str, LLMModel]:
@@ -72,60 +70,107 @@ class LLMModelsResponse(CatalogResponse):
         return {m.id: s for m in self.data if (s := m.critpt_score()) is not None}
 
 
-class MediaCategory(CatalogModel):
-    style_category: Optional[str] = None
-    subject_matter_category: Optional[str] = None
-    format_category: Optional[str] = None
-    elo: Optional[float] = None
-    ci95: Optional[str] = None
-    appearances: Optional[int] = None
-
-
 class MediaModel(CatalogModel):
     id: str
-    name: Optional[str] = None
-    slug: Optional[str] = None
-    model_creator: Optional[Creator] = None
-    elo: Optional[float] = None
-    rank: Optional[int] = None
-    ci95: Optional[str] = None
-    appearances: Optional[int] = None
-    release_date: Optional[str] = None
-    categories: Optional[List[MediaCategory]] = None
+    categories: Optional[List[CatalogModel]] = None  # only where include_categories is documented
 
 
 class MediaResponse(CatalogResponse):
-    status: Optional[int] = None
-    include_categories: Optional[bool] = None
     data: List[MediaModel]
+
+
+def _media_kind(name: str, kind: Any) -> Any:
+    if kind not in MEDIA_KINDS:
+        raise ValueError(f"unknown media leaderboard {kind!r}: use one of {', '.join(MEDIA_KINDS)}")
+    return kind
+
+
+def _categories_where_documented(values: Dict[str, Any]) -> None:
+    if values.get("include_categories") and values["kind"] not in CATEGORY_KINDS:
+        raise ValueError(f"include_categories is not documented for {values['kind']}: it is offered by "
+                         f"{', '.join(sorted(CATEGORY_KINDS))}")
+
+
+def aa_percent(value: float) -> float:
+    """Artificial Analysis publishes benchmark scores as fractions (gpqa 0.748); a value
+    above 1 can only be a percentage already."""
+    return value * 100 if value <= 1 else value
 
 
 class ArtificialAnalysisClient(CatalogClient):
     api: ClassVar[str] = "artificial_analysis"
     title: ClassVar[str] = "Artificial Analysis"
     attribution: ClassVar[str] = "Data from Artificial Analysis, https://artificialanalysis.ai/"
-    endpoints: ClassVar[tuple[str, ...]] = ENDPOINTS
+    key_header = ("x-api-key", "{}")
 
-    def auth_headers(self) -> Dict[str, str]:
-        return {"x-api-key": self.api_key or ""}
+    # GET /data/llms/models: every LLM with evaluations, pricing and speed.
+    llm_models = Endpoint("data/llms/models", LLMModelsResponse)
+    # GET /data/media/{kind}: ELO leaderboard; categories only where documented (true or not sent).
+    media = Endpoint("data/media/{kind}", MediaResponse, Param("kind", _media_kind),
+                     Param("include_categories", lambda _, v: True if v else None), check=_categories_where_documented)
 
-    async def llm_models(self) -> LLMModelsResponse:
-        """GET /data/llms/models: every LLM with evaluations, pricing and speed."""
-        return self.parse(LLMModelsResponse, await self.get("data/llms/models"))
+    snapshot_files = snaps({"llms": Snap("llm_models", "llms_models"),
+                            **{kind: Snap("media", "media_{}", each="media_kind") for kind in MEDIA_KINDS}})
 
-    async def media(self, kind: str, include_categories: bool = False) -> MediaResponse:
-        """GET /data/media/{kind}: ELO leaderboard; categories only where documented."""
-        if kind not in MEDIA_KINDS:
-            raise self.reject(f"unknown media leaderboard {kind!r}: use one of {', '.join(MEDIA_KINDS)}")
-        if include_categories and kind not in CATEGORY_KINDS:
-            raise self.reject(f"include_categories is not documented for {kind}: it is offered by "
-                              f"{', '.join(sorted(CATEGORY_KINDS))}")
-        params = {"include_categories": True} if include_categories else None
-        return self.parse(MediaResponse, await self.get(f"data/media/{kind}", params))
+    async def media_kind(self, kind: str) -> List[Tuple[str, Dict[str, Any]]]:
+        include = bool(getattr(self.cfg, "include_categories", False)) and kind in CATEGORY_KINDS
+        return [(kind, {"kind": kind, "include_categories": include})]
 
-    async def fetch(self, endpoint: str) -> List[tuple[str, CatalogResponse]]:
-        """A configured snapshot endpoint as [(file name, response)]."""
-        if endpoint == "llms":
-            return [("llms_models", await self.llm_models())]
-        include = bool(getattr(self.cfg, "include_categories", False)) and endpoint in CATEGORY_KINDS
-        return [(f"media_{endpoint}", await self.media(endpoint, include_categories=include))]
+    # Readers of the stored snapshot --------------------------------------------------------
+    @classmethod
+    def _models(cls, snap: SnapshotFiles) -> List[Tuple[StoredFile, Dict[str, Any]]]:
+        return [(f, m) for f, m in snap.rows(cls.api, "llms_models", "data") if m.get("id")]
+
+    @classmethod
+    def candidates(cls, snap: SnapshotFiles) -> List[Candidate]:
+        out = []
+        for _, item in cls._models(snap):
+            model = LLMModel.model_validate(item)
+            creator = (model.model_creator.slug if model.model_creator else None) or ""
+            score = model.critpt_score()
+            published = {"critpt": {"key": f"evaluations.{score.key}", "value": score.value} if score else None,
+                         "evaluations": model.evaluations}
+            out.append(Candidate(model.id, model.name or model.id,
+                                 keys(model.id, model.slug, model.name, creator and f"{creator}/{model.slug}"),
+                                 published))
+        return out
+
+    @classmethod
+    def published_scores(cls, snap: SnapshotFiles) -> List[PublishedScore]:
+        out = []
+        for f, item in cls._models(snap):
+            try:
+                score = LLMModel.model_validate(item).critpt_score()
+            except ValueError:
+                continue
+            if score is not None:
+                out.append(PublishedScore(cls.api, item["id"], item.get("name") or item["id"], aa_percent(score.value),
+                                          score.value, f"evaluations.{score.key}", snap.shown(f.path), f.fetched_at,
+                                          note="fraction in the API, shown in percent" if score.value <= 1 else ""))
+        return out
+
+    @classmethod
+    def prices(cls, snap: SnapshotFiles, entry_id: str) -> List[CatalogPrice]:
+        f, item = snap.find(cls.api, "llms_models", "data", "id", entry_id)
+        pricing = (item or {}).get("pricing") or {}
+        i, o = num(pricing.get("price_1m_input_tokens")), num(pricing.get("price_1m_output_tokens"))
+        if f is None or item is None or i is None or o is None:
+            return []
+        return [CatalogPrice(cls.api, i, o, "pricing.price_1m_input_tokens / price_1m_output_tokens",
+                             snap.shown(f.path), f.fetched_at, item.get("name") or entry_id)]
+
+    @classmethod
+    def context(cls, snap: SnapshotFiles, entry_id: str) -> List[ContextMetric]:
+        out = Metrics(snap, cls.api)
+        f, item = snap.find(cls.api, "llms_models", "data", "id", entry_id)
+        if f is None or item is None:
+            return out
+        ev, pr = item.get("evaluations") or {}, item.get("pricing") or {}
+        for key, label in (("intelligence", "Intelligence Index"), ("coding", "Coding Index"), ("math", "Math Index")):
+            out.add(label, num(ev.get(f"artificial_analysis_{key}_index")), "index", f)
+        for key, label in (("input_tokens", "price, input"), ("output_tokens", "price, output"),
+                           ("blended_3_to_1", "price, blended 3:1")):
+            out.add(label, num(pr.get(f"price_1m_{key}")), "USD / 1M tokens", f)
+        out.add("output speed (median)", num(item.get("median_output_tokens_per_second")), "tokens/s", f)
+        out.add("time to first token (median)", num(item.get("median_time_to_first_token_seconds")), "s", f)
+        return out

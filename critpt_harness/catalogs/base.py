@@ -1,32 +1,33 @@
-"""What every catalog client shares: keys from the environment, the response
-cache with conditional requests, the client-side limiter, the project's retry
-policy (critpt_harness.http.RetryPolicy), and HTTP failures turned into typed
-errors that say what to do.
+"""The one catalog client: keys from the environment, the response cache with
+conditional requests, the client-side limiter, the project's retry policy
+(critpt_harness.http.RetryPolicy), HTTP failures turned into typed errors that say
+what to do, and the request for any ``Endpoint`` of an API's table. Each API's
+client (a subclass) lists its endpoints, its snapshot files and the readers of
+its stored files; nothing here names an API.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Type, TypeVar
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Type, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
-from ..http import (HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, quota_until, unreachable,
-                    server_message)
-from ..runs import default_cache_dir
+from ..http import HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, unreachable
 from ..secrets import redact, require_key
 from .cache import CacheEntry, ResponseCache, kept_headers, lifetime, no_store
 from ..config.catalog import ApiConfig, CatalogConfig
-from .errors import (CatalogAuthError, CatalogBadRequest, CatalogError, CatalogNotFound, CatalogQuotaExhausted,
-                     CatalogSchemaError, CatalogUnavailable)
+from .endpoints import Endpoint, Snap, follow_pages
+from .errors import CatalogBadRequest, CatalogQuotaExhausted, CatalogSchemaError, CatalogUnavailable, explain
 from .ratelimit import RateLimiter
+from .stored import Candidate, CatalogPrice, ContextMetric, PublishedScore, SnapshotFiles
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound="CatalogResponse")
@@ -34,7 +35,9 @@ C = TypeVar("C", bound="CatalogClient")
 
 
 class CatalogModel(BaseModel):
-    """Server data: unknown fields are kept, so a new field never breaks a snapshot."""
+    """Server data. A reply declares the structure it must have and the fields the harness
+    reads; every other field is kept as sent (and readable as an attribute where present),
+    so a new field never breaks a snapshot."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
 
@@ -75,17 +78,9 @@ class CatalogResponse(CatalogModel):
         return self
 
 
-def _dns(exc: Optional[BaseException]) -> bool:
-    for _ in range(20):  # the cause chain, bounded
-        if exc is None:
-            break
-        if isinstance(exc, socket.gaierror):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 def cache_root(cfg: CatalogConfig) -> Path:
+    from ..runs import default_cache_dir
+
     return Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir() / "catalogs"
 
 
@@ -108,13 +103,16 @@ def clean_params(params: Optional[Mapping[str, Any]]) -> Dict[str, str]:
 
 
 class CatalogClient:
-    """Base of the four clients. Use as ``async with Client(cfg) as c: ...``."""
+    """Base of every catalog client. Use as ``async with Client(cfg) as c: ...``."""
 
-    api: ClassVar[str] = ""
+    api: ClassVar[str] = ""  # the config section, catalog.<api>
     title: ClassVar[str] = ""
-    attribution: ClassVar[str] = ""
-    endpoints: ClassVar[tuple[str, ...]] = ()  # names accepted in catalog.<api>.endpoints
-    keyless_endpoints: ClassVar[frozenset[str]] = frozenset()  # of those, the ones needing no key
+    attribution: ClassVar[str] = ""  # what the provider asks for when its data is shown
+    # The key's header and how the key is written into it ("Bearer {}"); None = no key.
+    key_header: ClassVar[Optional[Tuple[str, str]]] = None
+    # {name accepted in catalog.<api>.endpoints: what it writes into the snapshot}
+    snapshot_files: ClassVar[Dict[str, Snap]] = {}
+    searches: ClassVar[bool] = False  # lookup() offers a fuzzy search for matching
 
     def __init__(self, catalog: CatalogConfig, *, api_key: Optional[str] = None,
                  http: Optional[httpx.AsyncClient] = None):
@@ -135,6 +133,7 @@ class CatalogClient:
         self.notices: List[str] = []
         # Set by a 429 whose quota lasts: no further request goes to this API in this snapshot.
         self.quota_spent: Optional[CatalogQuotaExhausted] = None
+        self._once: Dict[str, Any] = {}  # replies of the endpoints asked once per client
 
     async def __aenter__(self: C) -> C:
         self._open = True
@@ -157,9 +156,28 @@ class CatalogClient:
             self._api_key = require_key(self.cfg.api_key_env, f"catalog.{self.api}.api_key_env")
         return self._api_key
 
+    @classmethod
+    def endpoints(cls) -> Tuple[str, ...]:
+        return tuple(cls.snapshot_files)
+
+    @classmethod
+    def keyless(cls, endpoint: str) -> bool:
+        """True when a snapshot endpoint needs no key (its request is sent without one)."""
+        snap = cls.snapshot_files.get(endpoint)
+        call = getattr(cls, snap.call, None) if snap else None
+        return isinstance(call, Endpoint) and not call.auth
+
     # Hooks for the subclasses --------------------------------------------------
     def auth_headers(self) -> Dict[str, str]:
-        return {}
+        if self.key_header is None:
+            return {}
+        name, form = self.key_header
+        return {name: form.format(self.api_key or "")}
+
+    def root_url(self) -> str:
+        """Where ``root`` endpoints live: the scheme and host of base_url."""
+        parts = urlsplit(self.cfg.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def extra_headers(self) -> Dict[str, str]:
         return {}
@@ -237,52 +255,11 @@ class CatalogClient:
         try:
             response, _ = await self.retry.call(once, on_retry=on_retry)
         except (HTTPStatusError, RetryAfterTooLong, httpx.TransportError) as exc:
-            error = self.explain(exc, url)
+            error = explain(self.api, self.cfg, exc, url)
             if isinstance(error, CatalogQuotaExhausted):
                 self.quota_spent = error
             raise error from exc
         return response
-
-    def explain(self, exc: BaseException, url: str) -> CatalogError:
-        """An HTTP failure as the typed error a user can act on."""
-        api = self.api
-        if isinstance(exc, RetryAfterTooLong):
-            exc = exc.cause  # type: ignore[assignment]
-        if isinstance(exc, httpx.TransportError) and unreachable(exc):
-            why = "name does not resolve" if "not known" in str(exc) or _dns(exc) else "connection refused"
-            return CatalogUnavailable(api, f"cannot reach {self.cfg.base_url} ({why}; not retried). Check "
-                                           f"catalog.{api}.base_url and your network, or set "
-                                           f"catalog.{api}.enabled=false.")
-        if isinstance(exc, httpx.TransportError):
-            return CatalogUnavailable(api, f"could not reach {url} ({type(exc).__name__}: {exc}). Check "
-                                           f"catalog.{api}.base_url and your network, then try again.")
-        assert isinstance(exc, HTTPStatusError)
-        status, message = exc.status_code, server_message(exc.body)
-        where = f"HTTP {status} from {url}" + (f": {message}" if message else "")
-        if status == 429:
-            until = quota_until(exc.headers, exc.body)
-            when = f"until {until:%Y-%m-%d %H:%M:%S} UTC" if until else "for now (the server did not say until when)"
-            return CatalogQuotaExhausted(api, f"rate limit reached ({where}); no more requests {when}. Cached "
-                                              f"data is used where it exists; run again later.", until=until)
-        if status in (401, 403):
-            key = f"the key in ${self.cfg.api_key_env} (catalog.{api}.api_key_env)" if self.cfg.api_key_env \
-                else "this request"
-            what = "was refused" if status == 401 else "has no access to this endpoint"
-            return CatalogAuthError(api, f"{key} {what} ({where}). Check the key, or set "
-                                         f"catalog.{api}.enabled=false to skip this catalog.")
-        if status == 404:
-            return CatalogNotFound(api, f"not found ({where}). Check the id, slug or category.")
-        if status == 400:
-            return CatalogBadRequest(api, f"the server rejected the request ({where}).")
-        if 400 <= status < 500:  # not documented for this API; retrying the same request will not help
-            return CatalogBadRequest(api, f"the server refused the request with an undocumented status ({where}). "
-                                          f"Check catalog.{api}.base_url and catalog.{api}.endpoints; the provider "
-                                          f"may have changed its API (or set catalog.{api}.enabled=false).")
-        return CatalogUnavailable(api, f"the server kept failing ({where}); try again later.")
-
-    async def fetch(self, endpoint: str) -> List[tuple[str, "CatalogResponse"]]:
-        """The snapshot's files for one configured endpoint: [(file name, reply)]; each client's own."""
-        raise NotImplementedError
 
     def parse(self, model: Type[M], fetched: Fetched) -> M:
         try:
@@ -305,3 +282,69 @@ class CatalogClient:
 
     def reject(self, message: str) -> CatalogBadRequest:
         return CatalogBadRequest(self.api, message)
+
+    def checked(self, name: str, value: Any, check: Any) -> Any:
+        """A documented rule (endpoints.one_of, in_range ...) applied to an argument, before any request."""
+        try:
+            return check(name, value)
+        except ValueError as exc:
+            raise self.reject(str(exc)) from None
+
+    # Endpoints of the table ---------------------------------------------------------
+    async def request(self, endpoint: Endpoint[M], *args: Any, **kwargs: Any) -> M:
+        """One call of a table's endpoint: arguments checked, then sent, cached and parsed."""
+        max_items = kwargs.pop("max_items", None) if endpoint.pages else None
+        try:
+            path, values = endpoint.bind(args, kwargs)
+        except ValueError as exc:
+            raise self.reject(str(exc)) from None
+        key = self.url(path, values)
+        if endpoint.once and key in self._once:
+            return self._once[key]
+        if endpoint.pages:
+            reply = await follow_pages(self, endpoint, path, values, max_items)
+        elif endpoint.method == "POST":
+            reply = self.parse(endpoint.response, await self.post(path, values, auth=endpoint.auth))
+        else:
+            base = self.root_url() if endpoint.root else None
+            reply = self.parse(endpoint.response, await self.get(path, values, auth=endpoint.auth, base=base))
+        if endpoint.once:
+            self._once[key] = reply
+        return reply
+
+    # The snapshot ----------------------------------------------------------------------
+    async def fetch(self, endpoint: str) -> List[Tuple[str, "CatalogResponse"]]:
+        """The snapshot's files for one configured endpoint: [(file name, reply)]."""
+        snap = self.snapshot_files[endpoint]
+        call = getattr(self, snap.call)
+        if not snap.each:
+            return [(snap.file or endpoint, await call(**dict(snap.args)))]
+        return [(snap.file.format(part), await call(**dict(snap.args), **kwargs))
+                for part, kwargs in await getattr(self, snap.each)(endpoint)]
+
+    def provider_attribution(self, response: "CatalogResponse") -> Any:
+        """Attribution the reply itself carries (stored beside ours in the snapshot)."""
+        raw = response.raw
+        return raw.get("attribution") if isinstance(raw, dict) else None
+
+    async def lookup(self, query: str) -> List[Candidate]:
+        """Entries a fuzzy search finds for ``query``, best first (only where ``searches``)."""
+        return []
+
+    # Readers of a stored snapshot (no request) ------------------------------------------
+    @classmethod
+    def candidates(cls, snap: SnapshotFiles) -> List[Candidate]:
+        """The entries a run's model may be matched to."""
+        return []
+
+    @classmethod
+    def published_scores(cls, snap: SnapshotFiles) -> List[PublishedScore]:
+        return []
+
+    @classmethod
+    def prices(cls, snap: SnapshotFiles, entry_id: str) -> List[CatalogPrice]:
+        return []
+
+    @classmethod
+    def context(cls, snap: SnapshotFiles, entry_id: str) -> List[ContextMetric]:
+        return []

@@ -11,8 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Any, Awaitable, Callable, ClassVar, Dict, List, Optional
-from urllib.parse import quote
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 import httpx
 from pydantic import ConfigDict
@@ -20,12 +19,13 @@ from pydantic.alias_generators import to_camel
 
 from .base import CatalogClient, CatalogModel, CatalogResponse
 from ..config.catalog import LLMRegistryConfig
-
-ENDPOINTS = ("root", "meta", "models", "benchmarks", "scores", "leaderboards", "export_json", "export_csv")
+from .endpoints import Endpoint, Param, Snap, in_range, snaps
+from .stored import Candidate, CatalogPrice, ContextMetric, Metrics, PublishedScore, SnapshotFiles, keys, num
 
 
 class _Camel(CatalogModel):
-    # The registry writes camelCase; Python names are snake_case.
+    # The registry writes camelCase; Python names are snake_case. Declared: what the filters
+    # here read and the structure; every other field is kept as sent.
     model_config = ConfigDict(extra="allow", populate_by_name=True, alias_generator=to_camel,
                               protected_namespaces=())
 
@@ -37,37 +37,31 @@ class _CamelResponse(CatalogResponse):
 
 class RegistryModel(_Camel):
     id: str
-    name: Optional[str] = None
     provider: Optional[str] = None
     family: Optional[str] = None
     status: Optional[str] = None
     release_date: Optional[str] = None
-    training_cutoff: Optional[str] = None
     capabilities: List[str] = []
     is_open_source: Optional[bool] = None
-    specs: Dict[str, Any] = {}
     api_support: Dict[str, Any] = {}
-    coverage: Optional[float] = None
     scores: Optional[Dict[str, Any]] = None
 
 
 class RootResponse(_CamelResponse):
     api_version: Optional[str] = None
-    endpoints: Any = None
-    attribution: Any = None
 
 
-class MetaResponse(_CamelResponse):
-    api_version: Optional[str] = None
-    generated_at: Optional[str] = None
+class MetaResponse(RootResponse):
     latest_score_date: Optional[str] = None
     counts: Dict[str, Any] = {}
     categories: List[Any] = []
-    endpoints: List[Any] = []
 
 
-class ModelsResponse(_CamelResponse):
-    total: Optional[int] = None
+class _Counted(_CamelResponse):
+    total: Optional[int] = None  # the list's length (rewritten when a filter here keeps fewer)
+
+
+class ModelsResponse(_Counted):
     offset: Optional[int] = None
     limit: Optional[int] = None
     models: List[RegistryModel]
@@ -80,8 +74,6 @@ class ModelDetailResponse(_CamelResponse):
 class ModelSlice(_CamelResponse):
     """/models/{id}.json: the small per-model file (bare, or wrapped in "model")."""
 
-    id: Optional[str] = None
-    name: Optional[str] = None
     model: Optional[RegistryModel] = None
 
     def entry(self) -> Dict[str, Any]:
@@ -91,60 +83,35 @@ class ModelSlice(_CamelResponse):
 
 class Benchmark(_Camel):
     id: str
-    name: Optional[str] = None
     category: Optional[str] = None
-    max_score: Optional[float] = None
-    normalize_method: Optional[str] = None
 
 
-class BenchmarksResponse(_CamelResponse):
-    total: Optional[int] = None
-    categories: List[str] = []
+class BenchmarksResponse(_Counted):
     benchmarks: List[Benchmark]
 
 
 class Score(_Camel):
     model_id: str
-    model_name: Optional[str] = None
     benchmark_id: str
-    benchmark_name: Optional[str] = None
     category: Optional[str] = None
-    score: Optional[float] = None
-    normalized_score: Optional[float] = None
-    verified: Optional[bool] = None
-    verification_level: Optional[str] = None
     source_id: Optional[str] = None
-    as_of_date: Optional[str] = None
 
 
-class ScoresResponse(_CamelResponse):
-    total: Optional[int] = None
+class ScoresResponse(_Counted):
     scores: List[Score]
 
 
 class LeaderboardEntry(_Camel):
-    rank: Optional[int] = None
     model_id: str
-    model_name: Optional[str] = None
-    provider: Optional[str] = None
-    average: Optional[float] = None
-    coverage: Optional[float] = None
-    score_count: Optional[int] = None
 
 
 class LeaderboardResponse(_CamelResponse):
-    category: Optional[str] = None
     category_slug: Optional[str] = None
-    benchmark_count: Optional[int] = None
     leaderboard: List[LeaderboardEntry]
 
 
-class ExportResponse(_CamelResponse):
-    total: Optional[int] = None
-    exported_at: Optional[str] = None
-    filters: Any = None
-    scores: List[Score]
-    attribution: Any = None
+class ExportResponse(ScoresResponse):
+    pass
 
 
 class CsvExport(CatalogResponse):
@@ -161,18 +128,29 @@ def _same(a: Optional[str], b: Optional[str]) -> bool:
     return b is None or (a or "").casefold() == b.casefold()
 
 
-def _check_range(name: str, value: int, low: int, high: int) -> None:
-    if not low <= value <= high:
-        raise ValueError(f"{name}={value}: the documents allow {low}-{high}")
-
-
 class LLMRegistryClient(CatalogClient):
     api: ClassVar[str] = "llm_registry"
     title: ClassVar[str] = "LLM Registry"
     attribution: ClassVar[str] = (
         "Data from LLM Registry, https://llm-registry.com; scores with sourceId \"artificial-analysis\" "
         "are from Artificial Analysis, https://artificialanalysis.ai")
-    endpoints: ClassVar[tuple[str, ...]] = ENDPOINTS
+
+    # The static resources (filters are applied here, on the one cached copy of each).
+    root = Endpoint("", RootResponse)  # GET /api/v1: endpoint listing and attribution
+    meta = Endpoint("meta", MetaResponse)
+    all_models = Endpoint("models", ModelsResponse)  # the whole static list, as served
+    model = Endpoint("models/{model_id}", ModelDetailResponse)  # full details and scores
+    model_slice = Endpoint("models/{model_id}.json", ModelSlice)  # the pre-generated small metadata file
+    _benchmarks = Endpoint("benchmarks", BenchmarksResponse)
+    _scores = Endpoint("scores", ScoresResponse)
+    _leaderboard = Endpoint("leaderboards/{category}", LeaderboardResponse,
+                            Param("category", lambda _, c: category_slug(c)))
+    _export = Endpoint("export", ExportResponse)
+
+    snapshot_files = snaps({"root": "root", "meta": "meta", "models": "all_models", "benchmarks": "benchmarks",
+                            "scores": Snap("scores", args=(("limit", 5000),)),
+                            "leaderboards": Snap("leaderboard", "leaderboard_{}", (("limit", 500),), "boards"),
+                            "export_json": "export_json", "export_csv": "export_csv"})
 
     def error_headers(self, response: httpx.Response) -> Dict[str, str]:
         headers = dict(response.headers)
@@ -183,29 +161,18 @@ class LLMRegistryClient(CatalogClient):
             headers["retry-after"] = str(cfg.block_seconds_on_429)
         return headers
 
-    def _range(self, name: str, value: int, low: int, high: int) -> None:
-        try:
-            _check_range(name, value, low, high)
-        except ValueError as exc:
-            raise self.reject(str(exc)) from None
-
-    async def root(self) -> RootResponse:
-        """GET /api/v1: endpoint listing and attribution."""
-        return self.parse(RootResponse, await self.get(""))
-
-    async def meta(self) -> MetaResponse:
-        return self.parse(MetaResponse, await self.get("meta"))
-
-    async def all_models(self) -> ModelsResponse:
-        """GET /models as served (the whole static list)."""
-        return self.parse(ModelsResponse, await self.get("models"))
+    async def boards(self, endpoint: str) -> List[Tuple[str, Dict[str, Any]]]:
+        """catalog.llm_registry.leaderboard_categories, one snapshot file each."""
+        cfg = self.cfg
+        assert isinstance(cfg, LLMRegistryConfig)
+        return [(category_slug(c), {"category": c}) for c in cfg.leaderboard_categories]
 
     async def models(self, *, provider: Optional[str] = None, family: Optional[str] = None,
                      status: Optional[str] = None, open_source: Optional[bool] = None,
                      capability: Optional[str] = None, api_support: Optional[str] = None,
                      limit: int = 100, offset: int = 0) -> ModelsResponse:
         """Models filtered and paged here (limit 1-500, offset >= 0, as documented)."""
-        self._range("limit", limit, 1, 500)
+        self.checked("limit", limit, in_range(1, 500))
         if offset < 0:
             raise self.reject(f"offset={offset}: must be >= 0")
         full = await self.all_models()
@@ -217,16 +184,8 @@ class LLMRegistryClient(CatalogClient):
         return full.model_copy(update={"models": kept[offset:offset + limit], "total": len(kept),
                                        "offset": offset, "limit": limit})
 
-    async def model(self, model_id: str) -> ModelDetailResponse:
-        """GET /models/{id}: full details and scores."""
-        return self.parse(ModelDetailResponse, await self.get(f"models/{quote(model_id, safe='')}"))
-
-    async def model_slice(self, model_id: str) -> ModelSlice:
-        """GET /models/{id}.json: the pre-generated small metadata file."""
-        return self.parse(ModelSlice, await self.get(f"models/{quote(model_id, safe='')}.json"))
-
     async def benchmarks(self, category: Optional[str] = None) -> BenchmarksResponse:
-        full = self.parse(BenchmarksResponse, await self.get("benchmarks"))
+        full = await self._benchmarks()
         if category is None:
             return full
         kept = [b for b in full.benchmarks if _same(b.category, category)]
@@ -242,8 +201,8 @@ class LLMRegistryClient(CatalogClient):
                      category: Optional[str] = None, source_id: Optional[str] = None,
                      limit: int = 500, offset: int = 0) -> ScoresResponse:
         """Scores with every documented filter (limit 1-5000), applied here."""
-        self._range("limit", limit, 1, 5000)
-        full = self.parse(ScoresResponse, await self.get("scores"))
+        self.checked("limit", limit, in_range(1, 5000))
+        full = await self._scores()
         if full.total is not None and full.total > len(full.scores):
             self.notices.append(f"{full.fetches[0].url} holds {len(full.scores)} of {full.total} scores; "
                                 "use export_json for all of them")
@@ -252,16 +211,15 @@ class LLMRegistryClient(CatalogClient):
 
     async def leaderboard(self, category: str = "all", limit: int = 100) -> LeaderboardResponse:
         """GET /leaderboards/{category} ('all' = global); the top ``limit`` (1-500) kept."""
-        self._range("limit", limit, 1, 500)
-        full = self.parse(LeaderboardResponse, await self.get(f"leaderboards/{category_slug(category)}"))
+        self.checked("limit", limit, in_range(1, 500))
+        full = await self._leaderboard(category)
         return full.model_copy(update={"leaderboard": full.leaderboard[:limit]})
 
     async def export_json(self, *, model_id: Optional[str] = None, benchmark_id: Optional[str] = None,
                           category: Optional[str] = None, source_id: Optional[str] = None) -> ExportResponse:
-        full = self.parse(ExportResponse, await self.get("export"))
+        full = await self._export()
         kept = self._filter_scores(full.scores, model_id, benchmark_id, category, source_id)
         return full.model_copy(update={"scores": kept, "total": len(kept)})
-
     async def export_csv(self, *, model_id: Optional[str] = None, benchmark_id: Optional[str] = None,
                          category: Optional[str] = None, source_id: Optional[str] = None) -> CsvExport:
         """GET /export?format=csv; filters are applied to the rows here (header kept)."""
@@ -284,13 +242,73 @@ class LLMRegistryClient(CatalogClient):
         return self.validate(CsvExport, {"text": text, "rows": len(body)}, [fetched]).with_source(
             fetched.text, [fetched])
 
-    async def fetch(self, endpoint: str) -> List[tuple[str, CatalogResponse]]:
-        cfg = self.cfg
-        assert isinstance(cfg, LLMRegistryConfig)
-        if endpoint == "leaderboards":
-            return [(f"leaderboard_{category_slug(c)}", await self.leaderboard(c, limit=500))
-                    for c in cfg.leaderboard_categories]
-        calls: Dict[str, Callable[[], Awaitable[CatalogResponse]]] = {"root": self.root, "meta": self.meta, "models": self.all_models, "benchmarks": self.benchmarks,
-                 "scores": lambda: self.scores(limit=5000), "export_json": self.export_json,
-                 "export_csv": self.export_csv}
-        return [(endpoint, await calls[endpoint]())]
+    # Readers of the stored snapshot --------------------------------------------------------
+    @classmethod
+    def candidates(cls, snap: SnapshotFiles) -> List[Candidate]:
+        found: Dict[str, Candidate] = {}
+        for _, item in snap.rows(cls.api, "models", "models"):
+            if item.get("id"):
+                mid, provider = item["id"], item.get("provider")
+                found[mid] = Candidate(mid, item.get("name") or mid, keys(mid, item.get("name"),
+                                                                         provider and f"{provider}/{mid}"))
+        for f in snap.files(cls.api, "leaderboard_"):
+            for entry in f.rows("leaderboard"):
+                if entry.get("modelId"):
+                    cls._candidate(found, entry).published[f.name] = {"rank": entry.get("rank"),
+                                                                      "average": entry.get("average")}
+        for _, score in snap.rows(cls.api, "scores", "scores"):
+            cand = cls._candidate(found, score) if score.get("modelId") else None
+            if cand and _squash(score.get("benchmarkId", "")).startswith("critpt"):
+                cand.published["critpt"] = {k: score.get(k) for k in ("benchmarkId", "score", "sourceId", "asOfDate")}
+        return list(found.values())
+
+    @staticmethod
+    def _candidate(found: Dict[str, Candidate], row: Dict[str, Any]) -> Candidate:
+        mid, name = row["modelId"], row.get("modelName")
+        return found.setdefault(mid, Candidate(mid, name or mid, keys(mid, name)))
+
+    @classmethod
+    def published_scores(cls, snap: SnapshotFiles) -> List[PublishedScore]:
+        maxima = {b["id"]: m for _, b in snap.rows(cls.api, "benchmarks", "benchmarks")
+                  if b.get("id") and (m := num(b.get("maxScore")))}
+        out = []
+        for f, row in snap.rows(cls.api, "scores", "scores"):
+            bench = str(row.get("benchmarkId") or "")
+            value = num(row.get("score"))
+            if not _squash(bench).startswith("critpt") or value is None or not row.get("modelId"):
+                continue
+            note = f"source: {row['sourceId']}" if row.get("sourceId") else ""
+            out.append(PublishedScore(cls.api, row["modelId"], row.get("modelName") or row["modelId"],
+                                      value / (maxima.get(bench) or 100.0) * 100, value, f"scores[{bench}].score",
+                                      snap.shown(f.path), f.fetched_at, row.get("asOfDate"), note))
+        return out
+
+    @classmethod
+    def prices(cls, snap: SnapshotFiles, entry_id: str) -> List[CatalogPrice]:
+        f, item = snap.find(cls.api, "models", "models", "id", entry_id)
+        pricing = ((item or {}).get("specs") or {}).get("pricing") or {}
+        i, o = num(pricing.get("input")), num(pricing.get("output"))
+        if f is None or item is None or i is None or o is None:
+            return []
+        return [CatalogPrice(cls.api, i, o, "specs.pricing.input / output", snap.shown(f.path), f.fetched_at,
+                             item.get("name") or entry_id)]
+
+    @classmethod
+    def context(cls, snap: SnapshotFiles, entry_id: str) -> List[ContextMetric]:
+        out = Metrics(snap, cls.api)
+        for f in snap.files(cls.api, "leaderboard_"):
+            row = next((r for r in f.rows("leaderboard") if r.get("modelId") == entry_id), None)
+            if row:
+                category = f.name[len("leaderboard_"):]
+                out.add(f"leaderboard '{category}' rank", row.get("rank"), "rank", f)
+                out.add(f"leaderboard '{category}' average", num(row.get("average")), "score", f)
+        models = snap.file(cls.api, "models")
+        for p in cls.prices(snap, entry_id):
+            if models:
+                out.add("price, input", p.input_per_million, "USD / 1M tokens", models)
+                out.add("price, output", p.output_per_million, "USD / 1M tokens", models)
+        return out
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())

@@ -2,7 +2,8 @@
 
 Order: an explicit id (config) wins; then an exact id/slug/name; then names
 compared after normalising case and separators; then the same without date or
-":variant" suffixes; then (AI Models Map) its typo-tolerant search. Several
+":variant" suffixes; then the catalog's own fuzzy search where it has one
+(AI Models Map's typo-tolerant search). Several
 equally good candidates are reported as ambiguous, never picked silently; near
 misses are listed as suggestions with no match.
 """
@@ -11,28 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Type
 
 from ..errors import MissingKeyError
-from .aimodelsmap import AIModelsMapClient
-from .artificial_analysis import LLMModel
+from . import registry
+from .base import CatalogClient
 from ..config.catalog import CatalogConfig
 from .errors import CatalogError
+from .stored import Candidate, SnapshotFiles
+
+__all__ = ["Candidate", "MatchResult", "match_in", "match_offline", "match_model", "normalise", "strip_version"]
 
 CONFIDENCE = {"explicit": 1.0, "exact": 0.95, "normalised": 0.85, "version-stripped": 0.7, "search": 0.5}
 _DATE_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2}|\d{4}|latest)$")
-
-
-@dataclass
-class Candidate:
-    id: str
-    name: str
-    keys: List[str]  # strings the model may be called by: id, slug, name, provider/slug
-    published: Dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,105 +59,6 @@ def strip_version(text: str) -> str:
         if shorter == out or not shorter:
             return out
         out = shorter
-
-
-# Candidates from a snapshot folder ---------------------------------------------------------------
-def _load(folder: Path, api: str, name: str) -> Any:
-    path = folder / api / f"{name}.json"
-    if not path.exists():
-        return None
-    return json.loads(path.read_text(encoding="utf-8")).get("response")
-
-
-def _files(folder: Path, api: str, prefix: str) -> Iterable[Tuple[str, Any]]:
-    for path in sorted((folder / api).glob(f"{prefix}*.json")):
-        yield path.stem, json.loads(path.read_text(encoding="utf-8")).get("response")
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(text).lower())
-
-
-def aa_candidates(folder: Path) -> List[Candidate]:
-    raw = _load(folder, "artificial_analysis", "llms_models") or {}
-    out = []
-    for item in raw.get("data") or []:
-        model = LLMModel.model_validate(item)
-        creator = (model.model_creator.slug if model.model_creator else None) or ""
-        keys = [k for k in (model.id, model.slug, model.name, f"{creator}/{model.slug}" if creator else None) if k]
-        score = model.critpt_score()
-        published = {"critpt": {"key": f"evaluations.{score.key}", "value": score.value} if score else None,
-                     "evaluations": model.evaluations}
-        out.append(Candidate(model.id, model.name or model.id, keys, published))
-    return out
-
-
-def openrouter_candidates(folder: Path) -> List[Candidate]:
-    found: Dict[str, Candidate] = {}
-    for name, raw in _files(folder, "openrouter", "benchmarks"):
-        for item in (raw or {}).get("data") or []:
-            slug = item.get("model_permaslug")
-            if not slug:
-                continue
-            cand = found.setdefault(slug, Candidate(slug, item.get("display_name") or slug,
-                                                    [k for k in (slug, item.get("display_name")) if k]))
-            # One file may list a model once per source (artificial-analysis, design-arena...): keep each.
-            key = f"{name}:{item['source']}" if item.get("source") else name
-            cand.published[key] = {k: v for k, v in item.items() if k not in ("display_name", "model_permaslug")}
-    return list(found.values())
-
-
-def llm_registry_candidates(folder: Path) -> List[Candidate]:
-    found: Dict[str, Candidate] = {}
-    for item in (_load(folder, "llm_registry", "models") or {}).get("models") or []:
-        mid = item.get("id")
-        if mid:
-            keys = [k for k in (mid, item.get("name"), f"{item.get('provider')}/{mid}" if item.get("provider") else None) if k]
-            found[mid] = Candidate(mid, item.get("name") or mid, keys)
-    for name, raw in _files(folder, "llm_registry", "leaderboard_"):
-        for entry in (raw or {}).get("leaderboard") or []:
-            mid = entry.get("modelId")
-            if not mid:
-                continue
-            cand = found.setdefault(mid, Candidate(mid, entry.get("modelName") or mid,
-                                                   [k for k in (mid, entry.get("modelName")) if k]))
-            cand.published[name] = {"rank": entry.get("rank"), "average": entry.get("average")}
-    for score in (_load(folder, "llm_registry", "scores") or {}).get("scores") or []:
-        mid = score.get("modelId")
-        if not mid:
-            continue
-        cand = found.setdefault(mid, Candidate(mid, score.get("modelName") or mid,
-                                               [k for k in (mid, score.get("modelName")) if k]))
-        if _squash(score.get("benchmarkId", "")).startswith("critpt"):
-            cand.published["critpt"] = {"benchmarkId": score.get("benchmarkId"), "score": score.get("score"),
-                                        "sourceId": score.get("sourceId"), "asOfDate": score.get("asOfDate")}
-    return list(found.values())
-
-
-def aimodelsmap_candidates(folder: Path) -> List[Candidate]:
-    found: Dict[str, Candidate] = {}
-    for item in (_load(folder, "aimodelsmap", "models") or {}).get("data") or []:
-        slug = item.get("slug")
-        if slug:
-            provider = (item.get("provider") or {}).get("slug")
-            keys = [k for k in (slug, item.get("name"), f"{provider}/{slug}" if provider else None) if k]
-            found[slug] = Candidate(slug, item.get("name") or slug, keys, {"score": item.get("score")})
-    for name, raw in _files(folder, "aimodelsmap", "rankings_"):
-        if name.endswith(("_history", "_movers")):
-            continue
-        for entry in (raw or {}).get("data") or []:
-            model = entry.get("model") or {}
-            slug = model.get("slug")
-            if not slug:
-                continue
-            cand = found.setdefault(slug, Candidate(slug, model.get("name") or slug,
-                                                    [k for k in (slug, model.get("name")) if k]))
-            cand.published[name] = {"rank": entry.get("rank"), "score": entry.get("score")}
-    return list(found.values())
-
-
-CANDIDATES = {"artificial_analysis": aa_candidates, "openrouter": openrouter_candidates,
-              "llm_registry": llm_registry_candidates, "aimodelsmap": aimodelsmap_candidates}
 
 
 # Matching ----------------------------------------------------------------------------------------
@@ -205,45 +101,51 @@ def match_in(catalog: str, candidates: List[Candidate], queries: List[str],
     return MatchResult(catalog, shown, None, None, "none", 0.0, suggestions, note=note)
 
 
-async def _search(cfg: CatalogConfig, query: str) -> Optional[MatchResult]:
-    """AI Models Map's typo-tolerant search: the top hit, as a low-confidence match."""
+async def _search(cfg: CatalogConfig, client_cls: Type[CatalogClient], query: str) -> Optional[MatchResult]:
+    """The catalog's own fuzzy search: the top hit, as a low-confidence match."""
     try:
-        async with AIModelsMapClient(cfg) as client:
-            found = await client.search(query, limit=5)
+        async with client_cls(cfg) as client:
+            found = await client.lookup(query)
     except (MissingKeyError, CatalogError):
         return None
-    if not found.data:
+    if not found:
         return None
-    top = found.data[0]
-    others = [{"id": h.slug, "name": h.name or h.slug} for h in found.data[1:]]
-    return MatchResult("aimodelsmap", query, top.slug, top.name, "search", CONFIDENCE["search"], others,
-                       {"score": top.score},
-                       note="typo-tolerant search result: check it, then pin it with "
-                            f"catalog.model_ids.aimodelsmap={top.slug}")
+    top, api = found[0], client_cls.api
+    return MatchResult(api, query, top.id, top.name, "search", CONFIDENCE["search"],
+                       [_summary(c) for c in found[1:]], top.published,
+                       note=f"typo-tolerant search result: check it, then pin it with catalog.model_ids.{api}={top.id}")
+
+
+def match_offline(snap: SnapshotFiles, queries: List[str], explicit: Dict[str, str]) -> List[MatchResult]:
+    """One result per registered catalog from the snapshot's files alone."""
+    results = []
+    for catalog, client in registry.CLIENTS.items():
+        status = snap.status(catalog)
+        if status in ("skipped", "disabled", None) and catalog not in explicit:
+            results.append(MatchResult(catalog, queries[0], None, None, "unavailable", 0.0,
+                                       note=f"catalog {status or 'absent'} in this snapshot"))
+            continue
+        try:
+            results.append(match_in(catalog, client.candidates(snap), queries, explicit.get(catalog)))
+        except (OSError, ValueError) as exc:  # a damaged file: report it, keep going
+            results.append(MatchResult(catalog, queries[0], None, None, "unavailable", 0.0,
+                                       note=f"snapshot files unreadable: {exc}"))
+    return results
 
 
 def match_model(cfg: CatalogConfig, snapshot: Path, name: str, label: Optional[str] = None,
                 explicit: Optional[Dict[str, str]] = None) -> List[MatchResult]:
-    """One result per catalog for the model ``name`` (and ``label``) against a snapshot folder."""
-    explicit = explicit or {}
+    """One result per catalog for the model ``name`` (and ``label``) against a snapshot folder;
+    a catalog that offers a fuzzy search is asked when no name matches (catalog.search_fallback)."""
     queries = [q for q in dict.fromkeys([name, label or ""]) if q]
-    index_path = snapshot / "index.json"
-    apis = json.loads(index_path.read_text(encoding="utf-8")).get("apis", {}) if index_path.exists() else {}
-    results = []
-    for catalog, loader in CANDIDATES.items():
-        status = apis.get(catalog, {}).get("status")
-        if status in ("skipped", "disabled") and catalog not in explicit:
-            results.append(MatchResult(catalog, queries[0], None, None, "unavailable", 0.0,
-                                       note=f"catalog {status} in this snapshot"))
-            continue
-        result = match_in(catalog, loader(snapshot), queries, explicit.get(catalog))
-        if (result.method == "none" and catalog == "aimodelsmap" and cfg.search_fallback
-                and cfg.aimodelsmap.enabled):
-            found = asyncio.run(_search(cfg, name))
+    results = match_offline(SnapshotFiles(snapshot), queries, explicit or {})
+    for i, result in enumerate(results):
+        client = registry.CLIENTS[result.catalog]
+        if result.method == "none" and client.searches and cfg.search_fallback and cfg.apis()[result.catalog].enabled:
+            found = asyncio.run(_search(cfg, client, name))
             if found is not None:
                 found.candidates = found.candidates or result.candidates
-                result = found
-        results.append(result)
+                results[i] = found
     return results
 
 

@@ -6,10 +6,12 @@ numbers come from and how to cite them.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Mapping, Optional
+from typing import Any, ClassVar, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .base import CatalogClient, CatalogModel, CatalogResponse
 from ..config.catalog import OpenRouterConfig
+from .endpoints import Endpoint, Param, Snap, at_least, one_of, snaps
+from .stored import Candidate, CatalogPrice, ContextMetric, Metrics, SnapshotFiles, StoredFile, keys, num
 
 SOURCES = ("artificial-analysis", "design-arena")
 TASK_TYPES = ("coding", "intelligence", "agentic")
@@ -17,30 +19,14 @@ ARENAS = ("models", "builders", "agents")
 QUERY_KEYS = ("source", "task_type", "arena", "category", "max_results")
 
 
-class BenchmarkItem(CatalogModel):
-    """One model's entry; its shape depends on ``source``, so most fields are optional."""
-
-    display_name: Optional[str] = None
-    model_permaslug: Optional[str] = None
-    source: Optional[str] = None
-    intelligence_index: Optional[float] = None
-    coding_index: Optional[float] = None
-    agentic_index: Optional[float] = None
-    pricing: Optional[Dict[str, Any]] = None
-
-
 class BenchmarksMeta(CatalogModel):
-    as_of: Optional[str] = None
-    citation: Optional[str] = None
-    model_count: Optional[int] = None
-    source: Optional[str] = None
-    source_url: Optional[str] = None
-    task_type: Optional[str] = None
-    version: Optional[str] = None
+    citation: Optional[str] = None  # how the provider asks to be cited
 
 
 class BenchmarksResponse(CatalogResponse):
-    data: List[BenchmarkItem]
+    """Each item's shape depends on its ``source``: the items are kept as sent."""
+
+    data: List[CatalogModel]
     meta: BenchmarksMeta
 
 
@@ -50,14 +36,23 @@ def query_name(query: Mapping[str, Any]) -> str:
     return "__".join(["benchmarks", *parts])
 
 
+def _design_arena_only(values: Dict[str, Any]) -> None:
+    if values.get("source") == "artificial-analysis" and (values["arena"] is not None or values["category"] is not None):
+        raise ValueError("arena and category apply to Design Arena only: drop them or use source=design-arena")
+
+
 class OpenRouterClient(CatalogClient):
     api: ClassVar[str] = "openrouter"
     title: ClassVar[str] = "OpenRouter"
     attribution: ClassVar[str] = "Benchmark data via OpenRouter, https://openrouter.ai/rankings"
-    endpoints: ClassVar[tuple[str, ...]] = ("benchmarks",)
+    key_header = ("Authorization", "Bearer {}")
 
-    def auth_headers(self) -> Dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"}
+    # GET /benchmarks with any of the documented filters.
+    benchmarks = Endpoint("benchmarks", BenchmarksResponse, Param("source", one_of(*SOURCES)),
+                          Param("task_type", one_of(*TASK_TYPES)), Param("arena", one_of(*ARENAS)),
+                          Param("category"), Param("max_results", at_least(1)), check=_design_arena_only)
+
+    snapshot_files = snaps({"benchmarks": Snap("benchmarks", "{}", each="queries")})
 
     def extra_headers(self) -> Dict[str, str]:
         cfg = self.cfg
@@ -66,40 +61,68 @@ class OpenRouterClient(CatalogClient):
                    "X-OpenRouter-Categories": cfg.app_categories}
         return {k: v for k, v in headers.items() if v}
 
-    def check_query(self, source: Optional[str], task_type: Optional[str], arena: Optional[str],
-                    category: Optional[str], max_results: Optional[int]) -> None:
-        """The documented enums and ranges, checked before spending a request."""
-        for name, value, allowed in (("source", source, SOURCES), ("task_type", task_type, TASK_TYPES),
-                                     ("arena", arena, ARENAS)):
-            if value is not None and value not in allowed:
-                raise self.reject(f"{name}={value!r} is not documented: use one of {', '.join(allowed)}")
-        if source == "artificial-analysis" and (arena is not None or category is not None):
-            raise self.reject("arena and category apply to Design Arena only: drop them or use "
-                              "source=design-arena")
-        if max_results is not None and (isinstance(max_results, bool) or int(max_results) < 1):
-            raise self.reject(f"max_results={max_results!r}: must be an integer >= 1")
-
-    async def benchmarks(self, source: Optional[str] = None, task_type: Optional[str] = None,
-                         arena: Optional[str] = None, category: Optional[str] = None,
-                         max_results: Optional[int] = None) -> BenchmarksResponse:
-        """GET /benchmarks with any of the documented filters."""
-        self.check_query(source, task_type, arena, category, max_results)
-        params = {"source": source, "task_type": task_type, "arena": arena, "category": category,
-                  "max_results": max_results}
-        return self.parse(BenchmarksResponse, await self.get("benchmarks", params))
-
-    async def fetch(self, endpoint: str) -> List[tuple[str, CatalogResponse]]:
+    async def queries(self, endpoint: str) -> List[Tuple[str, Dict[str, Any]]]:
+        """catalog.openrouter.benchmark_queries, one snapshot file each."""
         cfg = self.cfg
         assert isinstance(cfg, OpenRouterConfig)
-        out: List[tuple[str, CatalogResponse]] = []
         for query in cfg.benchmark_queries or [{}]:
             unknown = sorted(set(query) - set(QUERY_KEYS))
             if unknown:
                 raise self.reject(f"catalog.openrouter.benchmark_queries has unknown keys {unknown}: "
                                   f"use {', '.join(QUERY_KEYS)}")
-            out.append((query_name(query), await self.benchmarks(**dict(query))))
-        return out
+        return [(query_name(query), dict(query)) for query in cfg.benchmark_queries or [{}]]
 
-    @staticmethod
-    def citation(response: BenchmarksResponse) -> Optional[str]:
-        return response.meta.citation
+    def provider_attribution(self, response: CatalogResponse) -> Any:
+        if isinstance(response, BenchmarksResponse) and response.meta.citation:
+            return response.meta.citation
+        return super().provider_attribution(response)
+
+    # Readers of the stored snapshot --------------------------------------------------------
+    @classmethod
+    def _items(cls, snap: SnapshotFiles) -> Iterator[Tuple[StoredFile, Dict[str, Any]]]:
+        for f in snap.files(cls.api, "benchmarks"):
+            yield from ((f, row) for row in f.rows("data") if row.get("model_permaslug"))
+
+    @classmethod
+    def candidates(cls, snap: SnapshotFiles) -> List[Candidate]:
+        found: Dict[str, Candidate] = {}
+        for f, item in cls._items(snap):
+            slug = item["model_permaslug"]
+            cand = found.setdefault(slug, Candidate(slug, item.get("display_name") or slug,
+                                                    keys(slug, item.get("display_name"))))
+            # One file may list a model once per source (artificial-analysis, design-arena...): keep each.
+            key = f"{f.name}:{item['source']}" if item.get("source") else f.name
+            cand.published[key] = {k: v for k, v in item.items() if k not in ("display_name", "model_permaslug")}
+        return list(found.values())
+
+    @classmethod
+    def prices(cls, snap: SnapshotFiles, entry_id: str) -> List[CatalogPrice]:
+        for f, item in cls._items(snap):
+            pricing = item.get("pricing") or {}
+            i, o = num(pricing.get("prompt")), num(pricing.get("completion"))
+            if item["model_permaslug"] == entry_id and i is not None and o is not None:  # USD per token
+                return [CatalogPrice(cls.api, i * 1e6, o * 1e6, "pricing.prompt / completion (per token)",
+                                     snap.shown(f.path), f.fetched_at, item.get("display_name") or entry_id)]
+        return []
+
+    @classmethod
+    def context(cls, snap: SnapshotFiles, entry_id: str) -> List[ContextMetric]:
+        out = Metrics(snap, cls.api)
+        for f, item in cls._items(snap):
+            if item["model_permaslug"] != entry_id:
+                continue
+            meta = (f.response or {}).get("meta") or {}
+            as_of = meta.get("as_of")
+            src = item.get("source") or meta.get("source") or ""
+            tag = f" ({src})" if src else ""
+            for key, label in (("intelligence_index", "Intelligence Index"), ("coding_index", "Coding Index"),
+                               ("agentic_index", "Agentic Index")):
+                out.add(label + tag, num(item.get(key)), "index", f, as_of)
+            if item.get("elo") is not None:
+                where = "/".join(str(item[k]) for k in ("arena", "category") if item.get(k))
+                out.add(f"ELO{tag}" + (f" {where}" if where else ""), num(item.get("elo")), "ELO", f, as_of)
+            pricing = item.get("pricing") or {}
+            for key, label in (("prompt", "price, input"), ("completion", "price, output")):
+                v = num(pricing.get(key))
+                out.add(label, None if v is None else round(v * 1e6, 6), "USD / 1M tokens", f, as_of)
+        return out

@@ -15,40 +15,23 @@ import shutil
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Type
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from .. import __version__
 from ..errors import MissingKeyError
 from ..runs import RunFolder, now_iso, write_json_atomic
-from ..secrets import redact
-from .aimodelsmap import AIModelsMapClient
-from .artificial_analysis import ArtificialAnalysisClient
 from ..providers import is_offline
-from .base import CatalogClient, CatalogResponse, Fetched, cache_root
+from ..secrets import redact
+from . import registry
+from .base import CatalogClient, Fetched, cache_root
 from ..config.catalog import CatalogConfig
 from .errors import CatalogAuthError, CatalogError, CatalogSchemaError
-from .llm_registry import LLMRegistryClient
-from .openrouter import BenchmarksResponse, OpenRouterClient
 
 log = logging.getLogger(__name__)
 Echo = Callable[[str], None]
 
-CLIENTS: Dict[str, Type[CatalogClient]] = {
-    "artificial_analysis": ArtificialAnalysisClient,
-    "openrouter": OpenRouterClient,
-    "llm_registry": LLMRegistryClient,
-    "aimodelsmap": AIModelsMapClient,
-}
 INDEX = "index.json"
 MATCHES = "matches.json"
-
-
-def _provider_attribution(response: CatalogResponse) -> Any:
-    """Attribution the reply itself carries (OpenRouter's meta.citation, LLM Registry's object)."""
-    if isinstance(response, BenchmarksResponse) and response.meta.citation:
-        return response.meta.citation
-    raw = response.raw
-    return raw.get("attribution") if isinstance(raw, dict) else None
 
 
 def _write_endpoint(folder: Path, name: str, client: CatalogClient, raw: Any, fetches: List[Fetched],
@@ -82,7 +65,7 @@ def _write_endpoint(folder: Path, name: str, client: CatalogClient, raw: Any, fe
 
 
 async def _snapshot_api(cfg: CatalogConfig, api: str, out_dir: Path, echo: Echo) -> Dict[str, Any]:
-    cls = CLIENTS[api]
+    cls = registry.CLIENTS[api]
     api_cfg = cfg.apis()[api]
     summary: Dict[str, Any] = {"title": cls.title, "attribution": cls.attribution, "endpoints": {},
                                "errors": {}, "notices": [], "requests": 0}
@@ -91,7 +74,7 @@ async def _snapshot_api(cfg: CatalogConfig, api: str, out_dir: Path, echo: Echo)
         return {**summary, "status": "disabled"}
     client = cls(cfg)
     try:
-        if set(api_cfg.endpoints) - cls.keyless_endpoints:
+        if not all(cls.keyless(e) for e in api_cfg.endpoints):
             client.api_key  # noqa: B018 - fail now, not after half the endpoints
     except MissingKeyError as exc:
         echo(f"catalog: skipping {cls.title}: {exc}")
@@ -99,9 +82,9 @@ async def _snapshot_api(cfg: CatalogConfig, api: str, out_dir: Path, echo: Echo)
     folder = out_dir / api
     async with client:
         for endpoint in api_cfg.endpoints:
-            if endpoint not in cls.endpoints:
+            if endpoint not in cls.snapshot_files:
                 summary["errors"][endpoint] = (f"unknown endpoint in catalog.{api}.endpoints: use "
-                                               f"{', '.join(cls.endpoints)}")
+                                               f"{', '.join(cls.endpoints())}")
                 continue
             try:
                 results = await client.fetch(endpoint)
@@ -120,7 +103,7 @@ async def _snapshot_api(cfg: CatalogConfig, api: str, out_dir: Path, echo: Echo)
                 continue
             for name, response in results:
                 summary["endpoints"][name] = _write_endpoint(folder, name, client, response.raw, response.fetches,
-                                                             _provider_attribution(response))
+                                                             client.provider_attribution(response))
     summary["requests"] = client.requests_made
     summary["notices"] = list(client.notices)
     ok, failed = len(summary["endpoints"]), len(summary["errors"])
@@ -146,12 +129,13 @@ async def snapshot_async(cfg: CatalogConfig, out_dir: Path, echo: Echo = print) 
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        results = await asyncio.gather(*(_snapshot_api(cfg, api, staging, echo) for api in CLIENTS))
+        apis = list(registry.CLIENTS)
+        results = await asyncio.gather(*(_snapshot_api(cfg, api, staging, echo) for api in apis))
         index = {
             "taken_at": now_iso(),
             "harness_version": __version__,
             "cache_dir": str(cache_root(cfg)),
-            "apis": dict(zip(CLIENTS, results)),
+            "apis": dict(zip(apis, results)),
             "attributions": [r["attribution"] for r in results if r["endpoints"]],
         }
         write_json_atomic(staging / INDEX, index)

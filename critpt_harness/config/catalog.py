@@ -6,7 +6,7 @@ URL and key variable is a config key so tests and mirrors can point elsewhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Dict, List, Optional
 
 from ..http import RetryConfig
@@ -143,5 +143,5 @@ class CatalogConfig:
     aimodelsmap: AIModelsMapConfig = field(default_factory=AIModelsMapConfig)
 
     def apis(self) -> Dict[str, ApiConfig]:
-        return {"artificial_analysis": self.artificial_analysis, "openrouter": self.openrouter,
-                "llm_registry": self.llm_registry, "aimodelsmap": self.aimodelsmap}
+        """{api: its section}: every field that is an API's config."""
+        return {f.name: value for f in fields(self) if isinstance(value := getattr(self, f.name), ApiConfig)}

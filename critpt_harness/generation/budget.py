@@ -39,7 +39,7 @@ class Price:
 
 def _snapshots(run: RunFolder) -> List[Path]:
     """Stored catalog snapshots, the most relevant first: this run's, shared ones, other runs'."""
-    from ..report.catalog import Snapshot
+    from ..catalogs.prices import is_snapshot
 
     shared = Path("runs") / "catalog"
     places = [run.path / "catalog"]
@@ -47,7 +47,7 @@ def _snapshots(run: RunFolder) -> List[Path]:
     parent = run.path.parent
     places += sorted((p / "catalog" for p in parent.iterdir() if p.is_dir() and p != run.path), reverse=True) \
         if parent.is_dir() else []
-    return [p for p in places if Snapshot.exists_at(p)]
+    return [p for p in places if is_snapshot(p)]
 
 
 def model_price(cfg: HarnessConfig, run: RunFolder) -> Optional[Price]:
@@ -56,18 +56,13 @@ def model_price(cfg: HarnessConfig, run: RunFolder) -> Optional[Price]:
         return Price(p.input_per_million, p.output_per_million, "model.pricing (config)")
     if is_offline(m.provider):
         return Price(0.0, 0.0, f"the offline {m.provider} model (free)")
-    from ..report.catalog import Snapshot
-    from ..report.cost import catalog_price
+    from ..catalogs.prices import snapshot_price
 
-    for folder in _snapshots(run):
-        snap = Snapshot(folder)
-        prices = [x for match in snap.matches(m.name, m.label, dict(m.catalog_ids or {}))
-                  for x in snap.prices_for(match)]
-        found = catalog_price(prices)
-        if found is not None:
-            return Price(found.input_per_million, found.output_per_million,
-                         f"{found.source}, snapshot {folder}")
-    return None
+    found = snapshot_price(_snapshots(run), m.name, m.label, dict(m.catalog_ids or {}))
+    if found is None:
+        return None
+    price, folder = found
+    return Price(price.input_per_million, price.output_per_million, f"{price.source}, snapshot {folder}")
 
 
 def spent(run: RunFolder, price: Price) -> float:

@@ -136,9 +136,9 @@ def attributions_section(doc: Document, runs: List[RunData], table: OfficialTabl
         for a in r.catalog.attributions:
             seen.setdefault(a, None)
     used = {m.catalog for r in runs if r.catalog for m in r.catalog.matches if m.entry_id}
-    for catalog in ("artificial_analysis", "openrouter", "llm_registry", "aimodelsmap"):
-        if catalog in used and not any(ATTRIBUTIONS[catalog].split(",")[0] in a for a in seen):
-            seen.setdefault(ATTRIBUTIONS[catalog], None)
+    for catalog, text in ATTRIBUTIONS.items():  # the registry's order
+        if catalog in used and not any(text.split(",")[0] in a for a in seen):
+            seen.setdefault(text, None)
     items += list(seen)
     # The grader and the official table's Gemini-3 Pro figure are Artificial Analysis's too.
     items.append(AA_NOTE)

@@ -9,19 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional
 
-from .catalog import TITLES, CatalogPrice
+from ..catalogs.prices import Price, catalog_price
+from .catalog import CatalogPrice
 from ..config.report import ReportConfig
 
-# The catalogs in the order their prices are trusted.
-PRICE_ORDER = ("artificial_analysis", "openrouter", "llm_registry")
-
-
-@dataclass
-class Price:
-    input_per_million: float
-    output_per_million: float
-    source: str  # one line saying where the price came from
-    fetched_at: Optional[str] = None
+__all__ = ["Cost", "Price", "catalog_price", "choose_price", "config_price", "cost_of"]
 
 
 @dataclass
@@ -44,15 +36,6 @@ def config_price(cfg: ReportConfig, names: List[str]) -> Optional[Price]:
     if cfg.input_price_per_million is not None and cfg.output_price_per_million is not None:
         return Price(cfg.input_price_per_million, cfg.output_price_per_million,
                      "report config (report.input_price_per_million / output_price_per_million)")
-    return None
-
-
-def catalog_price(prices: List[CatalogPrice]) -> Optional[Price]:
-    for catalog in PRICE_ORDER:
-        p = next((p for p in prices if p.catalog == catalog), None)
-        if p is not None:
-            return Price(p.input_per_million, p.output_per_million,
-                         f"{TITLES[catalog]} `{p.field}` of '{p.entry_name}' ({p.file})", p.fetched_at)
     return None
 
 

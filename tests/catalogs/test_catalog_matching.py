@@ -104,13 +104,14 @@ def test_skipped_catalog_is_unavailable_not_unmatched(cfg, fakes, tmp_path, monk
 def test_a_model_listed_by_several_sources_keeps_each_sources_numbers(tmp_path):
     import json
 
-    from critpt_harness.catalogs.matching import openrouter_candidates
+    from critpt_harness.catalogs.openrouter import OpenRouterClient
+    from critpt_harness.catalogs.stored import SnapshotFiles
 
     (tmp_path / "openrouter").mkdir()
     rows = [{"model_permaslug": "openai/gpt-4o", "display_name": "GPT-4o", "source": "artificial-analysis",
              "intelligence_index": 71.2},
             {"model_permaslug": "openai/gpt-4o", "display_name": "GPT-4o", "source": "design-arena", "elo": 1234}]
     (tmp_path / "openrouter" / "benchmarks.json").write_text(json.dumps({"response": {"data": rows}}))
-    [cand] = openrouter_candidates(tmp_path)
+    [cand] = OpenRouterClient.candidates(SnapshotFiles(tmp_path))
     assert cand.published["benchmarks:artificial-analysis"]["intelligence_index"] == 71.2
     assert cand.published["benchmarks:design-arena"]["elo"] == 1234

@@ -48,6 +48,7 @@ def test_every_documented_query_param_is_sent(call, fakes, cfg):
     ({"task_type": "math"}, "task_type='math'"),
     ({"arena": "games"}, "arena='games'"),
     ({"max_results": 0}, "max_results=0"),
+    ({"max_results": "many"}, "max_results='many': must be an integer >= 1"),
     ({"source": "artificial-analysis", "arena": "models"}, "Design Arena only"),
 ])
 def test_undocumented_values_are_refused_before_a_request(call, fakes, kwargs, message):
