@@ -1,7 +1,8 @@
 """The package's layers, checked from its imports (every import, also those inside functions).
 
-A module may import the foundations and the layers listed before its own, never one after it;
-nothing in the package imports the tests; there are no import cycles between modules.
+A module may import the foundations and the layers listed before its own, never one after it
+(type-only imports included); nothing in the package imports the tests; no import cycles between
+modules at run time.
 """
 
 from __future__ import annotations
@@ -53,11 +54,21 @@ def _modules() -> Dict[str, Path]:
     return found
 
 
+def _type_only_lines(tree: ast.AST) -> Set[int]:
+    """Lines of imports under ``if TYPE_CHECKING:`` (no import at run time: not a cycle)."""
+    lines: Set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) == "TYPE_CHECKING":
+            lines.update(n.lineno for stmt in node.body for n in ast.walk(stmt) if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return lines
+
+
 def _imports(module: str, path: Path, known: Set[str]) -> List[Tuple[str, int]]:
     """(imported module of this package, line) for every import in the file."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - node.level + 1]
@@ -76,6 +87,7 @@ def _imports(module: str, path: Path, known: Set[str]) -> List[Tuple[str, int]]:
 
 MODULES = _modules()
 GRAPH = {m: _imports(m, p, set(MODULES)) for m, p in MODULES.items()}
+TYPE_ONLY = {m: _type_only_lines(ast.parse(p.read_text(encoding="utf-8"))) for m, p in MODULES.items()}
 
 
 def test_every_module_sits_in_a_layer():
@@ -92,7 +104,8 @@ def test_a_module_imports_only_its_layer_and_those_before(module):
 
 
 def test_no_import_cycles():
-    edges = {m: {t for t, _ in targets if t in MODULES and t != m} for m, targets in GRAPH.items()}
+    edges = {m: {t for t, line in targets if t in MODULES and t != m and line not in TYPE_ONLY[m]}
+             for m, targets in GRAPH.items()}
     # a package's __init__ that re-exports its own modules is not a cycle with them
     for m in list(edges):
         edges[m] = {t for t in edges[m] if not (m.startswith(t + ".") and MODULES[t].name == "__init__.py")}

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from .stored import CatalogPrice, Snapshot, SnapshotFiles
+from .lookup import Snapshot
+from .stored import CatalogPrice, SnapshotFiles
 
 
 @dataclass

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Dict, Iterator, Mapping
 
-from ..catalogs.stored import CatalogPrice, ContextMetric, ModelMatch, PublishedScore, Snapshot, StoredFile
+from ..catalogs.lookup import Snapshot
+from ..catalogs.stored import CatalogPrice, ContextMetric, ModelMatch, PublishedScore, StoredFile
 
 __all__ = ["ATTRIBUTIONS", "TITLES", "CatalogPrice", "ContextMetric", "ModelMatch", "PublishedScore", "Snapshot",
            "StoredFile"]

@@ -16,7 +16,8 @@ from critpt_harness.catalogs.llm_registry import ModelsResponse
 from critpt_harness.catalogs.matching import match_model
 from critpt_harness.catalogs.prices import snapshot_price
 from critpt_harness.catalogs.snapshot import take_snapshot
-from critpt_harness.catalogs.stored import Candidate, CatalogPrice, Snapshot, SnapshotFiles, keys
+from critpt_harness.catalogs.lookup import Snapshot
+from critpt_harness.catalogs.stored import Candidate, CatalogPrice, SnapshotFiles, keys
 from critpt_harness.report.catalog import ATTRIBUTIONS, TITLES
 
 
