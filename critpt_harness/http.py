@@ -227,21 +227,88 @@ _UNKNOWN_MODEL = re.compile(r"model\b.{0,80}\b(not found|does not exist|not exis
                             r"no such|not available|not supported)|(unknown|invalid|no such) model", re.I | re.S)
 
 
+@dataclass(frozen=True)
+class Failure:
+    """An HTTP or SDK failure, typed once for every caller (the retry policy, the model
+    clients, the submitter, the catalog clients); each caller adds its own advice."""
+
+    # unreachable | timeout | connection | auth | forbidden | not_found | unknown_model |
+    # too_large | rate_limited | server (a transient status) | rejected (any other status) | other
+    kind: str
+    status: Optional[int] = None
+    retry_after: Optional[float] = None  # seconds the server asked to wait (Retry-After, X-RateLimit-Reset)
+    message: str = ""  # the server's own words, or the exception's text
+
+    @property
+    def transient(self) -> bool:
+        """Another try may succeed (a 429, a 5xx, a timeout, a dropped connection)."""
+        return self.kind in ("rate_limited", "server", "timeout", "connection")
+
+    @property
+    def fatal(self) -> bool:
+        """No request as configured can succeed: wrong key, URL or model, or a host not reachable."""
+        return self.kind in ("auth", "forbidden", "not_found", "unknown_model", "unreachable")
+
+    def reason(self) -> str:
+        """The failure in a few words (the caller says what to do about it)."""
+        words = {"auth": "the key was refused", "forbidden": "access was denied",
+                 "not_found": "not found", "unknown_model": "the model is not known there",
+                 "too_large": "the request body is too large", "rate_limited": "rate limited",
+                 "unreachable": "the host cannot be reached (the name does not resolve or the connection is refused)",
+                 "timeout": "no answer in time", "connection": "the connection failed"}
+        text = words.get(self.kind) or (f"HTTP {self.status}" if self.status else self.message or self.kind)
+        if self.status is not None and self.kind in words:
+            text += f" (HTTP {self.status})"
+        return text
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    seen: set = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (TimeoutError, httpx.TimeoutException)) or type(exc).__name__ == "APITimeoutError":
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def classify(exc: BaseException) -> Failure:
+    """What kind of failure ``exc`` is (see :class:`Failure`)."""
+    if isinstance(exc, RetryAfterTooLong):
+        inner = classify(exc.cause)
+        return Failure(inner.kind, inner.status, exc.seconds, inner.message)
+    status = status_of(exc)
+    body = getattr(exc, "body", None)
+    message = server_message(body if isinstance(body, str) else "") or str(exc).strip() or type(exc).__name__
+    if status is None:
+        if unreachable(exc):
+            return Failure("unreachable", message=message)
+        if _is_timeout(exc):
+            return Failure("timeout", message=message)
+        if isinstance(exc, (httpx.TransportError, ConnectionError)) or type(exc).__name__ == "APIConnectionError":
+            return Failure("connection", message=message)
+        return Failure("other", message=message)
+    after = retry_after_seconds(headers_of(exc))
+    if status == 429:
+        kind = "rate_limited"
+    elif status in TRANSIENT_STATUSES:
+        kind = "server"
+    elif status in (400, 422) and _UNKNOWN_MODEL.search(str(exc)):
+        kind = "unknown_model"
+    else:
+        kind = {401: "auth", 403: "forbidden", 404: "not_found", 413: "too_large"}.get(status, "rejected")
+    return Failure(kind, status, after, message)
+
+
 def fatal_reason(exc: BaseException) -> Optional[str]:
     """Why a request can never succeed as configured (a wrong key, URL or model name, a host that
     does not resolve or refuses connections), or None when retrying or another request may help."""
-    status = status_of(exc)
-    if status == 401:
-        return "the key was refused (HTTP 401)"
-    if status == 403:
-        return "access was denied (HTTP 403)"
-    if status == 404:
+    failure = classify(exc)
+    if not failure.fatal:
+        return None
+    if failure.kind == "not_found":
         return "not found (HTTP 404): a wrong base_url path or an unknown model"
-    if status in (400, 422) and _UNKNOWN_MODEL.search(str(exc)):
-        return f"the model is not known there (HTTP {status})"
-    if status is None and unreachable(exc):
-        return "the host cannot be reached (the name does not resolve or the connection is refused)"
-    return None
+    return failure.reason()
 
 
 @dataclass
@@ -270,9 +337,8 @@ class RetryPolicy:
                    max_retry_after=cfg.max_retry_after, max_rate_limited=cfg.max_rate_limited, **overrides)
 
     def is_transient(self, exc: BaseException) -> bool:
-        status = status_of(exc)
-        if status is not None:
-            return status in TRANSIENT_STATUSES
+        if status_of(exc) is not None:
+            return classify(exc).transient
         if self.permanent is not None and self.permanent(exc):
             return False
         return isinstance(exc, self.transient)

@@ -91,3 +91,51 @@ def test_policy_bounds_rate_limited_retries_separately():
     with pytest.raises(HTTPStatusError):
         asyncio.run(RetryPolicy(max_attempts=10, max_rate_limited=1).call(fn))
     assert calls["n"] == 2
+
+
+# ------------------------------------------------------------------ one failure classifier
+
+def _refused() -> httpx.ConnectError:
+    try:
+        raise ConnectionRefusedError(111, "Connection refused")
+    except ConnectionRefusedError as inner:
+        try:
+            raise httpx.ConnectError("All connection attempts failed") from inner
+        except httpx.ConnectError as outer:
+            return outer
+
+
+@pytest.mark.parametrize("exc, kind, transient, fatal", [
+    (HTTPStatusError(401, {}, '{"error": "bad key"}'), "auth", False, True),
+    (HTTPStatusError(403, {}, ""), "forbidden", False, True),
+    (HTTPStatusError(404, {}, ""), "not_found", False, True),
+    (HTTPStatusError(400, {}, '{"error": {"message": "The model `x` does not exist"}}'), "unknown_model", False, True),
+    (HTTPStatusError(400, {}, '{"error": "submissions must cover 70 problems"}'), "rejected", False, False),
+    (HTTPStatusError(413, {}, ""), "too_large", False, False),
+    (HTTPStatusError(429, {"Retry-After": "7"}, ""), "rate_limited", True, False),
+    (HTTPStatusError(503, {}, ""), "server", True, False),
+    (HTTPStatusError(501, {}, ""), "rejected", False, False),
+    (httpx.ReadTimeout("timed out"), "timeout", True, False),
+    (TimeoutError(), "timeout", True, False),
+    (httpx.RemoteProtocolError("peer closed connection"), "connection", True, False),
+    (_refused(), "unreachable", False, True),
+    (ValueError("not HTTP at all"), "other", False, False),
+])
+def test_one_classifier_names_every_failure_kind(exc, kind, transient, fatal):
+    from critpt_harness.http import classify, fatal_reason
+
+    failure = classify(exc)
+    assert (failure.kind, failure.transient, failure.fatal) == (kind, transient, fatal)
+    assert (fatal_reason(exc) is not None) == fatal
+    assert failure.message  # never an empty reason, even for a bare TimeoutError
+    if failure.status is not None:  # the retry policy decides from the same classification
+        assert RetryPolicy().is_transient(exc) == transient
+
+
+def test_the_classifier_keeps_the_servers_wait_and_words():
+    from critpt_harness.http import classify
+
+    failure = classify(HTTPStatusError(429, {"Retry-After": "7"}, '{"error": {"message": "slow down"}}'))
+    assert failure.retry_after == 7 and failure.message == "slow down" and failure.status == 429
+    long = classify(RetryAfterTooLong(86400, 300, HTTPStatusError(429, {"Retry-After": "86400"}, "")))
+    assert long.kind == "rate_limited" and long.retry_after == 86400

@@ -6,10 +6,8 @@ import socket
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, List, Optional
 
-import httpx
-
 from ..errors import HarnessError
-from ..http import HTTPStatusError, RetryAfterTooLong, quota_until, server_message, unreachable
+from ..http import RetryAfterTooLong, classify, headers_of, quota_until
 
 if TYPE_CHECKING:
     from ..config.catalog import ApiConfig
@@ -63,43 +61,32 @@ class CatalogWriteDisabled(CatalogError):
     """A write (review submission) was asked for without the option that allows it."""
 
 
-def _dns(exc: Optional[BaseException]) -> bool:
-    for _ in range(20):  # the cause chain, bounded
-        if exc is None:
-            break
-        if isinstance(exc, socket.gaierror):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 def explain(api: str, cfg: "ApiConfig", exc: BaseException, url: str) -> CatalogError:
     """An HTTP failure as the typed error a user can act on."""
-    if isinstance(exc, RetryAfterTooLong):
-        exc = exc.cause  # type: ignore[assignment]
-    if isinstance(exc, httpx.TransportError) and unreachable(exc):
+    failure = classify(exc)
+    if failure.kind == "unreachable":
         why = "name does not resolve" if "not known" in str(exc) or _dns(exc) else "connection refused"
         return CatalogUnavailable(api, f"cannot reach {cfg.base_url} ({why}; not retried). Check "
                                        f"catalog.{api}.base_url and your network, or set "
                                        f"catalog.{api}.enabled=false.")
-    if isinstance(exc, httpx.TransportError):
-        return CatalogUnavailable(api, f"could not reach {url} ({type(exc).__name__}: {exc}). Check "
+    if failure.status is None:
+        return CatalogUnavailable(api, f"could not reach {url} ({type(exc).__name__}: {failure.message}). Check "
                                        f"catalog.{api}.base_url and your network, then try again.")
-    assert isinstance(exc, HTTPStatusError)
-    status, message = exc.status_code, server_message(exc.body)
+    status, message = failure.status, failure.message
     where = f"HTTP {status} from {url}" + (f": {message}" if message else "")
-    if status == 429:
-        until = quota_until(exc.headers, exc.body)
+    cause = exc.cause if isinstance(exc, RetryAfterTooLong) else exc
+    if failure.kind == "rate_limited":
+        until = quota_until(headers_of(cause), getattr(cause, "body", "") or "")
         when = f"until {until:%Y-%m-%d %H:%M:%S} UTC" if until else "for now (the server did not say until when)"
         return CatalogQuotaExhausted(api, f"rate limit reached ({where}); no more requests {when}. Cached "
                                           f"data is used where it exists; run again later.", until=until)
-    if status in (401, 403):
+    if failure.kind in ("auth", "forbidden"):
         key = f"the key in ${cfg.api_key_env} (catalog.{api}.api_key_env)" if cfg.api_key_env \
             else "this request"
         what = "was refused" if status == 401 else "has no access to this endpoint"
         return CatalogAuthError(api, f"{key} {what} ({where}). Check the key, or set "
                                      f"catalog.{api}.enabled=false to skip this catalog.")
-    if status == 404:
+    if failure.kind == "not_found":
         return CatalogNotFound(api, f"not found ({where}). Check the id, slug or category.")
     if status == 400:
         return CatalogBadRequest(api, f"the server rejected the request ({where}).")
@@ -108,3 +95,13 @@ def explain(api: str, cfg: "ApiConfig", exc: BaseException, url: str) -> Catalog
                                       f"Check catalog.{api}.base_url and catalog.{api}.endpoints; the provider "
                                       f"may have changed its API (or set catalog.{api}.enabled=false).")
     return CatalogUnavailable(api, f"the server kept failing ({where}); try again later.")
+
+
+def _dns(exc: Optional[BaseException]) -> bool:
+    for _ in range(20):  # the cause chain, bounded
+        if exc is None:
+            break
+        if isinstance(exc, socket.gaierror):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -33,7 +33,8 @@ from ..batches.batch import coverage, expected_ids, submissions_hash
 from ..config import EvaluatorConfig
 from ..contracts import Batch, GradingResult
 from ..errors import BatchError, GraderError, QuotaExhausted, RunFolderError
-from ..http import HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, parse_reset, quota_until, server_message, status_of
+from ..http import (HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, classify, headers_of, parse_reset,
+                    quota_until)
 from ..runs import default_cache_dir
 from ..provenance import is_official_url
 from ..runs import JsonlAppender, RunFolder, now_iso, read_json, read_jsonl, write_json_atomic
@@ -315,13 +316,6 @@ def _quota_message(exc: BaseException) -> str:
 
 
 def _explain(exc: BaseException, epoch: int) -> Exception:
-    if isinstance(exc, RetryAfterTooLong) or status_of(exc) == 429:
-        cause = exc.cause if isinstance(exc, RetryAfterTooLong) else exc
-        until = quota_until(getattr(cause, "headers", {}), getattr(cause, "body", "") or "")
-        return QuotaExhausted(f"epoch {epoch}: " + _quota_message(exc), until=until)
-    status = status_of(exc)
-    if isinstance(exc, HTTPStatusError) and status in ADVICE:
-        return GraderError(f"epoch {epoch}: HTTP {status}: {server_message(exc.body)}\n-> {ADVICE[status]}")
     if isinstance(exc, GraderStreamError):
         return GraderError(f"epoch {epoch}: the grader reported an error while grading ({exc}). "
                            "Failed gradings are refunded; try again later.")
@@ -330,12 +324,18 @@ def _explain(exc: BaseException, epoch: int) -> Exception:
                            "may still finish and count this grading, so it was not retried. It counts against "
                            "evaluator.daily_limit for 24 h; the next `critpt-harness submit` grades the epoch again "
                            "if the quota allows (consider a longer evaluator.timeout).")
-    if status is not None:
-        return GraderError(f"epoch {epoch}: the grader kept failing (last: HTTP {status}: {getattr(exc, 'body', '')[:200]}). "
-                           "Failed gradings are refunded; try again later.")
-    reason = str(exc).strip() or type(exc).__name__
-    return GraderError(f"epoch {epoch}: could not reach the grader ({type(exc).__name__}: {reason}); nothing was "
-                       "sent, so nothing was counted. Check evaluator.url and your network, then retry.")
+    failure = classify(exc)
+    if failure.kind == "rate_limited" or isinstance(exc, RetryAfterTooLong):  # a long wait is a quota
+        cause = exc.cause if isinstance(exc, RetryAfterTooLong) else exc
+        until = quota_until(headers_of(cause), getattr(cause, "body", "") or "")
+        return QuotaExhausted(f"epoch {epoch}: " + _quota_message(exc), until=until)
+    if failure.status in ADVICE:
+        return GraderError(f"epoch {epoch}: HTTP {failure.status}: {failure.message}\n-> {ADVICE[failure.status]}")
+    if failure.status is not None:
+        return GraderError(f"epoch {epoch}: the grader kept failing (last: HTTP {failure.status}: "
+                           f"{failure.message[:200]}). Failed gradings are refunded; try again later.")
+    return GraderError(f"epoch {epoch}: could not reach the grader ({type(exc).__name__}: {failure.message}); "
+                       "nothing was sent, so nothing was counted. Check evaluator.url and your network, then retry.")
 
 
 def load_batch(run: RunFolder, epoch: int) -> tuple[Batch, bytes, str]:
