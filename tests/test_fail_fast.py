@@ -15,7 +15,7 @@ from critpt_harness.generate import generate_async, latest_records
 from critpt_harness.pipeline import cmd_assemble, cmd_generate
 from critpt_harness.problems import load_problems
 from critpt_harness.runs import RunFolder
-from critpt_harness.testing.servers import FakeLLMServer
+from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, make_config, run_cli
 
@@ -78,7 +78,7 @@ def test_hopeless_failures_in_a_row_stop_generation_and_the_same_command_resumes
 
 
 def test_transient_failures_do_not_count_towards_the_stop(public_dir, tmp_path, monkeypatch):
-    from critpt_harness.testing.servers import Fault
+    from tests.fakes.base import Fault
 
     monkeypatch.setenv("FAKE_LLM_KEY", "k")
     run = RunFolder(tmp_path / "run")

@@ -13,7 +13,7 @@ import pytest
 from critpt_harness.grading_queue import pending, run_queue, show
 from critpt_harness.pipeline import cmd_assemble, cmd_generate, cmd_queue
 from critpt_harness.runs import RunFolder, read_json
-from critpt_harness.testing.servers import FakeGrader
+from tests.fakes.grader import FakeGrader
 
 from .conftest import make_config
 

@@ -11,7 +11,7 @@ from critpt_harness.generate import generate_async, latest_records
 from critpt_harness.pipeline import cmd_assemble, cmd_generate, cmd_grade_local, cmd_run, cmd_submit
 from critpt_harness.problems import load_directory
 from critpt_harness.runs import RunFolder, read_json
-from critpt_harness.testing.servers import FakeLLMServer
+from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, make_config
 from .synthetic import EXAMPLE_CHALLENGE

@@ -12,7 +12,8 @@ from critpt_harness.errors import BatchError
 from critpt_harness.generate import latest_records
 from critpt_harness.pipeline import cmd_assemble, cmd_generate, cmd_submit
 from critpt_harness.runs import RunFolder, read_json
-from critpt_harness.testing.servers import FakeLLMServer, FakeGrader
+from tests.fakes.grader import FakeGrader
+from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, make_config
 

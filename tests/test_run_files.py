@@ -14,7 +14,7 @@ from critpt_harness.pipeline import cmd_run
 from critpt_harness.report.command import build_report
 from critpt_harness.report.config import ReportConfig
 from critpt_harness.runs import RunFolder, read_json, read_jsonl, read_run_file
-from critpt_harness.testing.servers import FakeGrader
+from tests.fakes.grader import FakeGrader
 
 from .conftest import make_config
 

@@ -39,7 +39,7 @@ from critpt_harness.mock import fill_template
 from critpt_harness.problems import load_directory
 from critpt_harness.runs import RunFolder
 from critpt_harness.sandbox import SandboxUnavailable, bwrap_problem, run_python
-from critpt_harness.testing.servers import FakeLLMServer
+from tests.fakes.llm import FakeLLMServer
 from critpt_harness.tools import ToolBudget, execute, key_env_names, mask_keys
 
 from .conftest import llm_overrides, make_config

@@ -11,7 +11,8 @@ from critpt_harness.errors import BatchError, GraderError, QuotaExhausted
 from critpt_harness.pipeline import cmd_assemble, cmd_generate, cmd_submit
 from critpt_harness.runs import RunFolder, read_json, read_jsonl
 from critpt_harness.submit import Ledger, submit_async
-from critpt_harness.testing.servers import Fault, FakeGrader
+from tests.fakes.base import Fault
+from tests.fakes.grader import FakeGrader
 
 from .conftest import make_config
 

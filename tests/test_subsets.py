@@ -12,7 +12,7 @@ from critpt_harness.errors import BatchError, ConfigError, DatasetError
 from critpt_harness.pipeline import cmd_run, cmd_submit
 from critpt_harness.problems import ProblemSet, Problem, select
 from critpt_harness.runs import RunFolder
-from critpt_harness.testing.servers import FakeGrader
+from tests.fakes.grader import FakeGrader
 
 from .conftest import make_config
 
