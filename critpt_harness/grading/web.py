@@ -34,7 +34,7 @@ class Request:
     """A request as served (kept for tests and for ``requests``)."""
 
     method: str
-    path: str
+    path: str  # as sent (not percent-decoded)
     query: Dict[str, List[str]]
     headers: Dict[str, str]  # lower-cased names
     body: bytes
@@ -46,11 +46,12 @@ class Request:
 
     @classmethod
     async def read(cls, request: StarletteRequest) -> "Request":
-        body = await request.body()
-        query = request.scope.get("query_string", b"").decode("latin-1")
-        path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
-        return cls(request.method, request.url.path, parse_qs(query), dict(request.headers), body,
-                   target=path + ("?" + query if query else ""))
+        scope = request.scope
+        query = scope["query_string"].decode("latin-1")
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        return cls(scope["method"], raw_path, parse_qs(query), headers, await request.body(),
+                   target=raw_path + ("?" + query if query else ""))
 
 
 def catch_all(endpoint: Any) -> Starlette:
@@ -94,10 +95,10 @@ class BackgroundServer:
             sock.close()
             raise
         self._host, self._port = host, sock.getsockname()[1]
-        config = uvicorn.Config(self._asgi, interface="asgi3", loop="asyncio", http="h11", ws="none", lifespan="off",
-                                proxy_headers=False,
-                                log_config=None, log_level="warning", access_log=False, server_header=False,
-                                timeout_keep_alive=self.keep_alive_s)
+        # log_config=None: uvicorn leaves the process's logging alone (its errors still reach stderr)
+        config = uvicorn.Config(self._asgi, interface="asgi3", loop="asyncio", http="h11", ws="none",
+                                lifespan="off", proxy_headers=False, log_config=None, log_level="warning",
+                                access_log=False, server_header=False, timeout_keep_alive=self.keep_alive_s)
         ready = threading.Event()
         self._server = server = _Server(config, ready)
         self._stopping = False
@@ -149,8 +150,9 @@ class BackgroundServer:
         try:
             await self.app(scope, receive, send)
         except asyncio.CancelledError:
-            if not self._stopping:  # cut off by stop(): nothing to report
+            if not self._stopping:
                 raise
+            # cut off by stop(): not the app's error, nothing to log
 
     def __enter__(self) -> Any:
         return self.start()
