@@ -128,11 +128,11 @@ def to_response(reply: Reply) -> Response:
         frames = [f": {e}\n\n" if isinstance(e, str) else f"data: {json.dumps(e)}\n\n" for e in reply.events]
         frames += ["data: [DONE]\n\n"] if reply.done_marker else []
         return StreamingResponse(sse(frames, reply.pause), status_code=reply.status,
-                                 headers={"Content-Type": "text/event-stream", **reply.headers})
+                                 headers=headers_with_type("text/event-stream", reply.headers))
     if reply.lines is not None:
         lines = [(json.dumps(line) + "\n").encode() for line in reply.lines]
         return StreamingResponse(paced(lines, reply.pause), status_code=reply.status,
-                                 headers={"Content-Type": "application/x-ndjson", **reply.headers})
+                                 headers=headers_with_type("application/x-ndjson", reply.headers))
     if reply.status in (204, 304):  # no body allowed
         return Response(status_code=reply.status, headers=reply.headers)
     data = reply.raw if reply.raw is not None else json.dumps(reply.payload).encode()
