@@ -65,8 +65,8 @@ class fake_llm:
         self.latency = latency
 
     def __enter__(self) -> str:
-        self.server = subprocess.Popen([sys.executable, "-m", "critpt_harness.testing.servers", "llm",
-                                        "--latency", str(self.latency)], stdout=subprocess.PIPE, text=True)
+        self.server = subprocess.Popen([sys.executable, "-m", "tests.fakes.serve", "llm",
+                                        "--latency", str(self.latency)], stdout=subprocess.PIPE, text=True, cwd=REPO)
         assert self.server.stdout is not None
         return self.server.stdout.readline().strip()
 

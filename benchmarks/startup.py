@@ -82,8 +82,8 @@ def main() -> None:
         run_dir = f"{tmp}/run"
         common = [f"dataset.path={args.data}", "generation.epochs=5", "generation.progress=false",
                   "catalog.enabled=false"]
-        grader = subprocess.Popen([sys.executable, "-m", "critpt_harness.testing.servers", "grader",
-                                   "--api-key", GRADER_KEY], stdout=subprocess.PIPE, text=True)
+        grader = subprocess.Popen([sys.executable, "-m", "tests.fakes.serve", "grader",
+                                   "--api-key", GRADER_KEY], stdout=subprocess.PIPE, text=True, cwd=throughput.REPO)
         try:
             assert grader.stdout is not None
             url = grader.stdout.readline().strip()

@@ -12,7 +12,7 @@ from critpt_harness.errors import HarnessError
 from critpt_harness.generation.loop import latest_records
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.runs import RunFolder
-from critpt_harness.testing.servers import FakeLLMServer
+from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, make_config
 from .test_report import add_snapshot

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from critpt_harness.runs import read_json, read_jsonl
-from critpt_harness.testing.servers import FakeGrader, FakeLLMServer
+from tests.fakes.grader import FakeGrader
+from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, run_cli
 
@@ -102,7 +103,7 @@ def test_an_incomplete_run_is_not_submitted(public_dir, tmp_path):
     run_dir = tmp_path / "run"
     env = {"FAKE_LLM_KEY": "k", "FAKE_GRADER_KEY": "g"}
     with FakeLLMServer() as llm, FakeGrader(api_key="g") as grader:
-        from critpt_harness.testing.servers import Fault
+        from tests.fakes.base import Fault
         llm.inject(*[Fault(400, body={"error": {"message": "context too long"}})])
         args = llm_overrides(llm.url, run_dir, f"dataset.path={public_dir}", "generation.epochs=1",
                              f"evaluator.url={grader.url}", "evaluator.api_key_env=FAKE_GRADER_KEY",
@@ -138,7 +139,7 @@ def _at_fake_catalogs(fakes) -> list:
 
 
 def test_run_takes_a_catalog_snapshot_after_grading(public_dir, tmp_path):
-    from critpt_harness.testing.fake_catalogs import FakeCatalogs
+    from tests.fakes.catalogs import FakeCatalogs
 
     run_dir = tmp_path / "run"
     with FakeLLMServer() as llm, FakeGrader(api_key=GRADER_KEY) as grader, FakeCatalogs() as fakes:
@@ -191,7 +192,7 @@ def test_keys_can_come_from_a_dotenv_file(public_dir, tmp_path):
 
 
 def test_catalog_enabled_false_turns_the_whole_step_off(public_dir, tmp_path):
-    from critpt_harness.testing.fake_catalogs import FakeCatalogs
+    from tests.fakes.catalogs import FakeCatalogs
 
     run_dir = tmp_path / "run"
     with FakeLLMServer() as llm, FakeGrader(api_key=GRADER_KEY) as grader, FakeCatalogs() as fakes:

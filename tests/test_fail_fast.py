@@ -16,7 +16,7 @@ from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.data.problems import load_problems
 from critpt_harness.runs import RunFolder
-from critpt_harness.testing.servers import FakeLLMServer
+from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, make_config, run_cli
 
@@ -79,7 +79,7 @@ def test_hopeless_failures_in_a_row_stop_generation_and_the_same_command_resumes
 
 
 def test_transient_failures_do_not_count_towards_the_stop(public_dir, tmp_path, monkeypatch):
-    from critpt_harness.testing.servers import Fault
+    from tests.fakes.base import Fault
 
     monkeypatch.setenv("FAKE_LLM_KEY", "k")
     run = RunFolder(tmp_path / "run")

@@ -14,7 +14,8 @@ from critpt_harness.generation import prompts
 from critpt_harness.generation.loop import generate_async, latest_records
 from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder, read_jsonl
-from critpt_harness.testing.servers import Fault, FakeLLMServer
+from tests.fakes.base import Fault
+from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, make_config
 

@@ -15,7 +15,7 @@ from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.commands.submission import cmd_queue
 from critpt_harness.runs import RunFolder, read_json
-from critpt_harness.testing.servers import FakeGrader
+from tests.fakes.grader import FakeGrader
 
 from .conftest import make_config
 

@@ -27,7 +27,7 @@ from critpt_harness.generation.models.mock import fill_template
 from critpt_harness.data.problems import PUBLIC_IDS
 from critpt_harness.runs import JsonlAppender, RunFolder, read_json, read_jsonl, write_json_atomic
 from critpt_harness.submission.submit import GraderClient, submit_async
-from critpt_harness.testing.servers import FakeGrader
+from tests.fakes.grader import FakeGrader
 
 from .synthetic import EXAMPLE_CHALLENGE
 

@@ -26,7 +26,8 @@ from critpt_harness.config.report import ReportConfig
 from critpt_harness.report.data import load_run
 from critpt_harness.report.sections import _run_table
 from critpt_harness.runs import RunFolder
-from critpt_harness.testing.servers import Fault, FakeFileHost
+from tests.fakes.base import Fault
+from tests.fakes.files import FakeFileHost
 
 from .conftest import make_config, run_cli
 

@@ -15,7 +15,7 @@ from critpt_harness.commands.run import cmd_run
 from critpt_harness.commands.submission import cmd_submit
 from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder, read_json
-from critpt_harness.testing.servers import FakeLLMServer
+from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, make_config
 from .synthetic import EXAMPLE_CHALLENGE

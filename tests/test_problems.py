@@ -10,7 +10,8 @@ from critpt_harness.http import RetryConfig
 from critpt_harness.config import DatasetConfig
 from critpt_harness.errors import DatasetError
 from critpt_harness.data.problems import PUBLIC_IDS, load_directory, load_problems
-from critpt_harness.testing.servers import Fault, FakeFileHost
+from tests.fakes.base import Fault
+from tests.fakes.files import FakeFileHost
 
 
 def assert_loads_validated_and_hashed(folder):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from critpt_harness.testing.servers import FakeLLMServer
+from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, run_cli
 

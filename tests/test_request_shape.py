@@ -14,7 +14,8 @@ from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.commands.submission import cmd_submit
 from critpt_harness.runs import RunFolder, read_json
-from critpt_harness.testing.servers import FakeLLMServer, FakeGrader
+from tests.fakes.grader import FakeGrader
+from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, make_config
 

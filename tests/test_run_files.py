@@ -15,7 +15,7 @@ from critpt_harness.commands.run import cmd_run
 from critpt_harness.report.command import build_report
 from critpt_harness.config.report import ReportConfig
 from critpt_harness.runs import NewerVersionError, RunFolder, read_json, read_jsonl, read_jsonl_as, read_run_file
-from critpt_harness.testing.servers import FakeGrader
+from tests.fakes.grader import FakeGrader
 
 from .conftest import make_config, run_cli
 from .test_report import ACC, make_run

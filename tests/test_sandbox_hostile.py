@@ -39,7 +39,7 @@ from critpt_harness.generation.models.mock import fill_template
 from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder
 from critpt_harness.tools.sandbox import SandboxUnavailable, bwrap_problem, run_python
-from critpt_harness.testing.servers import FakeLLMServer
+from tests.fakes.llm import FakeLLMServer
 from critpt_harness.tools.calls import ToolBudget, execute, key_env_names, mask_keys
 
 from .conftest import llm_overrides, make_config

@@ -9,9 +9,11 @@ import sys
 
 from critpt_harness.runs import RunFolder, read_jsonl
 
-from .conftest import run_cli
+from .conftest import REPO, run_cli
 
-FAKE = f"'{sys.executable} -m critpt_harness.testing.servers llm --port {{port}}'"  # quoted for Hydra
+FAKE = f"'{sys.executable} -m tests.fakes.serve llm --port {{port}}'"  # quoted for Hydra
+# The fake server's environment: the repository on its path (it runs from the test's working dir).
+FAKE_ENV = f"+model.serve.env.PYTHONPATH={REPO}"
 
 
 def script(tmp_path, name: str, body: str) -> str:
@@ -33,7 +35,7 @@ def alive(pid: int) -> bool:
 
 def test_a_checkpoint_is_served_used_and_stopped(public_dir, tmp_path):
     run = tmp_path / "run"
-    out = run_cli("generate", "model=vllm_serve", "model.checkpoint=my-org/my-ckpt", f"model.serve.command={FAKE}",
+    out = run_cli("generate", "model=vllm_serve", "model.checkpoint=my-org/my-ckpt", f"model.serve.command={FAKE}", FAKE_ENV,
                   f"dataset.path={public_dir}", "dataset.limit=2", "generation.epochs=1", f"run_dir={run}",
                   "prompts.source=own", "generation.progress=false")
     assert out.returncode == 0, out.stderr
@@ -42,7 +44,7 @@ def test_a_checkpoint_is_served_used_and_stopped(public_dir, tmp_path):
     assert len(records) == 2 and all(r["status"] == "ok" and r["model"] == "my-org/my-ckpt" for r in records)
     assert (run / "serve.log").exists()
     # resuming gets a new port: the checkpoint, not the URL, identifies the run
-    again = run_cli("generate", "model=vllm_serve", "model.checkpoint=my-org/my-ckpt", f"model.serve.command={FAKE}",
+    again = run_cli("generate", "model=vllm_serve", "model.checkpoint=my-org/my-ckpt", f"model.serve.command={FAKE}", FAKE_ENV,
                     f"dataset.path={public_dir}", "dataset.limit=2", "generation.epochs=1", f"run_dir={run}",
                     "prompts.source=own", "generation.progress=false")
     assert again.returncode == 0, again.stderr
@@ -76,11 +78,11 @@ def test_ctrl_c_during_the_run_leaves_no_server_behind(public_dir, tmp_path):
     marker = tmp_path / "pid"
     stand_in = script(tmp_path, "serve", "import os, sys\n"
                       f"open({str(marker)!r}, 'w').write(str(os.getpid()))\n"
-                      "os.execv(sys.executable, [sys.executable, '-m', 'critpt_harness.testing.servers', 'llm',\n"
+                      "os.execv(sys.executable, [sys.executable, '-m', 'tests.fakes.serve', 'llm',\n"
                       "                          '--latency', '5', '--port', sys.argv[1]])\n")
     harness = subprocess.Popen(
         [sys.executable, "-m", "critpt_harness", "generate", "model=vllm_serve", "model.checkpoint=ckpt",
-         f"model.serve.command={stand_in}", f"dataset.path={public_dir}", "dataset.limit=2", "generation.epochs=1",
+         f"model.serve.command={stand_in}", FAKE_ENV, f"dataset.path={public_dir}", "dataset.limit=2", "generation.epochs=1",
          f"run_dir={tmp_path / 'run'}", "prompts.source=own", "generation.progress=false"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
     deadline = time.monotonic() + 60

@@ -9,7 +9,7 @@ import pytest
 from critpt_harness.generation.loop import latest_records
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.runs import RunFolder
-from critpt_harness.testing.servers import FakeLLMServer
+from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, make_config
 

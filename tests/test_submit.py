@@ -13,7 +13,8 @@ from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.commands.submission import cmd_submit
 from critpt_harness.runs import RunFolder, read_json, read_jsonl
 from critpt_harness.submission.submit import Ledger, submit_async
-from critpt_harness.testing.servers import Fault, FakeGrader
+from tests.fakes.base import Fault
+from tests.fakes.grader import FakeGrader
 
 from .conftest import make_config
 

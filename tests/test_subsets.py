@@ -13,7 +13,7 @@ from critpt_harness.commands.run import cmd_run
 from critpt_harness.commands.submission import cmd_submit
 from critpt_harness.data.problems import ProblemSet, Problem, select
 from critpt_harness.runs import RunFolder
-from critpt_harness.testing.servers import FakeGrader
+from tests.fakes.grader import FakeGrader
 
 from .conftest import make_config
 

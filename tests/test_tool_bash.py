@@ -47,7 +47,7 @@ def test_the_tool_loop_runs_a_bash_call_the_model_makes(public_dir, tmp_path, mo
     from critpt_harness.generation.loop import latest_records
     from critpt_harness.commands.generate import cmd_generate
     from critpt_harness.runs import RunFolder
-    from critpt_harness.testing.servers import FakeLLMServer
+    from tests.fakes.llm import FakeLLMServer
 
     from .conftest import llm_overrides, make_config
 

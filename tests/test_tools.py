@@ -14,7 +14,8 @@ from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder, read_json
 from critpt_harness.tools.sandbox import network_isolation_available, run_python
-from critpt_harness.testing.servers import FakeLLMServer, FakeServer
+from tests.fakes.base import FakeServer
+from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, make_config
 

@@ -26,108 +26,19 @@ from __future__ import annotations
 
 import cmath
 import math
-import numbers
 import random
-import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..config.grading import DEFAULT_ATOL, DEFAULT_RTOL
 from ..tools.answer_call import short_repr
+from .values import elements, fmt_complex, is_integer, kind, norm_text, shape_of, sympy_loaded, to_complex
+
+__all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "compare", "kind"]
 
 # Random points for the numeric fallback: enough agreeing points to accept.
 _POINTS_WANTED = 6
 _POINTS_NEEDED = 3
 _POINT_TRIES = 40
-_DIGITS = 30
-
-
-def _sympy():
-    return sys.modules.get("sympy")
-
-
-def _numpy():
-    return sys.modules.get("numpy")
-
-
-def kind(value: Any) -> str:
-    """A coarse type: placeholder, none, bool, str, interval, set, sympy_set, seq,
-    dict, number, expr, other."""
-    if value is Ellipsis:
-        return "placeholder"
-    if value is None:
-        return "none"
-    sp, np = _sympy(), _numpy()
-    if isinstance(value, bool) or (np is not None and isinstance(value, np.bool_)):
-        return "bool"
-    if sp is not None and isinstance(value, sp.logic.boolalg.BooleanAtom):
-        return "bool"
-    if isinstance(value, str):
-        return "str"
-    if sp is not None and isinstance(value, sp.Interval):
-        return "interval"
-    if isinstance(value, (set, frozenset)) or (sp is not None and isinstance(value, sp.FiniteSet)):
-        return "set"
-    if sp is not None and isinstance(value, sp.Set):
-        return "sympy_set"
-    if isinstance(value, (list, tuple)) or (np is not None and isinstance(value, np.ndarray)):
-        return "seq"
-    if sp is not None and isinstance(value, sp.MatrixBase):
-        return "seq"
-    if isinstance(value, dict):
-        return "dict"
-    if sp is not None and isinstance(value, sp.Expr):
-        return "number" if not value.free_symbols else "expr"
-    if isinstance(value, numbers.Number):
-        return "number"
-    return "other"
-
-
-def _is_integer(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    sp = _sympy()
-    if sp is not None and isinstance(value, sp.Integer):
-        return True
-    return isinstance(value, numbers.Integral)
-
-
-def _to_complex(value: Any) -> Optional[complex]:
-    """A number as a complex, or None when it is not finite or not a number."""
-    sp = _sympy()
-    try:
-        if sp is not None and isinstance(value, sp.Basic):
-            if value.has(sp.zoo, sp.nan):
-                return None
-            if value in (sp.oo, -sp.oo):
-                return complex(float(value), 0.0)
-            value = value.evalf(_DIGITS)
-            if value.free_symbols:
-                return None
-        z = complex(value)
-    except (TypeError, ValueError, OverflowError, AttributeError):
-        return None
-    if cmath.isnan(z):
-        return None
-    return z
-
-
-def _elements(value: Any) -> List[Any]:
-    np = _numpy()
-    if np is not None and isinstance(value, np.ndarray):
-        return list(value.tolist()) if value.ndim else [value.item()]
-    sp = _sympy()
-    if sp is not None and isinstance(value, sp.MatrixBase):
-        return value.tolist() if min(value.shape) > 1 else list(value)
-    return list(value)
-
-
-def _shape(value: Any) -> Optional[tuple]:
-    shape = getattr(value, "shape", None)
-    return tuple(shape) if shape is not None else None
-
-
-def _norm_text(text: str) -> str:
-    return " ".join(text.split()).casefold()
 
 
 class _Comparer:
@@ -155,7 +66,7 @@ class _Comparer:
         if kw == "str":
             if kg != "str":
                 return f"{where}expected a string, got {type(got).__name__} {short_repr(got)}"
-            if _norm_text(got) == _norm_text(want):
+            if norm_text(got) == norm_text(want):
                 return None
             return f"{where}expected {short_repr(want)}, got {short_repr(got)}"
         if kw == "interval":
@@ -166,7 +77,7 @@ class _Comparer:
                 f"{where}expected a set, got {type(got).__name__} {short_repr(got)}"
         if kw == "seq":
             return self._seq(got, want, where, at) if kg == "seq" else \
-                f"{where}expected a sequence of {len(_elements(want))}, got {type(got).__name__} {short_repr(got)}"
+                f"{where}expected a sequence of {len(elements(want))}, got {type(got).__name__} {short_repr(got)}"
         if kw == "dict":
             return self._dict(got, want, where, at) if kg == "dict" else \
                 f"{where}expected a dict, got {type(got).__name__} {short_repr(got)}"
@@ -188,9 +99,9 @@ class _Comparer:
         return abs(a - b) <= max(self.atol, self.rtol * max(abs(a), abs(b)))
 
     def _number(self, got: Any, want: Any, where: str) -> Optional[str]:
-        if _is_integer(got) and _is_integer(want):
+        if is_integer(got) and is_integer(want):
             return None if int(got) == int(want) else f"{where}expected {int(want)}, got {int(got)}"
-        a, b = _to_complex(got), _to_complex(want)
+        a, b = to_complex(got), to_complex(want)
         if a is None:
             return f"{where}not a finite number: {short_repr(got)}"
         if b is None:
@@ -204,7 +115,7 @@ class _Comparer:
 
     # sympy expressions
     def _expr(self, got: Any, want: Any, where: str) -> Optional[str]:
-        sp = _sympy()
+        sp = sympy_loaded()
         if sp is None:  # an expr kind implies sympy is loaded; keep the type checker calm
             return f"{where}cannot compare {short_repr(got)} with {short_repr(want)}"
         try:
@@ -237,7 +148,7 @@ class _Comparer:
         respected, sign likewise); real without a sign -> either sign; imaginary -> i times
         a real. A symbol with no assumptions gets positive values, as physical
         parameters (rates, masses, couplings) usually are."""
-        sp = _sympy()
+        sp = sympy_loaded()
         sign = 1
         if symbol.is_negative or symbol.is_nonpositive:
             sign = -1
@@ -260,8 +171,8 @@ class _Comparer:
         for _ in range(_POINT_TRIES):
             point = {s: self._sample(s) for s in symbols}
             try:
-                a = _to_complex(got.xreplace(point))
-                b = _to_complex(want.xreplace(point))
+                a = to_complex(got.xreplace(point))
+                b = to_complex(want.xreplace(point))
             except Exception:  # evaluation can fail at a point (a branch, a pole): try another
                 continue
             if a is None or b is None or cmath.isinf(a) or cmath.isinf(b):
@@ -270,7 +181,7 @@ class _Comparer:
                 shown = ", ".join(f"{s}={v}" for s, v in point.items())
                 hint = f" (its free symbols {', '.join(extra)} are not in the expected answer)" if extra else ""
                 return (f"{where}expected {short_repr(want)}, got {short_repr(got)}{hint}: they differ at {shown} "
-                        f"({_fmt(b)} vs {_fmt(a)})")
+                        f"({fmt_complex(b)} vs {fmt_complex(a)})")
             agreed += 1
             if agreed >= _POINTS_WANTED:
                 break
@@ -282,10 +193,10 @@ class _Comparer:
 
     # containers
     def _seq(self, got: Any, want: Any, where: str, at: str) -> Optional[str]:
-        sg, sw = _shape(got), _shape(want)
+        sg, sw = shape_of(got), shape_of(want)
         if sg is not None and sw is not None and sg != sw:
             return f"{where}expected shape {sw}, got {sg}"
-        a, b = _elements(got), _elements(want)
+        a, b = elements(got), elements(want)
         if len(a) != len(b):
             return f"{where}expected {len(b)} values, got {len(a)}"
         for i, (x, y) in enumerate(zip(a, b)):
@@ -335,7 +246,7 @@ class _Comparer:
         return self.diff(got.start, want.start, f"{at}.start") or self.diff(got.end, want.end, f"{at}.end")
 
     def _sympy_set(self, got: Any, want: Any, where: str) -> Optional[str]:
-        sp = _sympy()
+        sp = sympy_loaded()
         if sp is None or not isinstance(got, sp.Set):
             return f"{where}expected a sympy set {short_repr(want)}, got {type(got).__name__} {short_repr(got)}"
         try:
@@ -344,10 +255,6 @@ class _Comparer:
         except Exception:  # some set operations are not implemented
             pass
         return f"{where}expected {short_repr(want)}, got {short_repr(got)}"
-
-
-def _fmt(z: complex) -> str:
-    return f"{z.real:.12g}" if z.imag == 0 else f"{z:.12g}"
 
 
 def compare(got: Any, want: Any, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, *,

@@ -1,7 +1,7 @@
-"""The HTTP contract of the CritPt evaluate endpoint (Artificial Analysis), as a
-mixin for a ``testing.servers.FakeServer`` subclass. Used by the fake grader of
-the tests (``FakeGrader``: a stand-in grade) and by ``serve-grader`` (golden
-answers); a subclass only says how a batch is graded (:meth:`evaluate`).
+"""The HTTP contract of the CritPt evaluate endpoint (Artificial Analysis), as plain
+functions over request and response models. Served by ``serve-grader`` (golden
+answers, server.py) and by the tests' fake grader (a stand-in grade), both through
+web.py; a grader only says how a batch is graded (:meth:`EvaluateContract.evaluate`).
 
 - ``x-api-key`` must match (401); ``forbidden`` answers 403;
 - a quota of ``limit`` successful gradings per window; only 200 counts; 429 with
@@ -12,9 +12,6 @@ answers); a subclass only says how a batch is graded (:meth:`evaluate`).
 - one batch graded at a time; a plain JSON reply, or NDJSON events
   (status, progress, result) with ``?stream_progress=true``;
 - :class:`Refunded` from ``evaluate`` becomes a 502/504 that uses no quota.
-
-This module must not import ``testing.servers`` at load time: that module
-imports this one (the replies are built through a late import).
 """
 
 from __future__ import annotations
@@ -22,10 +19,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
-if TYPE_CHECKING:
-    from ..testing.servers import Reply, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 EVALUATE_PATH = "/api/v2/critpt/evaluate"
 
@@ -44,33 +40,63 @@ class Refunded(Exception):
         self.message = message
 
 
-def _reply(status: int, payload: Any, headers: Optional[Dict[str, str]] = None) -> "Reply":
-    from ..testing.servers import json_reply  # late: that module imports this one
+# Request models: what the API document requires; any other property is kept.
+class EvaluateSubmission(BaseModel):
+    model_config = ConfigDict(extra="allow")
 
-    return json_reply(status, payload, headers)
+    problem_id: str
+    generated_code: str
+    model: str
+    generation_config: Dict[str, Any]
+    messages: Optional[List[Any]] = None
 
 
-def _stream(events: List[Dict[str, Any]], headers: Dict[str, str]) -> "Reply":
-    from ..testing.servers import Reply
+class EvaluateRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
 
-    return Reply(lines=events, headers=headers)
+    submissions: List[EvaluateSubmission]
+    batch_metadata: Dict[str, Any]
+
+
+class EvaluateCall(BaseModel):
+    """One request as the contract sees it (the HTTP layer fills it in)."""
+
+    method: str = "POST"
+    path: str = EVALUATE_PATH
+    api_key: Optional[str] = None
+    body: bytes = b""
+    stream_progress: bool = False
+
+
+# Response models
+class RateLimited(BaseModel):
+    error: str = "Rate limit exceeded"
+    limit: int
+    remaining: int = 0
+    reset: str
+    retryAfter: int
+
+
+class Answer(BaseModel):
+    """A reply: a JSON ``body``, or NDJSON ``events`` sent one per line."""
+
+    status: int
+    body: Optional[Dict[str, Any]] = None
+    events: Optional[List[Dict[str, Any]]] = None
+    headers: Dict[str, str] = Field(default_factory=dict)
+
+
+def error(status: int, message: str, headers: Optional[Dict[str, str]] = None) -> Answer:
+    return Answer(status=status, body={"error": message}, headers=headers or {})
 
 
 class EvaluateContract:
-    """Mixin (put it before FakeServer in the bases) implementing ``respond``."""
+    """The endpoint's state (key, quota, problem set, graded batches) and the hooks a
+    grader overrides; :func:`answer` applies the contract to one call."""
 
     PATH = EVALUATE_PATH
     # Named in the 400 reply for incomplete batches.
     SET_NAME = "the public set"
-
-    api_key: str
-    limit: int
-    remaining: int
-    ids: Sequence[str]
-    forbidden: bool
-    reset_at: datetime
-    window: timedelta
-    graded: List[Dict[str, Any]]
 
     def setup_contract(self, *, api_key: str, limit: int, ids: Sequence[str], forbidden: bool = False,
                        window: timedelta = timedelta(hours=24)) -> None:
@@ -81,13 +107,9 @@ class EvaluateContract:
         self.forbidden = forbidden
         self.window = window
         self.reset_at = datetime.now(timezone.utc).replace(microsecond=0) + window
-        self.graded = []
+        self.graded: List[Dict[str, Any]] = []
         self._grading_lock: Optional[asyncio.Lock] = None
         self._lock_loop: Optional[asyncio.AbstractEventLoop] = None
-
-    @property
-    def url(self) -> str:
-        return self.root + self.PATH  # type: ignore[attr-defined]  # FakeServer.root
 
     # hooks
     async def evaluate(self, submissions: List[Dict[str, Any]], body: Dict[str, Any]) -> Dict[str, Any]:
@@ -102,87 +124,101 @@ class EvaluateContract:
         """Headers added to every reply."""
         return {}
 
-    # the contract
+    def coverage_error(self, ids: List[str]) -> Optional[str]:
+        return coverage_error(ids, self.ids, self.SET_NAME)
+
+    # the quota
     def rate_headers(self) -> Dict[str, str]:
         return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining),
                 "X-RateLimit-Reset": js_date(self.reset_at)}
 
-    _rate_headers = rate_headers  # the name FakeGrader had
-
-    def _roll_window(self) -> None:
+    def roll_window(self) -> None:
         now = datetime.now(timezone.utc)
         if now >= self.reset_at:
             self.remaining = self.limit
             self.reset_at = now.replace(microsecond=0) + self.window
 
-    def _quota_exceeded(self) -> "Reply":
+    def quota_exceeded(self) -> Answer:
         wait = max(0, int((self.reset_at - datetime.now(timezone.utc)).total_seconds()))
-        return _reply(429, {"error": "Rate limit exceeded", "limit": self.limit, "remaining": 0,
-                            "reset": js_date(self.reset_at), "retryAfter": wait},
-                      {**self.rate_headers(), "Retry-After": str(wait)})
+        body = RateLimited(limit=self.limit, reset=js_date(self.reset_at), retryAfter=wait)
+        return Answer(status=429, body=body.model_dump(), headers={**self.rate_headers(), "Retry-After": str(wait)})
 
-    def coverage_error(self, ids: List[str]) -> Optional[str]:
-        counts = Counter(ids)
-        expected = set(self.ids)
-        missing = [i for i in self.ids if i not in counts]
-        extra = [i for i in counts if i not in expected]
-        twice = [i for i, n in counts.items() if n > 1]
-        if not (missing or extra or twice):
-            return None
-        parts = [f"{label} {len(found)}: {', '.join(found[:10])}{', ...' if len(found) > 10 else ''}"
-                 for label, found in (("missing", missing), ("unknown", extra), ("duplicated", twice)) if found]
-        return f"Submissions must include every problem in {self.SET_NAME} exactly once ({'; '.join(parts)})"
-
-    async def respond(self, req: "Request") -> "Reply":
-        reply = await self._respond(req)
-        reply.headers = {**reply.headers, **self.marker_headers()}
-        if isinstance(reply.payload, dict):
-            reply.payload = self.annotate(reply.payload)
-        if reply.lines is not None:
-            reply.lines = [self.annotate(e) if isinstance(e, dict) else e for e in reply.lines]
-        return reply
-
-    async def _respond(self, req: "Request") -> "Reply":
-        if req.path != self.PATH or req.method != "POST":
-            return _reply(404, {"error": "Not found"})
-        if req.headers.get("x-api-key") != self.api_key:
-            return _reply(401, {"error": "Invalid or missing API key"})
-        if self.forbidden:
-            return _reply(403, {"error": "This API key does not have access to CritPt evaluation"})
-        self._roll_window()
-        if self.remaining <= 0:
-            return self._quota_exceeded()
-        try:
-            body = req.json()
-            subs = body["submissions"]
-            ids = [s["problem_id"] for s in subs]
-            for s in subs:
-                for key in ("generated_code", "model", "generation_config"):
-                    if key not in s:
-                        raise ValueError(f"submission {s.get('problem_id')} lacks {key}")
-            if not isinstance(body.get("batch_metadata"), dict):
-                raise ValueError("batch_metadata must be an object")
-        except (ValueError, KeyError, TypeError) as exc:
-            return _reply(400, {"error": f"Invalid request body: {exc}"})
-        problem = self.coverage_error(ids)
-        if problem:
-            return _reply(400, {"error": problem})
+    def grading_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
         if self._grading_lock is None or self._lock_loop is not loop:  # a restarted server has a new loop
             self._grading_lock, self._lock_loop = asyncio.Lock(), loop
-        async with self._grading_lock:  # one batch at a time, like the real grader per key
-            self._roll_window()
-            if self.remaining <= 0:
-                return self._quota_exceeded()
-            try:
-                result = await self.evaluate(subs, body)
-            except Refunded as exc:
-                return _reply(exc.status, {"error": exc.message})
-            self.remaining -= 1
-            self.graded.append({"metadata": body["batch_metadata"], "result": result})
-        if req.query.get("stream_progress") == ["true"]:
-            events: List[Dict[str, Any]] = [{"type": "status", "total": len(subs)}]
-            events += [{"type": "progress", "completed": n, "total": len(subs)} for n in (len(subs) // 2, len(subs))]
-            events.append({"type": "result", "payload": result})
-            return _stream(events, self.rate_headers())
-        return _reply(200, result, self.rate_headers())
+        return self._grading_lock
+
+
+def coverage_error(ids: List[str], expected_ids: Sequence[str], set_name: str) -> Optional[str]:
+    """Why ``ids`` is not every id of ``expected_ids`` exactly once (None if it is)."""
+    counts = Counter(ids)
+    expected = set(expected_ids)
+    missing = [i for i in expected_ids if i not in counts]
+    extra = [i for i in counts if i not in expected]
+    twice = [i for i, n in counts.items() if n > 1]
+    if not (missing or extra or twice):
+        return None
+    parts = [f"{label} {len(found)}: {', '.join(found[:10])}{', ...' if len(found) > 10 else ''}"
+             for label, found in (("missing", missing), ("unknown", extra), ("duplicated", twice)) if found]
+    return f"Submissions must include every problem in {set_name} exactly once ({'; '.join(parts)})"
+
+
+def parse_request(body: bytes) -> EvaluateRequest:
+    """The request body, or ValueError naming the first field at fault."""
+    try:
+        return EvaluateRequest.model_validate_json(body or b"null")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise ValueError(f"{where}: {first['msg']}") from None
+
+
+def progress_events(total: int, result: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The NDJSON stream of a graded batch: status, progress (half, all), result."""
+    events: List[Dict[str, Any]] = [{"type": "status", "total": total}]
+    events += [{"type": "progress", "completed": n, "total": total} for n in (total // 2, total)]
+    return events + [{"type": "result", "payload": result}]
+
+
+async def answer(contract: EvaluateContract, call: EvaluateCall) -> Answer:
+    """The reply to one request, marked by the grader (:meth:`EvaluateContract.annotate`)."""
+    reply = await _evaluate(contract, call)
+    return Answer(status=reply.status, headers={**reply.headers, **contract.marker_headers()},
+                  body=contract.annotate(reply.body) if reply.body is not None else None,
+                  events=[contract.annotate(e) for e in reply.events] if reply.events is not None else None)
+
+
+async def _evaluate(contract: EvaluateContract, call: EvaluateCall) -> Answer:
+    if call.path != contract.PATH or call.method != "POST":
+        return error(404, "Not found")
+    if call.api_key != contract.api_key:
+        return error(401, "Invalid or missing API key")
+    if contract.forbidden:
+        return error(403, "This API key does not have access to CritPt evaluation")
+    contract.roll_window()
+    if contract.remaining <= 0:
+        return contract.quota_exceeded()
+    try:
+        request = parse_request(call.body)
+    except ValueError as exc:
+        return error(400, f"Invalid request body: {exc}")
+    problem = contract.coverage_error([s.problem_id for s in request.submissions])
+    if problem:
+        return error(400, problem)
+    body = request.model_dump(mode="json", exclude_unset=True)
+    async with contract.grading_lock():  # one batch at a time, like the real grader per key
+        contract.roll_window()
+        if contract.remaining <= 0:
+            return contract.quota_exceeded()
+        try:
+            result = await contract.evaluate(body["submissions"], body)
+        except Refunded as exc:
+            return error(exc.status, exc.message)
+        contract.remaining -= 1
+        contract.graded.append({"metadata": body["batch_metadata"], "result": result})
+    if call.stream_progress:
+        return Answer(status=200, events=progress_events(len(request.submissions), result),
+                      headers=contract.rate_headers())
+    return Answer(status=200, body=result, headers=contract.rate_headers())
+

@@ -20,7 +20,6 @@ sandbox run, so there is no partial progress to report).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -28,21 +27,23 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import ConfigError, HarnessError
 from ..secrets import require_key
-from ..testing.servers import FakeServer, Request
 from ..config.grading import GraderConfig, validate_grader
 from .contract import EvaluateContract, Refunded
 from .local import GoldenSet, GradeReport, grade_codes, load_golden_set
+from .web import BackgroundServer, Request, evaluate_app
 
 NOTE = ("This is a LOCAL CritPt grader (critpt-harness serve-grader), not the official one: it grades with "
         "the golden answers of its own problem set, and its results are not official CritPt results.")
 MARKER_HEADER = "X-CritPt-Grader"
 
 
-class LocalGraderServer(EvaluateContract, FakeServer):
+class LocalGraderServer(EvaluateContract, BackgroundServer):
     """The evaluate endpoint over a golden problem set. ``start()`` serves on an
     ephemeral loopback port (tests); ``start_at(host, port)`` where configured."""
 
     SET_NAME = "this local grader's problem set"
+    thread_name = "critpt-local-grader"
+    keep_alive_s = 5
 
     def __init__(self, golden: GoldenSet, cfg: GraderConfig, api_key: str, *, keep_requests: bool = True,
                  echo: Optional[Callable[[str], None]] = None):
@@ -51,11 +52,15 @@ class LocalGraderServer(EvaluateContract, FakeServer):
         self.cfg = cfg
         self.setup_contract(api_key=api_key, limit=cfg.daily_limit, ids=tuple(golden.ids(cfg.include_checkpoints)),
                             window=timedelta(hours=cfg.window_hours))
-        # A long-running server keeps no request bodies (FakeServer records them for tests).
-        self.keep_requests = keep_requests
+        # Every request, for tests; a long-running server keeps none (no request bodies in memory).
+        self.requests: List[Request] = []
+        self.app = evaluate_app(self, self.requests if keep_requests else None)
         self.echo = echo
         self.reports: List[GradeReport] = []
-        self._host = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return self.root + self.PATH
 
     def coverage_error(self, ids: List[str]) -> Optional[str]:
         error = super().coverage_error(ids)
@@ -89,48 +94,14 @@ class LocalGraderServer(EvaluateContract, FakeServer):
         return self.annotate({**report.result(reasons=self.cfg.show_reasons),
                               "problem_set": Path(self.golden.source).name})
 
-    def _take_fault(self, req: Request):
-        fault = super()._take_fault(req)
-        if not self.keep_requests:
-            with self._lock:
-                self.requests.clear()
-        return fault
-
     # serving where configured
-    @property
-    def root(self) -> str:
-        assert self._port, "start the server first"
-        host = "127.0.0.1" if self._host in ("", "0.0.0.0") else "[::1]" if self._host == "::" else self._host
-        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
-        return f"http://{host}:{self._port}"
-
     def start_at(self, host: str, port: int) -> "LocalGraderServer":
         """Listen on ``host:port`` (port 0 = any free one) in a background thread."""
-        ready = threading.Event()
-        failure: List[BaseException] = []
-        self._host = host
-
-        def serve() -> None:
-            self._loop = asyncio.new_event_loop()
-            try:
-                self._server = self._loop.run_until_complete(
-                    asyncio.start_server(self._connection, host, port, backlog=128))
-            except OSError as exc:
-                failure.append(exc)
-                ready.set()
-                self._loop.close()
-                self._loop = None
-                return
-            self._port = self._server.sockets[0].getsockname()[1]
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=serve, name="critpt-local-grader", daemon=True)
-        self._thread.start()
-        ready.wait(30)
-        if failure:
-            raise ConfigError(f"cannot listen on {host}:{port} ({failure[0]}): set grader.port to a free port "
-                              "(0 = any) or grader.host to an address of this machine")
+        try:
+            super().start_at(host, port)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port} ({exc}): set grader.port to a free port "
+                              "(0 = any) or grader.host to an address of this machine") from None
         return self
 
 

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from critpt_harness.config.catalog import CatalogConfig
-from critpt_harness.testing.fake_catalogs import FakeCatalogs
+from tests.fakes.catalogs import FakeCatalogs
 
 KEY_VARS = ("ARTIFICIAL_ANALYSIS_API_KEY", "OPENROUTER_API_KEY", "AIMODELSMAP_API_KEY")
 
