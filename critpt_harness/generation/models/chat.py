@@ -48,8 +48,6 @@ class OpenAIChatModel(OpenAIModelBase):
 
     async def chat(self, messages: List[Dict[str, Any]], tools: Optional[List[Dict[str, Any]]] = None,
                    tool_choice: str = "auto", web_search: bool = False) -> ChatResult:
-        from openai.types.chat import ChatCompletion
-
         body = self.request_body(messages, tools, tool_choice, web_search)
         if self.streaming:
             body["stream"] = True
@@ -64,35 +62,39 @@ class OpenAIChatModel(OpenAIModelBase):
             return result
 
         async def plain(received: List[str]) -> tuple[Any, int, float]:
-            return await self.post("/chat/completions", ChatCompletion, body)
+            return await self.post("/chat/completions", object, body)  # object: the reply as parsed JSON
 
         response, attempts, latency = await self.within_limit(plain)
-        if not response.choices:
+        choices = response.get("choices") if isinstance(response, dict) else None
+        if not choices:
             raise EmptyReply(f"{self.name} returned no choices")
-        choice = response.choices[0]
-        calls = [ToolCall(id=tc.id, name=tc.function.name, arguments=tc.function.arguments or "")
-                 for tc in (choice.message.tool_calls or []) if getattr(tc, "function", None)]
-        return ChatResult(content=choice.message.content or "", reasoning=_reasoning_text(choice.message),
-                          usage=usage_from(response.usage), latency_s=latency, attempts=attempts,
-                          finish_reason=choice.finish_reason, tool_calls=calls)
-
+        choice = choices[0]
+        message = choice.get("message") or {}
+        calls = [ToolCall(id=tc.get("id") or "", name=tc["function"].get("name") or "",
+                          arguments=tc["function"].get("arguments") or "")
+                 for tc in (message.get("tool_calls") or []) if tc.get("function")]
+        return ChatResult(content=message.get("content") or "", reasoning=_reasoning_text(message),
+                          usage=usage_from(response.get("usage")), latency_s=latency, attempts=attempts,
+                          finish_reason=choice.get("finish_reason"), tool_calls=calls)
 
     async def _stream(self, body: Dict[str, Any], received: List[str]) -> ChatResult:
         """One streamed attempt: text, reasoning, tool calls and usage gathered from the chunks."""
         import openai
-        from openai.types.chat import ChatCompletion
 
         received.clear()
-        # Chunks as plain dicts: a pydantic model per chunk cost more CPU than the rest of the call.
+        # Chunks as the parsed JSON (AsyncStream[object]: the SDK hands them over as they are); a
+        # pydantic model, or even the SDK's dict walk, per chunk cost more CPU than the rest of the call.
         stream = await self.client.post(  # type: ignore[call-overload]  # options: the SDK's RequestOptions
-            "/chat/completions", cast_to=ChatCompletion, body=body, options=self.request_options, stream=True,
-            stream_cls=openai.AsyncStream[Dict[str, Any]])
+            "/chat/completions", cast_to=object, body=body, options=self.request_options, stream=True,
+            stream_cls=openai.AsyncStream[object])
         text: List[str] = []
         reasoning: List[str] = []
         calls: Dict[int, Dict[str, str]] = {}
         finish, usage, seen = None, None, False
         async for chunk in stream:
             seen = True
+            if not isinstance(chunk, dict):
+                continue
             if chunk.get("usage"):
                 usage = chunk["usage"]
             for choice in chunk.get("choices") or []:

@@ -51,12 +51,10 @@ def reasoning_budget(cfg: ModelConfig) -> Dict[str, Any]:
     return {}
 
 
-def _reasoning_text(message: Any) -> Optional[str]:
+def _reasoning_text(message: Dict[str, Any]) -> Optional[str]:
     # Providers disagree on the field: DeepSeek/vLLM use reasoning_content, OpenRouter reasoning.
-    for attr in ("reasoning_content", "reasoning"):
-        value = getattr(message, attr, None)
-        if value is None and getattr(message, "model_extra", None):
-            value = message.model_extra.get(attr)
+    for key in ("reasoning_content", "reasoning"):
+        value = message.get(key)
         if isinstance(value, str) and value:
             return value
     return None
