@@ -114,13 +114,14 @@ async def _drop_connection(receive: Receive) -> None:
 
 
 async def sse(frames: List[str], pause: float) -> Any:
-    """Server-sent events paced against the clock, not slept one by one: the whole reply takes
-    ``len(frames) * pause`` however busy the loop is (each sleep's lateness would otherwise add up)."""
+    """Server-sent events paced against the clock, not slept one by one: frame n goes out at
+    ``n * pause`` and the body ends with the last one, so the whole reply takes ``len(frames) *
+    pause`` however busy the loop is (each sleep's lateness would otherwise add up)."""
     start = time.monotonic()
     for n, frame in enumerate(frames, 1):
-        yield frame.encode()
         if pause:
             await asyncio.sleep(max(0.0, start + n * pause - time.monotonic()))
+        yield frame.encode()
 
 
 def to_response(reply: Reply) -> Response:

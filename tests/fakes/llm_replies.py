@@ -48,7 +48,8 @@ class MockReplies:
         events.append(chunk({}, reply["choices"][0]["finish_reason"]))
         if (body.get("stream_options") or {}).get("include_usage"):
             events.append({**head, "object": "chat.completion.chunk", "choices": [], "usage": reply["usage"]})
-        return Reply(events=events, pause=self.latency / len(events))
+        # the latency spread over every frame, [DONE] included: the reply takes the fixed latency
+        return Reply(events=events, pause=self.latency / (len(events) + 1))
 
     def _response_events(self, reply: Dict[str, Any]) -> Reply:
         """A Responses API reply as its stream of events, ending with response.completed."""

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional
 from ...config import GenerationConfig, ModelConfig, keyless, web_search_mode
 from ...secrets import require_key
 from .base import ChatModel, ChatResult, EmptyReply, OnRetry, ToolCall, usage_from
+from .sse import events
 from .openai_base import NO_KEY, OpenAIModelBase, _reasoning_text, retry_policy, wire_message
 
 
@@ -79,19 +80,16 @@ class OpenAIChatModel(OpenAIModelBase):
 
     async def _stream(self, body: Dict[str, Any], received: List[str]) -> ChatResult:
         """One streamed attempt: text, reasoning, tool calls and usage gathered from the chunks."""
-        import openai
+        import httpx
 
         received.clear()
-        # Chunks as the parsed JSON (AsyncStream[object]: the SDK hands them over as they are); a
-        # pydantic model, or even the SDK's dict walk, per chunk cost more CPU than the rest of the call.
-        stream = await self.client.post(  # type: ignore[call-overload]  # options: the SDK's RequestOptions
-            "/chat/completions", cast_to=object, body=body, options=self.request_options, stream=True,
-            stream_cls=openai.AsyncStream[object])
+        response = await self.client.post(  # type: ignore[call-overload]  # options: the SDK's RequestOptions
+            "/chat/completions", cast_to=httpx.Response, body=body, options=self.request_options, stream=True)
         text: List[str] = []
         reasoning: List[str] = []
         calls: Dict[int, Dict[str, str]] = {}
         finish, usage, seen = None, None, False
-        async for chunk in stream:
+        async for chunk in events(response):
             seen = True
             if not isinstance(chunk, dict):
                 continue
