@@ -9,7 +9,7 @@ import pytest
 
 from critpt_harness.generation.budget import BudgetReached, model_price, spent
 from critpt_harness.errors import HarnessError
-from critpt_harness.generation.loop import latest_records
+from critpt_harness.generation.records import latest_records
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.runs import RunFolder
 from tests.fakes.llm import FakeLLMServer

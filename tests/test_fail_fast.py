@@ -11,7 +11,8 @@ import time
 import pytest
 
 from critpt_harness.errors import BatchError, ModelUnusable
-from critpt_harness.generation.loop import generate_async, latest_records
+from critpt_harness.generation.loop import generate_async
+from critpt_harness.generation.records import latest_records
 from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.data.problems import load_problems

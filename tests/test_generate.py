@@ -11,7 +11,8 @@ import time
 import pytest
 
 from critpt_harness.generation import prompts
-from critpt_harness.generation.loop import generate_async, latest_records
+from critpt_harness.generation.loop import generate_async
+from critpt_harness.generation.records import latest_records
 from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder, read_jsonl
 from tests.fakes.base import Fault

@@ -20,7 +20,7 @@ from critpt_harness.data import official_prompts
 from critpt_harness.generation import prompts
 from critpt_harness.config import PromptsConfig
 from critpt_harness.errors import PromptsError
-from critpt_harness.generation.loop import latest_records
+from critpt_harness.generation.records import latest_records
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.config.report import ReportConfig
 from critpt_harness.report.data import load_run

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from critpt_harness.errors import BatchError
-from critpt_harness.generation.loop import latest_records
+from critpt_harness.generation.records import latest_records
 from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.commands.submission import cmd_submit

@@ -32,7 +32,8 @@ from critpt_harness.tools import sandbox as sb
 from critpt_harness.checks.sandboxed import execution_checks, summarize
 from critpt_harness.config import ChecksConfig, SandboxConfig, ToolsConfig
 from critpt_harness.errors import ConfigError
-from critpt_harness.generation.loop import generate_async, latest_records
+from critpt_harness.generation.loop import generate_async
+from critpt_harness.generation.records import latest_records
 from critpt_harness.grading.judge import JudgeItem, run_judge
 from critpt_harness.generation.models.base import ToolCall
 from critpt_harness.generation.models.mock import fill_template

@@ -16,7 +16,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from critpt_harness.contracts import GenerationRecord
-from critpt_harness.generation.loop import latest_records, record_statuses
+from critpt_harness.generation.records import latest_records, record_statuses
 from critpt_harness.runs import RunFolder
 
 from .conftest import make_config

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from critpt_harness.generation.loop import latest_records
+from critpt_harness.generation.records import latest_records
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.runs import RunFolder
 from tests.fakes.llm import FakeLLMServer

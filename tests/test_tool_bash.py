@@ -44,7 +44,7 @@ def test_null_limits_mean_no_cap():
 
 
 def test_the_tool_loop_runs_a_bash_call_the_model_makes(public_dir, tmp_path, monkeypatch):
-    from critpt_harness.generation.loop import latest_records
+    from critpt_harness.generation.records import latest_records
     from critpt_harness.commands.generate import cmd_generate
     from critpt_harness.runs import RunFolder
     from tests.fakes.llm import FakeLLMServer

@@ -7,7 +7,8 @@ import pytest
 
 from critpt_harness.config import SandboxConfig, validate
 from critpt_harness.errors import ConfigError
-from critpt_harness.generation.loop import generate_async, latest_records
+from critpt_harness.generation.loop import generate_async
+from critpt_harness.generation.records import latest_records
 from critpt_harness.generation.models.chat import OpenAIChatModel
 from critpt_harness.generation.models.openai_base import reasoning_budget, retry_policy
 from critpt_harness.commands.batches import cmd_assemble

@@ -44,7 +44,7 @@ def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[
 
 
 def _records_by_epoch(run: RunFolder) -> Dict[int, List[GenerationRecord]]:
-    from ..generation.loop import ok_records
+    from ..generation.records import ok_records
 
     by_epoch: Dict[int, List[GenerationRecord]] = defaultdict(list)
     for r in ok_records(run):

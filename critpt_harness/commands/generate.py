@@ -90,7 +90,8 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
     from ..data.problems import load_problems
     from ..generation.budget import BudgetReached
     from ..generation.budget import plan as plan_budget
-    from ..generation.loop import generate_async, record_statuses
+    from ..generation.loop import generate_async
+    from ..generation.records import record_statuses
 
     check_keys(cfg, evaluator=False)
     problems = load_problems(cfg.dataset)

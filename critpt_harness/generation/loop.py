@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from tqdm import tqdm
@@ -26,121 +25,17 @@ from .models.base import ChatModel
 from .models.openai_base import preflight, unusable_advice
 from .models.registry import build_model
 from ..data.problems import Problem
-from ..runs import JsonlAppender, RunFolder, now_iso, read_jsonl
+from ..runs import JsonlAppender, RunFolder, now_iso
 from ..tools.sandbox import resolve_backend
 from ..tools.calls import ToolBudget, execute, key_env_names, set_key_names, tool_specs
 from ..secrets import redact
+from .progress import Progress
+from .records import Key, record_statuses
 
 log = logging.getLogger(__name__)
 # Progress lines for logs without a terminal; the CLI shows this logger's INFO on stderr.
 progress_log = logging.getLogger("critpt_harness.progress")
 
-Key = Tuple[str, int]
-
-
-def latest_records(run: RunFolder) -> Dict[Key, GenerationRecord]:
-    """The newest record per (problem, epoch), an ok one winning over failures."""
-    latest: Dict[Key, GenerationRecord] = {}
-    for raw in read_jsonl(run.generations_file):
-        try:
-            rec = GenerationRecord.model_validate(raw)
-        except ValueError:
-            log.warning("%s: a record does not match the schema; skipped", run.generations_file)
-            continue
-        old = latest.get(rec.key)
-        if old is None or old.status != "ok" or rec.status == "ok":
-            latest[rec.key] = rec
-    return latest
-
-
-def _identified(raw: Dict[str, Any]) -> Optional[Tuple[Key, str]]:
-    """(key, status) of a record whose top-level fields have exactly the types the schema
-    asks (every record this tool writes); None when it must be validated in full."""
-    pid, epoch, status = raw.get("problem_id"), raw.get("epoch"), raw.get("status")
-    if (status in ("ok", "failed") and type(pid) is str and type(epoch) is int
-            and type(raw.get("model")) is str and type(raw.get("parsing")) is bool
-            and type(raw.get("started_at")) is str and type(raw.get("finished_at")) is str
-            and type(raw.get("duration_s")) in (float, int)):
-        return (pid, epoch), status
-    return None
-
-
-def record_statuses(run: RunFolder) -> Dict[Key, str]:
-    """The newest status per (problem, epoch), an ok one winning over failures: what
-    ``latest_records`` gives, without building a record model per line (resuming a run
-    needs only keys and statuses). A record whose identifying fields are not exactly of
-    the schema's types is validated in full, and skipped with a warning if it does not match."""
-    statuses: Dict[Key, str] = {}
-    for raw in read_jsonl(run.generations_file):
-        found = _identified(raw)
-        if found is None:
-            try:
-                rec = GenerationRecord.model_validate(raw)
-            except ValueError:
-                log.warning("%s: a record does not match the schema; skipped", run.generations_file)
-                continue
-            found = rec.key, rec.status
-        key, status = found
-        if statuses.get(key) != "ok" or status == "ok":
-            statuses[key] = status
-    return statuses
-
-
-def ok_records(run: RunFolder) -> List[GenerationRecord]:
-    """Every ok record (duplicates included: the batch stage reports them)."""
-    out = []
-    for raw in read_jsonl(run.generations_file):
-        if raw.get("status") == "ok":
-            try:
-                out.append(GenerationRecord.model_validate(raw))
-            except ValueError:
-                log.warning("%s: a record does not match the schema; skipped", run.generations_file)
-    return out
-
-
-@dataclass
-class Progress:
-    total: int
-    done: int = 0
-    failed: int = 0
-    in_flight: int = 0
-    retries: int = 0
-    usage: Usage = field(default_factory=Usage)
-    bar: Optional[tqdm] = None
-    started: float = field(default_factory=time.monotonic)
-    streamed: int = 0  # characters streamed in so far (replies still arriving included)
-    budget: Optional[Budget] = None
-
-    def _money(self) -> str:
-        b = self.budget
-        if b is None or b.price is None:
-            return ""
-        return f" ${b.spent:,.2f}" + (f" of ${b.limit:,.2f}" if b.limit is not None else "")
-
-    def line(self) -> str:
-        """One plain progress line: done/total, failures, in flight, tokens, time, ETA."""
-        finished = self.done + self.failed
-        elapsed = time.monotonic() - self.started
-        eta = elapsed / finished * (self.total - finished) if finished else None
-        return (f"generate: {finished}/{self.total} items ({self.failed} failed), {self.in_flight} in flight, "
-                f"tokens in/out {self.usage.prompt_tokens:,}/{self.usage.completion_tokens:,}"
-                + (f" (~{self.streamed // 4:,} streamed)" if self.streamed else "") + self._money() + ", "
-                f"elapsed {_duration(elapsed)}" + (f", ETA {_duration(eta)}" if eta is not None else ""))
-
-    def refresh(self) -> None:
-        # The bar redraws itself at most every `mininterval` seconds on update().
-        if self.bar is not None:
-            self.bar.set_postfix_str(
-                f"failed={self.failed} in-flight={self.in_flight} retries={self.retries} "
-                f"tokens={self.usage.prompt_tokens}/{self.usage.completion_tokens}"
-                + (f" streamed~{self.streamed // 4}" if self.streamed else "") + self._money(),
-                refresh=False,
-            )
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def _error_text(exc: BaseException) -> str:

@@ -1,0 +1,77 @@
+"""The run's generation records, read back: the latest per (problem, epoch), their statuses, the usable ones."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Tuple
+
+
+from ..contracts import GenerationRecord
+from ..runs import RunFolder, read_jsonl
+
+log = logging.getLogger(__name__)
+
+Key = Tuple[str, int]
+
+
+def latest_records(run: RunFolder) -> Dict[Key, GenerationRecord]:
+    """The newest record per (problem, epoch), an ok one winning over failures."""
+    latest: Dict[Key, GenerationRecord] = {}
+    for raw in read_jsonl(run.generations_file):
+        try:
+            rec = GenerationRecord.model_validate(raw)
+        except ValueError:
+            log.warning("%s: a record does not match the schema; skipped", run.generations_file)
+            continue
+        old = latest.get(rec.key)
+        if old is None or old.status != "ok" or rec.status == "ok":
+            latest[rec.key] = rec
+    return latest
+
+
+
+def _identified(raw: Dict[str, Any]) -> Optional[Tuple[Key, str]]:
+    """(key, status) of a record whose top-level fields have exactly the types the schema
+    asks (every record this tool writes); None when it must be validated in full."""
+    pid, epoch, status = raw.get("problem_id"), raw.get("epoch"), raw.get("status")
+    if (status in ("ok", "failed") and type(pid) is str and type(epoch) is int
+            and type(raw.get("model")) is str and type(raw.get("parsing")) is bool
+            and type(raw.get("started_at")) is str and type(raw.get("finished_at")) is str
+            and type(raw.get("duration_s")) in (float, int)):
+        return (pid, epoch), status
+    return None
+
+
+
+def record_statuses(run: RunFolder) -> Dict[Key, str]:
+    """The newest status per (problem, epoch), an ok one winning over failures: what
+    ``latest_records`` gives, without building a record model per line (resuming a run
+    needs only keys and statuses). A record whose identifying fields are not exactly of
+    the schema's types is validated in full, and skipped with a warning if it does not match."""
+    statuses: Dict[Key, str] = {}
+    for raw in read_jsonl(run.generations_file):
+        found = _identified(raw)
+        if found is None:
+            try:
+                rec = GenerationRecord.model_validate(raw)
+            except ValueError:
+                log.warning("%s: a record does not match the schema; skipped", run.generations_file)
+                continue
+            found = rec.key, rec.status
+        key, status = found
+        if statuses.get(key) != "ok" or status == "ok":
+            statuses[key] = status
+    return statuses
+
+
+
+def ok_records(run: RunFolder) -> List[GenerationRecord]:
+    """Every ok record (duplicates included: the batch stage reports them)."""
+    out = []
+    for raw in read_jsonl(run.generations_file):
+        if raw.get("status") == "ok":
+            try:
+                out.append(GenerationRecord.model_validate(raw))
+            except ValueError:
+                log.warning("%s: a record does not match the schema; skipped", run.generations_file)
+    return out
