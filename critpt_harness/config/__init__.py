@@ -2,7 +2,7 @@
 
 Every YAML file under ``configs/`` is validated against these dataclasses, so a
 misspelt key or a value of the wrong type fails with an error naming the key.
-Each field's identity class (does it change the answers?) is in generation/identity.py.
+Each field's identity class (does it change the answers?) is in identity.py.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class HarnessConfig:
     grader: GraderConfig = field(default_factory=GraderConfig)
     resume: ResumeConfig = field(default_factory=ResumeConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
-    # sandbox.backend=auto|bwrap|subprocess|docker for every sandbox (sandbox.py).
+    # sandbox.backend=auto|bwrap|subprocess|docker for every sandbox (tools/sandbox.py).
     sandbox: SandboxChoice = field(default_factory=SandboxChoice)
     # Free-form notes copied into the manifest and the batch metadata.
     tags: List[str] = field(default_factory=list)

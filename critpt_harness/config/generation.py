@@ -54,7 +54,7 @@ class GenerationConfig:
 
 @dataclass
 class ResumeConfig:
-    # Identity settings (identity.py) that may differ when resuming a run folder, accepted
+    # Identity settings (config/identity.py) that may differ when resuming a run folder, accepted
     # knowingly: e.g. [model.base_url] for the same local model restarted on another port.
     # The manifest records every change accepted this way.
     allow_changed: List[str] = field(default_factory=list)

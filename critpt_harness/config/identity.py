@@ -2,7 +2,7 @@
 
 A run folder may only be resumed when every *identity* setting (one that
 changes what the model is asked or how it answers) is unchanged. Each field of
-the schema in ``config.py`` is classified here, by its dotted path or by an
+the schemas (this package) is classified here, by its dotted path or by an
 ancestor's; ``tests/test_identity.py`` fails when a field is added without a
 classification, so a new setting can never slip past the resume check.
 """

@@ -64,7 +64,7 @@ class EvaluatorConfig:
 
 @dataclass
 class QueueConfig:
-    """`critpt-harness queue [add|list|run]` (critpt_harness/grading_queue.py)."""
+    """`critpt-harness queue [add|list|run]` (critpt_harness/submission/queue.py)."""
 
     action: str = "list"  # set by the word after `queue`
     # queue run: sleep until the next grading slot frees and go on until the queue is empty.
