@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from critpt_harness.http import RetryConfig
+from critpt_harness.retry import RetryConfig
 from omegaconf import OmegaConf
 
 from critpt_harness.config import EvaluatorConfig

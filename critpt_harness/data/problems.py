@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..config import DatasetConfig
 from ..errors import DatasetError
-from ..http import HTTPStatusError, RetryPolicy, async_client, get_bytes, unreachable
+from ..failures import HTTPStatusError, unreachable
+from ..http import async_client, get_bytes
+from ..retry import RetryPolicy
 from ..runs import canonical_sha256, default_cache_dir, write_text_atomic
 
 log = logging.getLogger(__name__)

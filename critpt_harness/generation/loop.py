@@ -21,7 +21,7 @@ from ..config import GenerationConfig, HarnessConfig
 from ..contracts import GenerationRecord, TurnTiming, Usage
 from ..checks.extract import static_checks
 from ..errors import ModelUnusable
-from ..http import fatal_reason, status_of
+from ..failures import fatal_reason, status_of
 from .models.base import ChatModel
 from .models.openai_base import preflight, unusable_advice
 from .models.registry import build_model

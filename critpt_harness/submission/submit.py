@@ -33,8 +33,9 @@ from ..batches.batch import coverage, expected_ids, submissions_hash
 from ..config import EvaluatorConfig
 from ..contracts import Batch, GradingResult
 from ..errors import BatchError, GraderError, QuotaExhausted, RunFolderError
-from ..http import (HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, classify, headers_of, parse_reset,
-                    quota_until)
+from ..failures import HTTPStatusError, RetryAfterTooLong, classify, headers_of, parse_reset, quota_until
+from ..http import async_client
+from ..retry import RetryPolicy
 from ..runs import default_cache_dir
 from ..provenance import is_official_url
 from ..runs import JsonlAppender, RunFolder, now_iso, read_json, read_jsonl, write_json_atomic

@@ -12,7 +12,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ...config import GenerationConfig, ModelConfig, keyless
 from ...errors import ModelUnusable
-from ...http import RetryPolicy, fatal_reason
+from ...failures import fatal_reason
+from ...retry import RetryPolicy
 from .base import CallTooLong, ChatModel, OnRetry
 
 # Keys of a chat message that Chat Completions servers accept.
