@@ -14,7 +14,8 @@ from critpt_harness.errors import RunFolderError
 from critpt_harness.commands.run import cmd_run
 from critpt_harness.report.command import build_report
 from critpt_harness.config.report import ReportConfig
-from critpt_harness.runs import NewerVersionError, RunFolder, read_json, read_jsonl, read_jsonl_as, read_run_file
+from critpt_harness.runfiles import NewerVersionError, read_json, read_jsonl, read_jsonl_as, read_run_file
+from critpt_harness.runs import RunFolder
 from tests.fakes.grader import FakeGrader
 
 from .conftest import make_config, run_cli

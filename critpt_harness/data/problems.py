@@ -26,7 +26,8 @@ from ..errors import DatasetError
 from ..failures import HTTPStatusError, unreachable
 from ..http import async_client, get_bytes
 from ..retry import RetryPolicy
-from ..runs import canonical_sha256, default_cache_dir, write_text_atomic
+from ..runfiles import write_text_atomic
+from ..runs import canonical_sha256, default_cache_dir
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,8 @@ from .models.base import ChatModel
 from .models.openai_base import preflight, unusable_advice
 from .models.registry import build_model
 from ..data.problems import Problem
-from ..runs import JsonlAppender, RunFolder, now_iso, read_jsonl
+from ..runfiles import JsonlAppender, read_jsonl
+from ..runs import RunFolder, now_iso
 from ..tools.sandbox import resolve_backend
 from ..tools.calls import ToolBudget, execute, key_env_names, set_key_names, tool_specs
 from ..secrets import redact

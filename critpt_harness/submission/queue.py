@@ -21,7 +21,8 @@ from filelock import FileLock
 
 from ..config import EvaluatorConfig, HarnessConfig
 from ..errors import QuotaExhausted, RunFolderError
-from ..runs import JsonlAppender, RunFolder, now_iso, read_jsonl
+from ..runfiles import JsonlAppender, read_jsonl
+from ..runs import RunFolder, now_iso
 from .submit import Ledger, assembled_epochs, ledger_path, load_batch, submit_async
 
 Echo = Callable[[str], None]

@@ -38,7 +38,8 @@ from ..http import async_client
 from ..retry import RetryPolicy
 from ..runs import default_cache_dir
 from ..provenance import is_official_url
-from ..runs import JsonlAppender, RunFolder, now_iso, read_json, read_jsonl, write_json_atomic
+from ..runfiles import JsonlAppender, read_json, read_jsonl, write_json_atomic
+from ..runs import RunFolder, now_iso
 from ..secrets import redact, require_key
 
 log = logging.getLogger(__name__)
