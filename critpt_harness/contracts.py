@@ -247,7 +247,7 @@ class RecordSummary(BaseModel):
 
 
 # The run folder's own files by name (the ledger, named by evaluator.ledger_path, is versioned by
-# submit.Ledger itself; its lines are SubmissionAttempt too).
+# submission.ledger.Ledger itself; its lines are SubmissionAttempt too).
 RUN_FILES: Dict[str, type] = {"manifest.json": Manifest, "results.json": ResultsFile,
                               "local_grades.json": LocalGradesFile, "checks.json": ChecksFile,
                               "submissions.jsonl": SubmissionAttempt}

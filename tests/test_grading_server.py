@@ -27,7 +27,8 @@ from critpt_harness.generation.models.mock import fill_template
 from critpt_harness.data.problems import PUBLIC_IDS
 from critpt_harness.runfiles import JsonlAppender, read_json, read_jsonl, write_json_atomic
 from critpt_harness.runs import RunFolder
-from critpt_harness.submission.submit import GraderClient, submit_async
+from critpt_harness.submission.grader import GraderClient
+from critpt_harness.submission.submit import submit_async
 from tests.fakes.grader import FakeGrader
 
 from .synthetic import EXAMPLE_CHALLENGE

@@ -74,7 +74,7 @@ def test_an_unversioned_older_file_still_reads(tmp_path):
 
 
 def test_a_ledger_from_a_newer_version_is_refused_whatever_its_name(tmp_path):
-    from critpt_harness.submission.submit import Ledger
+    from critpt_harness.submission.ledger import Ledger
 
     path = tmp_path / "my-gradings.jsonl"  # evaluator.ledger_path may name it anything
     Ledger(path).add("h", "run", 0, {"accuracy": 0.1}, "http://grader")

@@ -23,7 +23,8 @@ from ..config import EvaluatorConfig, HarnessConfig
 from ..errors import QuotaExhausted, RunFolderError
 from ..runfiles import JsonlAppender, read_jsonl
 from ..runs import RunFolder, now_iso
-from .submit import Ledger, assembled_epochs, ledger_path, load_batch, submit_async
+from .ledger import Ledger, ledger_path
+from .submit import assembled_epochs, load_batch, submit_async
 
 Echo = Callable[[str], None]
 
