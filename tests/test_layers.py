@@ -30,7 +30,7 @@ LAYERS: Tuple[Tuple[str, ...], ...] = (
     ("grading",),
     ("report",),
     ("commands",),
-    ("cli", "__main__"),
+    ("cli", "hydra_app", "__main__"),
 )
 
 
