@@ -114,7 +114,7 @@ class GradingResult(BaseModel):
 
 
 # Files the harness writes for itself --------------------------------------------------------------
-# Each carries ``schema_version``. A reader (runs.read_run_file) refuses a file from a newer version,
+# Each carries ``schema_version``. A reader (runfiles.read_run_file) refuses a file from a newer version,
 # naming both, and brings an older one to today's shape with its model's ``upgrade`` (no shape has
 # changed yet: version 1 files and unversioned ones, written before the stamp, read alike).
 SCHEMA_VERSION = 1
@@ -247,7 +247,7 @@ class RecordSummary(BaseModel):
 
 
 # The run folder's own files by name (the ledger, named by evaluator.ledger_path, is versioned by
-# submit.Ledger itself; its lines are SubmissionAttempt too).
+# submission.ledger.Ledger itself; its lines are SubmissionAttempt too).
 RUN_FILES: Dict[str, type] = {"manifest.json": Manifest, "results.json": ResultsFile,
                               "local_grades.json": LocalGradesFile, "checks.json": ChecksFile,
                               "submissions.jsonl": SubmissionAttempt}

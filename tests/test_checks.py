@@ -12,7 +12,8 @@ from critpt_harness.generation.models.mock import fill_template
 from critpt_harness.commands.batches import cmd_assemble, cmd_check
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.data.problems import load_directory
-from critpt_harness.runs import RunFolder, read_json
+from critpt_harness.runfiles import read_json
+from critpt_harness.runs import RunFolder
 
 from .conftest import make_config
 

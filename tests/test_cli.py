@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from critpt_harness.runs import read_json, read_jsonl
+from critpt_harness.runfiles import read_json, read_jsonl
 from tests.fakes.grader import FakeGrader
 from tests.fakes.llm import FakeLLMServer
 

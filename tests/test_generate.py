@@ -14,7 +14,8 @@ from critpt_harness.generation import prompts
 from critpt_harness.generation.loop import generate_async
 from critpt_harness.generation.records import latest_records
 from critpt_harness.data.problems import load_directory
-from critpt_harness.runs import RunFolder, read_jsonl
+from critpt_harness.runfiles import read_jsonl
+from critpt_harness.runs import RunFolder
 from tests.fakes.base import Fault
 from tests.fakes.llm import FakeLLMServer
 

@@ -14,7 +14,8 @@ from critpt_harness.submission.queue import pending, run_queue, show
 from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.commands.submission import cmd_queue
-from critpt_harness.runs import RunFolder, read_json
+from critpt_harness.runfiles import read_json
+from critpt_harness.runs import RunFolder
 from tests.fakes.grader import FakeGrader
 
 from .conftest import make_config

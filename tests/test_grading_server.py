@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from critpt_harness.http import RetryConfig
+from critpt_harness.retry import RetryConfig
 from omegaconf import OmegaConf
 
 from critpt_harness.config import EvaluatorConfig
@@ -25,8 +25,10 @@ from critpt_harness.grading.local import load_golden_set
 from critpt_harness.grading.server import MARKER_HEADER, LocalGraderServer, serve_grader
 from critpt_harness.generation.models.mock import fill_template
 from critpt_harness.data.problems import PUBLIC_IDS
-from critpt_harness.runs import JsonlAppender, RunFolder, read_json, read_jsonl, write_json_atomic
-from critpt_harness.submission.submit import GraderClient, submit_async
+from critpt_harness.runfiles import JsonlAppender, read_json, read_jsonl, write_json_atomic
+from critpt_harness.runs import RunFolder
+from critpt_harness.submission.grader import GraderClient
+from critpt_harness.submission.submit import submit_async
 from tests.fakes.grader import FakeGrader
 
 from .synthetic import EXAMPLE_CHALLENGE

@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from critpt_harness.http import HTTPStatusError, RetryAfterTooLong, RetryPolicy, parse_reset, retry_after_seconds
+from critpt_harness.failures import HTTPStatusError, RetryAfterTooLong, parse_reset, retry_after_seconds
+from critpt_harness.retry import RetryPolicy
 
 NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
@@ -122,7 +123,7 @@ def _refused() -> httpx.ConnectError:
     (ValueError("not HTTP at all"), "other", False, False),
 ])
 def test_one_classifier_names_every_failure_kind(exc, kind, transient, fatal):
-    from critpt_harness.http import classify, fatal_reason
+    from critpt_harness.failures import classify, fatal_reason
 
     failure = classify(exc)
     assert (failure.kind, failure.transient, failure.fatal) == (kind, transient, fatal)
@@ -133,7 +134,7 @@ def test_one_classifier_names_every_failure_kind(exc, kind, transient, fatal):
 
 
 def test_the_classifier_keeps_the_servers_wait_and_words():
-    from critpt_harness.http import classify
+    from critpt_harness.failures import classify
 
     failure = classify(HTTPStatusError(429, {"Retry-After": "7"}, '{"error": {"message": "slow down"}}'))
     assert failure.retry_after == 7 and failure.message == "slow down" and failure.status == 429

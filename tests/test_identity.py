@@ -13,7 +13,8 @@ from critpt_harness.config import identity
 from critpt_harness.config import HarnessConfig
 from critpt_harness.errors import ConfigError, RunFolderError
 from critpt_harness.commands.generate import prepare_run
-from critpt_harness.runs import RunFolder, read_jsonl
+from critpt_harness.runfiles import read_jsonl
+from critpt_harness.runs import RunFolder
 
 from .conftest import make_config
 

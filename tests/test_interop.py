@@ -9,7 +9,8 @@ from critpt_harness.batches.interop import official_files
 from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.commands.interop import cmd_export_official, cmd_import_official
-from critpt_harness.runs import RunFolder, read_json
+from critpt_harness.runfiles import read_json
+from critpt_harness.runs import RunFolder
 
 from .conftest import make_config
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from critpt_harness.http import RetryConfig
+from critpt_harness.retry import RetryConfig
 
 from critpt_harness.data import official_prompts
 from critpt_harness.generation import prompts

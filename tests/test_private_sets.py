@@ -15,7 +15,8 @@ from critpt_harness.commands.grading import cmd_grade_local
 from critpt_harness.commands.run import cmd_run
 from critpt_harness.commands.submission import cmd_submit
 from critpt_harness.data.problems import load_directory
-from critpt_harness.runs import RunFolder, read_json
+from critpt_harness.runfiles import read_json
+from critpt_harness.runs import RunFolder
 from tests.fakes.llm import FakeLLMServer
 
 from .conftest import llm_overrides, make_config

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from critpt_harness.http import RetryConfig
+from critpt_harness.retry import RetryConfig
 
 from critpt_harness.config import DatasetConfig
 from critpt_harness.errors import DatasetError

@@ -13,7 +13,8 @@ from critpt_harness.generation.records import latest_records
 from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.commands.submission import cmd_submit
-from critpt_harness.runs import RunFolder, read_json
+from critpt_harness.runfiles import read_json
+from critpt_harness.runs import RunFolder
 from tests.fakes.grader import FakeGrader
 from tests.fakes.llm import FakeLLMServer
 

@@ -14,7 +14,8 @@ from critpt_harness.errors import RunFolderError
 from critpt_harness.commands.run import cmd_run
 from critpt_harness.report.command import build_report
 from critpt_harness.config.report import ReportConfig
-from critpt_harness.runs import NewerVersionError, RunFolder, read_json, read_jsonl, read_jsonl_as, read_run_file
+from critpt_harness.runfiles import NewerVersionError, read_json, read_jsonl, read_jsonl_as, read_run_file
+from critpt_harness.runs import RunFolder
 from tests.fakes.grader import FakeGrader
 
 from .conftest import make_config, run_cli
@@ -73,7 +74,7 @@ def test_an_unversioned_older_file_still_reads(tmp_path):
 
 
 def test_a_ledger_from_a_newer_version_is_refused_whatever_its_name(tmp_path):
-    from critpt_harness.submission.submit import Ledger
+    from critpt_harness.submission.ledger import Ledger
 
     path = tmp_path / "my-gradings.jsonl"  # evaluator.ledger_path may name it anything
     Ledger(path).add("h", "run", 0, {"accuracy": 0.1}, "http://grader")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from critpt_harness.tools import backends as bk
 from critpt_harness.tools import sandbox as sb
 from critpt_harness.checks.sandboxed import execution_checks, summarize
 from critpt_harness.config import ChecksConfig, SandboxConfig, ToolsConfig
@@ -47,7 +48,7 @@ from .conftest import llm_overrides, make_config
 
 BWRAP_PROBLEM = bwrap_problem(sys.executable) if sys.platform.startswith("linux") else "bwrap needs Linux"
 needs_bwrap = pytest.mark.skipif(BWRAP_PROBLEM is not None, reason=f"bwrap does not work here: {BWRAP_PROBLEM}")
-CHECKOUT = Path(sb.PACKAGE_DIR).parent
+CHECKOUT = Path(bk.PACKAGE_DIR).parent
 DOTENV_KEY = "sk-FAKE-dotenv-0123456789abcdef"
 FILES = {  # name -> (path below the project folder, content)
     "dotenv": (".env", f"OPENAI_API_KEY={DOTENV_KEY}\n"),
@@ -84,7 +85,7 @@ def hostile_code(root: Path, port: int) -> str:
     """A script that tries everything and prints one JSON object of outcomes."""
     reads = {name: str(root / rel) for name, (rel, _) in FILES.items()}
     reads.update(dotenv_relative=".env", history_tilde="~/.bash_history",
-                 checkout=str(CHECKOUT / "pyproject.toml"), package_source=str(Path(sb.PACKAGE_DIR) / "config.py"))
+                 checkout=str(CHECKOUT / "pyproject.toml"), package_source=str(Path(bk.PACKAGE_DIR) / "config.py"))
     writes = {"write_run": str(root / "runs/r1/pwned.txt"), "write_project": str(root / "pwned.txt"),
               "write_home": str(root / "home/pwned.txt"), "write_checkout": str(CHECKOUT / "pwned-by-sandbox.txt")}
     return f"""
@@ -202,7 +203,7 @@ def test_the_package_is_visible_without_the_checkout_around_it():
     code = ("import os, critpt_harness\nparent = os.path.dirname(os.path.dirname(critpt_harness.__file__))\n"
             "print(parent, sorted(os.listdir(parent)))\nopen(critpt_harness.__file__, 'a')\n")
     result = asyncio.run(run_python(code, SandboxConfig(backend="bwrap", timeout=30), with_package=True))
-    assert result.stdout.split()[0] == sb.PACKAGE_ROOT and "['critpt_harness']" in result.stdout
+    assert result.stdout.split()[0] == bk.PACKAGE_ROOT and "['critpt_harness']" in result.stdout
     assert "PermissionError" in result.stderr or "Read-only file system" in result.stderr
 
 
@@ -385,23 +386,23 @@ def test_never_binds_a_folder_that_holds_the_working_directory_or_home(monkeypat
     """An interpreter whose prefix is an ancestor of the working directory (a venv one level
     up, say) must not expose it: its bin/lib are bound, never the prefix itself."""
     monkeypatch.chdir(tmp_path)
-    binds = sb._python_binds(sys.executable)
-    private = sb._private_places()
+    binds = bk._python_binds(sys.executable)
+    private = bk._private_places()
     for source, _ in binds:
-        assert not any(sb._is_within(place, source) for place in private), source
-    monkeypatch.setattr(sb, "_interpreter", lambda python: {"prefixes": [str(tmp_path.parent)], "site": [],
+        assert not any(bk._is_within(place, source) for place in private), source
+    monkeypatch.setattr(bk, "_interpreter", lambda python: {"prefixes": [str(tmp_path.parent)], "site": [],
                                                             "executable": sys.executable})
-    assert all(not sb._is_within(str(tmp_path), source) for source, _ in sb._python_binds(sys.executable))
+    assert all(not bk._is_within(str(tmp_path), source) for source, _ in bk._python_binds(sys.executable))
 
 
 def test_the_bwrap_command_binds_nothing_private(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    cmd = sb._bwrap_command(sys.executable, str(tmp_path / "work"), SandboxConfig(), True, ["-c", "pass"], False)
+    cmd = bk.bwrap_command(sys.executable, str(tmp_path / "work"), SandboxConfig(), True, ["-c", "pass"], False)
     sources = [cmd[i + 1] for i, arg in enumerate(cmd) if arg in ("--ro-bind", "--bind", "--ro-bind-try")]
     for source in sources:
         for place in (str(tmp_path), str(Path.home()), str(CHECKOUT)):
-            assert not sb._is_within(place, source), (source, place)
-    assert cmd[cmd.index("--bind") + 1:cmd.index("--bind") + 3] == [str(tmp_path / "work"), sb.WORKDIR]
+            assert not bk._is_within(place, source), (source, place)
+    assert cmd[cmd.index("--bind") + 1:cmd.index("--bind") + 3] == [str(tmp_path / "work"), bk.WORKDIR]
     assert "--unshare-all" in cmd and "--clearenv" in cmd and "--die-with-parent" in cmd
     assert "--new-session" in cmd and "--share-net" not in cmd
     assert not any("KEY" in arg for arg in cmd)
@@ -410,14 +411,14 @@ def test_the_bwrap_command_binds_nothing_private(monkeypatch, tmp_path):
 def test_the_docker_command_mounts_only_the_folder(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-not-passed")
     cfg = SandboxConfig(backend="docker", docker_image="img:1", memory_mb=512, max_processes=32)
-    cmd = sb._docker_command("/tmp/x", cfg, False, "c1")
+    cmd = bk.docker_command("/tmp/x", cfg, False, "c1")
     mounts = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "-v"]
-    assert mounts == [f"/tmp/x:{sb.WORKDIR}:rw"]
+    assert mounts == [f"/tmp/x:{bk.WORKDIR}:rw"]
     assert {"--rm", "--read-only", "--network", "none"} <= set(cmd) and "--pids-limit" in cmd
     assert cmd[cmd.index("--memory") + 1] == "512m" and cmd[cmd.index("--pids-limit") + 1] == "32"
     assert "sk-not-passed" not in " ".join(cmd) and cmd[-5:] == ["img:1", "python3", "-I", "-B", "/sandbox/main.py"]
-    with_package = sb._docker_command("/tmp/x", cfg, True, "c1")
-    assert f"{sb.PACKAGE_DIR}:{sb.PACKAGE_ROOT}/critpt_harness:ro" in with_package
+    with_package = bk.docker_command("/tmp/x", cfg, True, "c1")
+    assert f"{bk.PACKAGE_DIR}:{bk.PACKAGE_ROOT}/critpt_harness:ro" in with_package
 
 
 # -- docker: where a daemon runs -----------------------------------------------------------------------

@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 import sys
 
-from critpt_harness.runs import RunFolder, read_jsonl
+from critpt_harness.runfiles import read_jsonl
+from critpt_harness.runs import RunFolder
 
 from .conftest import REPO, run_cli
 

@@ -11,8 +11,10 @@ from critpt_harness.errors import BatchError, GraderError, QuotaExhausted
 from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.commands.generate import cmd_generate
 from critpt_harness.commands.submission import cmd_submit
-from critpt_harness.runs import RunFolder, read_json, read_jsonl
-from critpt_harness.submission.submit import Ledger, submit_async
+from critpt_harness.runfiles import read_json, read_jsonl
+from critpt_harness.runs import RunFolder
+from critpt_harness.submission.ledger import Ledger
+from critpt_harness.submission.submit import submit_async
 from tests.fakes.base import Fault
 from tests.fakes.grader import FakeGrader
 

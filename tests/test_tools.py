@@ -13,7 +13,8 @@ from critpt_harness.generation.models.chat import OpenAIChatModel
 from critpt_harness.generation.models.openai_base import reasoning_budget, retry_policy
 from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.data.problems import load_directory
-from critpt_harness.runs import RunFolder, read_json
+from critpt_harness.runfiles import read_json
+from critpt_harness.runs import RunFolder
 from critpt_harness.tools.sandbox import network_isolation_available, run_python
 from tests.fakes.base import FakeServer
 from tests.fakes.llm import FakeLLMServer

@@ -30,7 +30,8 @@ from ..errors import RunFolderError
 from ..checks.extract import static_checks
 from ..data.problems import Problem
 from ..runs import canonical_sha256
-from ..runs import JsonlAppender, RunFolder, now_iso, read_json, write_json_atomic
+from ..runfiles import JsonlAppender, read_json, write_json_atomic
+from ..runs import RunFolder, now_iso
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The one catalog client: keys from the environment, the response cache with
 conditional requests, the client-side limiter, the project's retry policy
-(critpt_harness.http.RetryPolicy), HTTP failures turned into typed errors that say
+(critpt_harness.retry.RetryPolicy), HTTP failures turned into typed errors that say
 what to do, and the request for any ``Endpoint`` of an API's table. Each API's
 client (a subclass) lists its endpoints, its snapshot files and the readers of
 its stored files; nothing here names an API.
@@ -20,7 +20,9 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
-from ..http import HTTPStatusError, RetryAfterTooLong, RetryPolicy, async_client, unreachable
+from ..failures import HTTPStatusError, RetryAfterTooLong, unreachable
+from ..http import async_client
+from ..retry import RetryPolicy
 from ..secrets import redact, require_key
 from .cache import CacheEntry, ResponseCache, kept_headers, lifetime, no_store
 from ..config.catalog import ApiConfig, CatalogConfig

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, Mapping, Optional
 
-from ..runs import write_json_atomic
+from ..runfiles import write_json_atomic
 
 # Response headers worth keeping: validators, freshness, and content type.
 KEPT_HEADERS = ("content-type", "cache-control", "last-modified", "etag", "date", "age", "expires")

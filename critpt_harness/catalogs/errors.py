@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, List, Optional
 
 from ..errors import HarnessError
-from ..http import RetryAfterTooLong, classify, headers_of, quota_until
+from ..failures import RetryAfterTooLong, classify, headers_of, quota_until
 
 if TYPE_CHECKING:
     from ..config.catalog import ApiConfig

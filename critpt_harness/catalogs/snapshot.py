@@ -19,7 +19,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from .. import __version__
 from ..errors import MissingKeyError
-from ..runs import RunFolder, now_iso, write_json_atomic
+from ..runfiles import write_json_atomic
+from ..runs import RunFolder, now_iso
 from ..providers import is_offline
 from ..secrets import redact
 from . import registry

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..config import DatasetConfig, HarnessConfig
 from ..errors import BatchError, RunFolderError
-from ..runs import RunFolder, now_iso, write_json_atomic
+from ..runfiles import write_json_atomic
+from ..runs import RunFolder, now_iso
 from . import Echo
 
 # Each command imports the modules it needs when it runs (start-up: the openai SDK,

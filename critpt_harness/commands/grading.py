@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from ..config import HarnessConfig
 from ..errors import ConfigError, RunFolderError
-from ..runs import RunFolder, now_iso, read_json, write_json_atomic
+from ..runfiles import read_json, write_json_atomic
+from ..runs import RunFolder, now_iso
 from . import Echo
 
 # Each command imports the modules it needs when it runs (start-up: the openai SDK,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Dict, List, Optional
 
-from ..http import RetryConfig
+from ..retry import RetryConfig
 
 
 @dataclass
@@ -22,7 +22,7 @@ class RateLimit:
 
 @dataclass
 class CatalogRetryConfig(RetryConfig):
-    """Catalog defaults for critpt_harness.http.RetryPolicy (the project's one retry loop)."""
+    """Catalog defaults for critpt_harness.retry.RetryPolicy (the project's one retry loop)."""
 
     max_attempts: int = 4
     initial_wait: float = 1.0

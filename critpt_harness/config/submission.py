@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from ..http import RetryConfig
+from ..retry import RetryConfig
 from .sandbox import SandboxConfig
 
 

@@ -36,7 +36,9 @@ import httpx
 from ..config import PromptsConfig, is_local_url
 from ..errors import PromptsError
 from ..runs import default_cache_dir
-from ..http import OFFLINE_ENV, HTTPStatusError, RetryPolicy, async_client, get_bytes, offline, unreachable
+from ..failures import HTTPStatusError, unreachable
+from ..http import OFFLINE_ENV, async_client, get_bytes, offline
+from ..retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 

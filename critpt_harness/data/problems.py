@@ -18,13 +18,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..config import DatasetConfig
 from ..errors import DatasetError
-from ..http import HTTPStatusError, RetryPolicy, async_client, get_bytes, unreachable
-from ..runs import canonical_sha256, default_cache_dir, write_text_atomic
+from ..failures import HTTPStatusError, unreachable
+from ..retry import RetryPolicy
+from ..runfiles import write_text_atomic
+from ..runs import canonical_sha256, default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -245,10 +246,14 @@ def _verify(name: str, content: bytes, source: str) -> None:
 
 
 async def _download_all(cfg: DatasetConfig, folder: Path, names: List[str]) -> None:
+    import httpx  # only when downloading: a local or cached set needs no HTTP client
+
+    from ..http import async_client, get_bytes
+
     policy = RetryPolicy.from_config(cfg.retry, permanent=unreachable)  # offline: say so at once
     limit = asyncio.Semaphore(8)
 
-    async def one(client: httpx.AsyncClient, name: str) -> None:
+    async def one(client: "httpx.AsyncClient", name: str) -> None:
         url = cfg.url_template.format(name=name)
         async with limit:
             try:

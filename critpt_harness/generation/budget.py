@@ -18,7 +18,8 @@ from ..config import HarnessConfig
 from ..contracts import Usage
 from ..errors import HarnessError
 from ..providers import is_offline
-from ..runs import RunFolder, read_jsonl
+from ..runfiles import read_jsonl
+from ..runs import RunFolder
 
 
 class BudgetReached(HarnessError):

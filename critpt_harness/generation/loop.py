@@ -20,12 +20,13 @@ from ..config import GenerationConfig, HarnessConfig
 from ..contracts import GenerationRecord, TurnTiming, Usage
 from ..checks.extract import static_checks
 from ..errors import ModelUnusable
-from ..http import fatal_reason, status_of
+from ..failures import fatal_reason, status_of
 from .models.base import ChatModel
 from .models.openai_base import preflight, unusable_advice
 from .models.registry import build_model
 from ..data.problems import Problem
-from ..runs import JsonlAppender, RunFolder, now_iso
+from ..runfiles import JsonlAppender
+from ..runs import RunFolder, now_iso
 from ..tools.sandbox import resolve_backend
 from ..tools.calls import ToolBudget, execute, key_env_names, set_key_names, tool_specs
 from ..secrets import redact

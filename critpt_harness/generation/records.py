@@ -7,7 +7,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 
 from ..contracts import GenerationRecord
-from ..runs import RunFolder, read_jsonl
+from ..runfiles import read_jsonl
+from ..runs import RunFolder
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ from typing import Any, Callable, List, Optional
 
 from .. import __version__
 from ..errors import ConfigError, HarnessError, RunFolderError
-from ..runs import now_iso, write_text_atomic
+from ..runfiles import write_text_atomic
+from ..runs import now_iso
 from ..config.report import FORMATS, ReportConfig
 from .data import RunData, dump, load_run
 from .leaderboard import Entry, OfficialTable, build, display_names, load_official, place, run_entry

@@ -19,7 +19,8 @@ from ..errors import RunFolderError
 from ..fidelity import differences as official_differences
 from ..provenance import Provenance, decide
 from ..providers import is_offline
-from ..runs import NewerVersionError, RunFolder, read_run_file
+from ..runfiles import NewerVersionError, read_run_file
+from ..runs import RunFolder
 from .catalog import CatalogPrice, ContextMetric, ModelMatch, PublishedScore, Snapshot
 from ..config.report import ReportConfig
 from .cost import Cost, Price, choose_price, config_price, cost_of

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Dict, List, Optional, Set, Tuple
 
 from ..contracts import RecordSummary
-from ..runs import RunFolder, read_jsonl_as
+from ..runfiles import read_jsonl_as
+from ..runs import RunFolder
 
 
 @dataclass

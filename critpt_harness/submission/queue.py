@@ -21,8 +21,10 @@ from filelock import FileLock
 
 from ..config import EvaluatorConfig, HarnessConfig
 from ..errors import QuotaExhausted, RunFolderError
-from ..runs import JsonlAppender, RunFolder, now_iso, read_jsonl
-from .submit import Ledger, assembled_epochs, ledger_path, load_batch, submit_async
+from ..runfiles import JsonlAppender, read_jsonl
+from ..runs import RunFolder, now_iso
+from .ledger import Ledger, ledger_path
+from .submit import assembled_epochs, load_batch, submit_async
 
 Echo = Callable[[str], None]
 

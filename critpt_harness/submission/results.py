@@ -12,7 +12,8 @@ import statistics
 from typing import Any, Dict, List, Optional
 
 from ..provenance import decide
-from ..runs import RunFolder, read_json, write_json_atomic
+from ..runfiles import read_json, write_json_atomic
+from ..runs import RunFolder
 
 
 def summarize(accuracies: List[float]) -> Dict[str, Optional[float]]:

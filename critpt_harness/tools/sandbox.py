@@ -54,21 +54,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..config.sandbox import BACKENDS, SandboxConfig
 from ..errors import HarnessError
+from .backends import NOBODY, WORKDIR, bwrap_command, docker_command, is_root, minimal_env, package_path
 
 log = logging.getLogger(__name__)
 
-# Where the sandbox sees its working directory, home and (read-only) this package.
-WORKDIR = "/sandbox"
-HOME = "/home/sandbox"
-PACKAGE_ROOT = "/opt/critpt"
-PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
-# The unprivileged user the code runs as when the harness runs as root (bwrap, docker).
-NOBODY = 65534
 _MARK = "@@critpt-sandbox@@ "
 
 
@@ -132,12 +125,6 @@ def network_isolation_available() -> bool:
     return probe.returncode == 0
 
 
-def minimal_env(home: str, tmp: Optional[str] = None) -> dict:
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": tmp or home, "LANG": "C.UTF-8",
-            "PYTHONIOENCODING": "utf-8", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-            "MPLBACKEND": "Agg"}
-
-
 # ---------------------------------------------------------------- inside the sandbox
 
 # Runs first inside the sandbox (bwrap, subprocess): drops to an unprivileged uid when
@@ -177,116 +164,17 @@ def _split_report(stderr: str) -> Tuple[str, List[str], bool]:
 # ---------------------------------------------------------------- harness side
 
 @lru_cache(maxsize=8)
-def _interpreter(python: str) -> Dict[str, Any]:
-    """What an interpreter needs to run: its prefixes and site-packages (asked once)."""
-    if python == sys.executable:
-        import site
-
-        return {"prefixes": sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}),
-                "site": [p for p in site.getsitepackages() if os.path.isdir(p)],
-                "executable": sys.executable}
-    code = ("import sys, site, json; print(json.dumps({'prefixes': sorted({sys.prefix, sys.base_prefix, "
-            "sys.exec_prefix, sys.base_exec_prefix}), 'site': site.getsitepackages(), 'executable': sys.executable}))")
-    out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, timeout=30, check=True)
-    return json.loads(out.stdout)
-
-
-def _is_within(path: str, parent: str) -> bool:
-    try:
-        return os.path.commonpath([os.path.realpath(path), os.path.realpath(parent)]) == os.path.realpath(parent)
-    except ValueError:
-        return False
-
-
-def _private_places() -> List[str]:
-    """Directories whose contents must never be bound: the working directory, the
-    home directory and the checkout around this package (.env, runs/, the cache)."""
-    places = [os.getcwd(), str(Path.home()), str(Path(PACKAGE_DIR).parent)]
-    return [p for p in places if p not in ("/", "")]
-
-
-def _python_binds(python: str) -> List[Tuple[str, str]]:
-    """Read-only binds (source, destination) the interpreter needs outside /usr:
-    <prefix>/{bin,lib,lib64,pyvenv.cfg} of each prefix and the site-packages
-    directories. Never a directory that holds the working directory, the home
-    directory or the checkout (a venv inside the checkout is bound, not the checkout)."""
-    info = _interpreter(python)
-    wanted: List[str] = []
-    for prefix in info["prefixes"]:
-        wanted += [os.path.join(prefix, part) for part in ("bin", "lib", "lib64", "pyvenv.cfg")]
-    wanted += list(info["site"])
-    wanted += [os.path.dirname(os.path.abspath(python)), os.path.dirname(os.path.realpath(info["executable"]))]
-    private = _private_places()
-    binds: Dict[str, str] = {}
-    for path in wanted:
-        dest, real = os.path.abspath(path), os.path.realpath(path)
-        if not os.path.exists(real) or _is_within(dest, "/usr") or dest in binds:
-            continue
-        if any(_is_within(p, real) for p in private):
-            log.warning("sandbox: not binding %s: it holds the working directory, home or checkout", real)
-            continue
-        binds[dest] = real
-    # Parents first, so a nested bind is not hidden by its parent's.
-    return sorted(((real, dest) for dest, real in binds.items()), key=lambda b: b[1])
-
-
-def _bwrap_command(python: str, workdir: str, cfg: SandboxConfig, with_package: bool, argv: List[str],
-                   as_root: bool) -> List[str]:
-    exe = shutil.which("bwrap") or "bwrap"
-    cmd = [exe, "--die-with-parent", "--new-session"]
-    if as_root:
-        # uid 0 ignores RLIMIT_NPROC: no user namespace (bwrap runs privileged), every
-        # other namespace, and only the capabilities the launcher needs to become NOBODY.
-        cmd += ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try",
-                "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        if cfg.block_network:
-            cmd.append("--unshare-net")
-    else:
-        cmd.append("--unshare-all")
-        if not cfg.block_network:
-            cmd.append("--share-net")
-    cmd += ["--ro-bind", "/usr", "/usr"]
-    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
-        if os.path.islink(top):
-            cmd += ["--symlink", os.readlink(top), top]
-        elif os.path.isdir(top):
-            cmd += ["--ro-bind", top, top]
-    for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/alternatives"):
-        cmd += ["--ro-bind-try", etc, etc]
-    cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--tmpfs", "/tmp", "--perms", "0777", "--tmpfs", HOME]
-    binds = _python_binds(python)
-    if with_package:
-        binds.append((PACKAGE_DIR, f"{PACKAGE_ROOT}/critpt_harness"))
-    # Parent directories bwrap would otherwise create as 0700 (unreadable once the code is NOBODY).
-    parents = {str(parent) for _, dest in binds for parent in Path(dest).parents if str(parent) != "/"}
-    for parent in sorted(parents, key=lambda p: (p.count("/"), p)):
-        if not any(_is_within(parent, top) for top in ("/usr", "/tmp", "/proc", "/dev")):
-            cmd += ["--perms", "0755", "--dir", parent]
-    for source, dest in binds:
-        cmd += ["--ro-bind", source, dest]
-    cmd += ["--bind", workdir, WORKDIR, "--chdir", WORKDIR, "--clearenv"]
-    for key, value in minimal_env(HOME, "/tmp").items():
-        cmd += ["--setenv", key, value]
-    return cmd + ["--", python, *argv]
-
-
-def _is_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-@lru_cache(maxsize=8)
 def bwrap_problem(python: str) -> Optional[str]:
     """None when a bwrap sandbox runs here (probed once per interpreter), else why not."""
     if shutil.which("bwrap") is None:
         return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
     with tempfile.TemporaryDirectory(prefix="critpt-probe-") as workdir:
-        if _is_root():
+        if is_root():
             os.chown(workdir, NOBODY, NOBODY)
         probe = "import os; open('probe', 'w').write('ok'); print(os.getcwd())"
-        cmd = _bwrap_command(python, workdir, SandboxConfig(), False,
-                             ["-I", "-c", _LAUNCHER, "64", str(NOBODY if _is_root() else -1), "", "-c", probe],
-                             _is_root())
+        cmd = bwrap_command(python, workdir, SandboxConfig(), False,
+                             ["-I", "-c", _LAUNCHER, "64", str(NOBODY if is_root() else -1), "", "-c", probe],
+                             is_root())
         try:
             out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.SubprocessError) as exc:
@@ -342,35 +230,6 @@ def _limits(cfg: SandboxConfig, rlimits: bool) -> Callable[[], None]:
     return apply
 
 
-def _docker_user() -> str:
-    """uid 65534 when the harness runs as root (the folder is chowned to it), else the
-    caller's own uid, which owns the folder."""
-    return f"{NOBODY}:{NOBODY}" if _is_root() else f"{os.getuid()}:{os.getgid()}"
-
-
-def _docker_command(workdir: str, cfg: SandboxConfig, with_package: bool, name: str) -> List[str]:
-    cmd = ["docker", "run", "--rm", "-i", "--name", name, "--read-only", "--cap-drop", "ALL",
-           "--security-opt", "no-new-privileges", "--user", _docker_user(),
-           "--tmpfs", "/tmp:rw,nosuid,nodev,size=256m", "--tmpfs", f"{HOME}:rw,nosuid,nodev,size=64m",
-           "--memory", f"{cfg.memory_mb}m", "--memory-swap", f"{cfg.memory_mb}m",
-           "--pids-limit", str(cfg.max_processes), "--cpus", "1",
-           "--ulimit", f"cpu={cfg.cpu_seconds}:{cfg.cpu_seconds + 1}",
-           "--ulimit", f"fsize={cfg.max_file_mb * 1024 * 1024}", "--ulimit", "core=0",
-           "-v", f"{workdir}:{WORKDIR}:rw", "-w", WORKDIR]
-    if cfg.block_network:
-        cmd += ["--network", "none"]
-    if with_package:
-        cmd += ["-v", f"{PACKAGE_DIR}:{PACKAGE_ROOT}/critpt_harness:ro"]
-    for key, value in minimal_env(HOME, "/tmp").items():
-        cmd += ["-e", f"{key}={value}"]
-    return cmd + [cfg.docker_image, "python3", "-I", "-B", f"{WORKDIR}/main.py"]
-
-
-def package_path(backend: str) -> str:
-    """Where this package's parent directory is inside a sandbox of ``backend``."""
-    return str(Path(PACKAGE_DIR).parent) if backend == "subprocess" else PACKAGE_ROOT
-
-
 async def run_python(code: str, cfg: SandboxConfig, *, stdin: Optional[str] = None,
                      with_package: bool = False) -> SandboxResult:
     """Run ``code`` as a script in a fresh sandbox. ``with_package``: the code may
@@ -379,7 +238,7 @@ async def run_python(code: str, cfg: SandboxConfig, *, stdin: Optional[str] = No
     if with_package:
         code = f"import sys\nsys.path.insert(0, {package_path(backend)!r})\n" + code
     python = cfg.python or sys.executable
-    root = _is_root()
+    root = is_root()
     notes: List[str] = []
     name = f"critpt-sandbox-{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix="critpt-sandbox-") as workdir:
@@ -391,7 +250,7 @@ async def run_python(code: str, cfg: SandboxConfig, *, stdin: Optional[str] = No
         if backend == "docker":
             if root:
                 os.chown(workdir, NOBODY, NOBODY)
-            cmd = _docker_command(workdir, cfg, with_package, name)
+            cmd = docker_command(workdir, cfg, with_package, name)
             network_blocked = cfg.block_network
         else:
             nproc_why = ""
@@ -413,7 +272,7 @@ async def run_python(code: str, cfg: SandboxConfig, *, stdin: Optional[str] = No
                                 "of this user)"
             argv = ["-I", "-c", _LAUNCHER, str(cfg.max_processes), str(uid), nproc_why, inner_script]
             if backend == "bwrap":
-                cmd = _bwrap_command(python, workdir, cfg, with_package, argv, root)
+                cmd = bwrap_command(python, workdir, cfg, with_package, argv, root)
             else:
                 cmd = [python, *argv]
                 if network_blocked:

@@ -11,7 +11,8 @@ import pytest
 from critpt_harness.catalogs.errors import CatalogUnavailable
 from critpt_harness.catalogs.openrouter import OpenRouterClient
 from critpt_harness.catalogs.snapshot import take_snapshot
-from critpt_harness.http import RetryPolicy, unreachable
+from critpt_harness.failures import unreachable
+from critpt_harness.retry import RetryPolicy
 
 
 def closed_port() -> int:

@@ -12,7 +12,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ...config import GenerationConfig, ModelConfig, keyless
 from ...errors import ModelUnusable
-from ...http import RetryPolicy, fatal_reason
+from ...failures import fatal_reason
+from ...retry import RetryPolicy
 from .base import CallTooLong, ChatModel, OnRetry
 
 # Keys of a chat message that Chat Completions servers accept.
@@ -29,12 +30,11 @@ def streaming(cfg: ModelConfig) -> bool:
 
 
 def retry_policy(gen: GenerationConfig) -> RetryPolicy:
-    import httpx
     import openai
 
-    # The SDK wraps dropped connections and timeouts in APIConnectionError.
-    return RetryPolicy.from_config(
-        gen.retry, transient=(openai.APIConnectionError, httpx.TransportError, ConnectionError, TimeoutError))
+    # The SDK wraps dropped connections and timeouts in APIConnectionError (APITimeoutError is one);
+    # models/sse.py turns those of a stream it reads into the same errors.
+    return RetryPolicy.from_config(gen.retry, transient=(openai.APIConnectionError, ConnectionError, TimeoutError))
 
 
 def reasoning_budget(cfg: ModelConfig) -> Dict[str, Any]:

@@ -19,7 +19,7 @@ import openai
 from openai.types.responses import Response, ResponseStreamEvent
 
 from ...config import ModelConfig, web_search_mode
-from ...http import RetryPolicy
+from ...retry import RetryPolicy
 from .base import ChatResult, EmptyReply, OnRetry, ToolCall, usage_from
 from .openai_base import OpenAIModelBase
 
