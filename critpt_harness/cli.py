@@ -241,6 +241,28 @@ def main(argv: List[str] | None = None) -> None:
         if _GC_PAUSED:
             gc.enable()
             _GC_PAUSED = False
+    if argv is None:
+        _leave()
+
+
+def _leave() -> None:
+    """The command is done: end the process without tearing down, one by one, the ~1000 modules
+    a model run imports (0.1-0.2 s of every such command). What a normal exit does that matters
+    is done first: atexit handlers (logging's flush and close, a served checkpoint's stop) and
+    the standard streams flushed. A non-daemon thread still at work gets the normal exit."""
+    import atexit
+    import os
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
+        return
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said there
+            pass
+    os._exit(0)
 
 
 def _main(argv: List[str] | None) -> None:

@@ -46,3 +46,17 @@ def test_harness_log_exists_after_a_failed_command(public_dir, tmp_path):
     log = (run / "harness.log").read_text()
     assert "critpt-harness run started" in log and "critpt-harness run finished: error: preflight" in log
     assert "wrong" not in log.replace("wrong key", "")  # the key's value is never logged
+
+
+def test_the_quick_exit_still_runs_atexit_handlers_and_flushes_output():
+    # cli.main ends the process without module teardown; what a normal exit does must still happen
+    import subprocess
+    import sys
+
+    code = ("import atexit, sys\nfrom critpt_harness import cli\n"
+            "atexit.register(lambda: print('atexit ran'))\n"
+            "sys.argv = ['critpt-harness', '--version']\ncli.main()\nprint('not reached: main ends the process')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("critpt-harness ") and out.stdout.rstrip().endswith("atexit ran")
+    assert "not reached" not in out.stdout
