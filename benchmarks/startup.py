@@ -6,6 +6,7 @@ shown too, as it is steadier when other work shares the machine):
   resume   `generate` on a finished 70 x 5 run folder (no LLM call)   target < 1.0 s
   help     `--help`                                                   target < 0.3 s
   report   `report` of a 5-epoch graded run (reads stored files only) target < 1.5 s
+           (report: the figure is reused, as when the numbers did not change; report*: drawn anew)
   generate the generation benchmark as a whole process (70 x 5, two-step, 0.5 s latency,
            concurrency 50), start to exit                            target <= 1.10 x ideal + 1 s
 
@@ -103,6 +104,15 @@ def main() -> None:
         report, times = median_of(args.repeat, lambda: harness(
             "report", f"run_dir={run_dir}", "catalog.enabled=false", "report.print_table=false", env=env, cwd=tmp))
         line("report", report, times, "< 1.5 s", report < 1.5)
+
+        def first_report() -> float:  # as after new numbers: report.png is drawn again (matplotlib loaded)
+            for png in Path(run_dir).glob("report*.png"):
+                png.unlink()
+            return harness("report", f"run_dir={run_dir}", "catalog.enabled=false", "report.print_table=false",
+                           env=env, cwd=tmp)
+
+        drawn, times = median_of(args.repeat, first_report)
+        line("report*", drawn, times, "< 1.5 s", drawn < 1.5)
 
     if args.skip_generate:
         return
