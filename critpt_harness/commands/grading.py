@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import Any, Dict, Optional
 
 from ..config import HarnessConfig
 from ..errors import ConfigError, RunFolderError
 from ..runfiles import read_json, write_json_atomic
 from ..runs import RunFolder, now_iso
 from . import Echo
-
-# Each command imports the modules it needs when it runs (start-up: the openai SDK,
-# the sandbox, grading and report modules are not loaded for commands that do not use them).
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_grade_local(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..config import HarnessConfig
 from ..errors import ConfigError, RunFolderError
 from ..runs import RunFolder
 from . import Echo
-
-# Each command imports the modules it needs when it runs (start-up: the openai SDK,
-# the sandbox, grading and report modules are not loaded for commands that do not use them).
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_import_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING
-
 from ..config import HarnessConfig
 from ..runs import RunFolder
 from . import Echo
-
-# Each command imports the modules it needs when it runs (start-up: the openai SDK,
-# the sandbox, grading and report modules are not loaded for commands that do not use them).
-if TYPE_CHECKING:
-    pass
-
-log = logging.getLogger(__name__)
 
 
 def cmd_catalog(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:

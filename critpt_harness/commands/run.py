@@ -6,9 +6,6 @@ run alone, and pointing one at an existing folder resumes it.
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING
-
 from ..config import HarnessConfig
 from ..errors import HarnessError
 from ..providers import is_offline
@@ -19,13 +16,6 @@ from .generate import check_keys, cmd_generate
 from .grading import cmd_grade_local
 from .results import cmd_catalog
 from .submission import cmd_submit
-
-# Each command imports the modules it needs when it runs (start-up: the openai SDK,
-# the sandbox, grading and report modules are not loaded for commands that do not use them).
-if TYPE_CHECKING:
-    pass
-
-log = logging.getLogger(__name__)
 
 
 def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from ..config import HarnessConfig
 from ..errors import RunFolderError
 from ..runs import RunFolder
 from . import Echo
 from .generate import check_keys
-
-# Each command imports the modules it needs when it runs (start-up: the openai SDK,
-# the sandbox, grading and report modules are not loaded for commands that do not use them).
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_submit(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:

@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 progress_log = logging.getLogger("critpt_harness.progress")
 
 
-
 def _error_text(exc: BaseException) -> str:
     status = status_of(exc)
     prefix = f"HTTP {status}: " if status else ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional, Tuple
 
-
 from ..contracts import GenerationRecord
 from ..runfiles import read_jsonl
 from ..runs import RunFolder
@@ -30,7 +29,6 @@ def latest_records(run: RunFolder) -> Dict[Key, GenerationRecord]:
     return latest
 
 
-
 def _identified(raw: Dict[str, Any]) -> Optional[Tuple[Key, str]]:
     """(key, status) of a record whose top-level fields have exactly the types the schema
     asks (every record this tool writes); None when it must be validated in full."""
@@ -41,7 +39,6 @@ def _identified(raw: Dict[str, Any]) -> Optional[Tuple[Key, str]]:
             and type(raw.get("duration_s")) in (float, int)):
         return (pid, epoch), status
     return None
-
 
 
 def record_statuses(run: RunFolder) -> Dict[Key, str]:
@@ -63,7 +60,6 @@ def record_statuses(run: RunFolder) -> Dict[Key, str]:
         if statuses.get(key) != "ok" or status == "ok":
             statuses[key] = status
     return statuses
-
 
 
 def ok_records(run: RunFolder) -> List[GenerationRecord]:
