@@ -296,9 +296,9 @@ def test_the_judge_runs_hostile_code_in_bwrap_too(project):
     candidate = probe_code(root, listener.getsockname()[1]) + "def answer():\n    return _probe()\n"
     item = JudgeItem(id="P1", candidate=candidate, golden="def real_answer():\n    return 'x'\n")
     verdicts = asyncio.run(run_judge([item], SandboxConfig(backend="bwrap", timeout=60, max_processes=32),
-                                     timeout=15, workers=1))
+                                     timeout=45, workers=1))  # room for a loaded machine
     verdict = verdicts["P1"]
-    assert verdict["isolation"] == "bwrap" and verdict["status"] in ("incorrect", "correct")
+    assert verdict["isolation"] == "bwrap" and verdict["status"] in ("incorrect", "correct"), verdict
     assert not any(word in json.dumps(verdict) for word in SECRET_WORDS + ("READ:", "WROTE:", "CONNECTED"))
     assert_untouched(root, listener)
 
