@@ -256,6 +256,8 @@ def _leave() -> None:
 
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
         return
+    if any(name in sys.modules for name in ("joblib", "submitit", "multiprocessing.pool")):
+        return  # a sweep launcher's workers are stopped by its own exit hooks, which only a normal exit runs
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
