@@ -14,7 +14,7 @@ import socket
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 
 # Statuses worth another try: rate limits, timeouts and server-side failures.
@@ -169,25 +169,31 @@ def is_httpx_error(exc: BaseException, name: str) -> bool:
     return httpx is not None and isinstance(exc, getattr(httpx, name))
 
 
-def unreachable(exc: BaseException) -> bool:
-    """A name that does not resolve (socket.gaierror) or a refused connection: retrying
-    in seconds does not help, so callers that prefer failing fast treat it as permanent."""
+def causes(exc: Optional[BaseException]) -> Iterator[BaseException]:
+    """``exc`` and what caused it (``__cause__``, else ``__context__``), each once."""
     seen: set = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, (socket.gaierror, ConnectionRefusedError)):
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def unreachable(exc: BaseException) -> bool:
+    """A name that does not resolve (socket.gaierror) or a refused connection: retrying
+    in seconds does not help, so callers that prefer failing fast treat it as permanent."""
+    for e in causes(exc):
+        if isinstance(e, (socket.gaierror, ConnectionRefusedError)):
             return True
-        if isinstance(exc, OSError) and exc.errno in (errno.ECONNREFUSED,):
+        if isinstance(e, OSError) and e.errno in (errno.ECONNREFUSED,):
             return True
-        text = str(exc)
-        if is_httpx_error(exc, "ConnectError") and ("Name or service not known" in text
-                                                  or "nodename nor servname" in text
-                                                  or "Connection refused" in text):
+        text = str(e)
+        if is_httpx_error(e, "ConnectError") and ("Name or service not known" in text
+                                                or "nodename nor servname" in text
+                                                or "Connection refused" in text):
             return True
-        group = getattr(exc, "exceptions", None)  # an exception group: every connection attempt refused
-        if isinstance(group, (list, tuple)) and group and all(unreachable(e) for e in group):
+        group = getattr(e, "exceptions", None)  # an exception group: every connection attempt refused
+        if isinstance(group, (list, tuple)) and group and all(unreachable(g) for g in group):
             return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return False
 
 
@@ -206,6 +212,8 @@ class Failure:
     status: Optional[int] = None
     retry_after: Optional[float] = None  # seconds the server asked to wait (Retry-After, X-RateLimit-Reset)
     message: str = ""  # the server's own words, or the exception's text
+    # When a rate limit (or a wait longer than the policy allows) ends, if the server says.
+    until: Optional[datetime] = None
 
     @property
     def transient(self) -> bool:
@@ -217,34 +225,17 @@ class Failure:
         """No request as configured can succeed: wrong key, URL or model, or a host not reachable."""
         return self.kind in ("auth", "forbidden", "not_found", "unknown_model", "unreachable")
 
-    def reason(self) -> str:
-        """The failure in a few words (the caller says what to do about it)."""
-        words = {"auth": "the key was refused", "forbidden": "access was denied",
-                 "not_found": "not found", "unknown_model": "the model is not known there",
-                 "too_large": "the request body is too large", "rate_limited": "rate limited",
-                 "unreachable": "the host cannot be reached (the name does not resolve or the connection is refused)",
-                 "timeout": "no answer in time", "connection": "the connection failed"}
-        text = words.get(self.kind) or (f"HTTP {self.status}" if self.status else self.message or self.kind)
-        if self.status is not None and self.kind in words:
-            text += f" (HTTP {self.status})"
-        return text
-
 
 def _is_timeout(exc: BaseException) -> bool:
-    seen: set = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if (isinstance(exc, TimeoutError) or is_httpx_error(exc, "TimeoutException")) or type(exc).__name__ == "APITimeoutError":
-            return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return False
+    return any(isinstance(e, TimeoutError) or is_httpx_error(e, "TimeoutException")
+               or type(e).__name__ == "APITimeoutError" for e in causes(exc))
 
 
 def classify(exc: BaseException) -> Failure:
     """What kind of failure ``exc`` is (see :class:`Failure`)."""
     if isinstance(exc, RetryAfterTooLong):
         inner = classify(exc.cause)
-        return Failure(inner.kind, inner.status, exc.seconds, inner.message)
+        return Failure(inner.kind, inner.status, exc.seconds, inner.message, _until(exc.cause))
     status = status_of(exc)
     body = getattr(exc, "body", None)
     message = server_message(body if isinstance(body, str) else "") or str(exc).strip() or type(exc).__name__
@@ -253,19 +244,31 @@ def classify(exc: BaseException) -> Failure:
             return Failure("unreachable", message=message)
         if _is_timeout(exc):
             return Failure("timeout", message=message)
-        if (isinstance(exc, ConnectionError) or is_httpx_error(exc, "TransportError")) or type(exc).__name__ == "APIConnectionError":
+        if (isinstance(exc, ConnectionError) or is_httpx_error(exc, "TransportError")
+                or type(exc).__name__ == "APIConnectionError"):
             return Failure("connection", message=message)
         return Failure("other", message=message)
-    after = retry_after_seconds(headers_of(exc))
+    after, until = retry_after_seconds(headers_of(exc)), None
     if status == 429:
-        kind = "rate_limited"
+        kind, until = "rate_limited", _until(exc)
     elif status in TRANSIENT_STATUSES:
         kind = "server"
     elif status in (400, 422) and _UNKNOWN_MODEL.search(str(exc)):
         kind = "unknown_model"
     else:
         kind = {401: "auth", 403: "forbidden", 404: "not_found", 413: "too_large"}.get(status, "rejected")
-    return Failure(kind, status, after, message)
+    return Failure(kind, status, after, message, until)
+
+
+def _until(exc: BaseException) -> Optional[datetime]:
+    body = getattr(exc, "body", None)
+    return quota_until(headers_of(exc), body if isinstance(body, str) else "")
+
+
+# fatal_reason's words for each fatal kind (the caller adds what to do)
+_FATAL = {"auth": "the key was refused", "forbidden": "access was denied",
+          "not_found": "not found", "unknown_model": "the model is not known there",
+          "unreachable": "the host cannot be reached (the name does not resolve or the connection is refused)"}
 
 
 def fatal_reason(exc: BaseException) -> Optional[str]:
@@ -274,7 +277,6 @@ def fatal_reason(exc: BaseException) -> Optional[str]:
     failure = classify(exc)
     if not failure.fatal:
         return None
-    if failure.kind == "not_found":
-        return "not found (HTTP 404): a wrong base_url path or an unknown model"
-    return failure.reason()
+    text = _FATAL[failure.kind] + (f" (HTTP {failure.status})" if failure.status is not None else "")
+    return text + (": a wrong base_url path or an unknown model" if failure.kind == "not_found" else "")
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, List, Optional
 
 from ..errors import HarnessError
-from ..failures import RetryAfterTooLong, classify, headers_of, quota_until
+from ..failures import causes, classify
 
 if TYPE_CHECKING:
     from ..config.catalog import ApiConfig
@@ -65,7 +65,8 @@ def explain(api: str, cfg: "ApiConfig", exc: BaseException, url: str) -> Catalog
     """An HTTP failure as the typed error a user can act on."""
     failure = classify(exc)
     if failure.kind == "unreachable":
-        why = "name does not resolve" if "not known" in str(exc) or _dns(exc) else "connection refused"
+        dns = "not known" in str(exc) or any(isinstance(e, socket.gaierror) for e in causes(exc))
+        why = "name does not resolve" if dns else "connection refused"
         return CatalogUnavailable(api, f"cannot reach {cfg.base_url} ({why}; not retried). Check "
                                        f"catalog.{api}.base_url and your network, or set "
                                        f"catalog.{api}.enabled=false.")
@@ -74,9 +75,8 @@ def explain(api: str, cfg: "ApiConfig", exc: BaseException, url: str) -> Catalog
                                        f"catalog.{api}.base_url and your network, then try again.")
     status, message = failure.status, failure.message
     where = f"HTTP {status} from {url}" + (f": {message}" if message else "")
-    cause = exc.cause if isinstance(exc, RetryAfterTooLong) else exc
     if failure.kind == "rate_limited":
-        until = quota_until(headers_of(cause), getattr(cause, "body", "") or "")
+        until = failure.until
         when = f"until {until:%Y-%m-%d %H:%M:%S} UTC" if until else "for now (the server did not say until when)"
         return CatalogQuotaExhausted(api, f"rate limit reached ({where}); no more requests {when}. Cached "
                                           f"data is used where it exists; run again later.", until=until)
@@ -95,13 +95,3 @@ def explain(api: str, cfg: "ApiConfig", exc: BaseException, url: str) -> Catalog
                                       f"Check catalog.{api}.base_url and catalog.{api}.endpoints; the provider "
                                       f"may have changed its API (or set catalog.{api}.enabled=false).")
     return CatalogUnavailable(api, f"the server kept failing ({where}); try again later.")
-
-
-def _dns(exc: Optional[BaseException]) -> bool:
-    for _ in range(20):  # the cause chain, bounded
-        if exc is None:
-            break
-        if isinstance(exc, socket.gaierror):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False

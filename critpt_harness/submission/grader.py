@@ -15,7 +15,7 @@ from tqdm import tqdm
 from ..config import EvaluatorConfig
 from ..contracts import GradingResult
 from ..errors import GraderError, QuotaExhausted
-from ..failures import HTTPStatusError, RetryAfterTooLong, classify, headers_of, quota_until
+from ..failures import HTTPStatusError, RetryAfterTooLong, classify, quota_until
 from ..runfiles import JsonlAppender
 from ..runs import now_iso
 from .ledger import GRADED, IN_FLIGHT, REFUNDED, UNKNOWN
@@ -206,9 +206,7 @@ def explain(exc: BaseException, epoch: int) -> Exception:
                            "if the quota allows (consider a longer evaluator.timeout).")
     failure = classify(exc)
     if failure.kind == "rate_limited" or isinstance(exc, RetryAfterTooLong):  # a long wait is a quota
-        cause = exc.cause if isinstance(exc, RetryAfterTooLong) else exc
-        until = quota_until(headers_of(cause), getattr(cause, "body", "") or "")
-        return QuotaExhausted(f"epoch {epoch}: " + _quota_message(exc), until=until)
+        return QuotaExhausted(f"epoch {epoch}: " + _quota_message(exc), until=failure.until)
     if failure.status in ADVICE:
         return GraderError(f"epoch {epoch}: HTTP {failure.status}: {failure.message}\n-> {ADVICE[failure.status]}")
     if failure.status is not None:
