@@ -102,8 +102,8 @@ class OpenAIChatModel(OpenAIModelBase):
                 if delta.get("content"):
                     text.append(delta["content"])
                     self.streamed(delta["content"], received)
-                thought = delta.get("reasoning_content") or delta.get("reasoning")
-                if isinstance(thought, str) and thought:
+                thought = _reasoning_text(delta)
+                if thought:
                     reasoning.append(thought)
                     self.streamed(thought, received)
                 for tc in delta.get("tool_calls") or []:
