@@ -281,16 +281,15 @@ def _main(argv: List[str] | None) -> None:
         return
     from . import config as config_module
 
-    commands = NAMES
     command = "run"
     # The command may stand anywhere among Hydra's flags (`critpt-harness -m run ...`).
-    at = next((i for i, a in enumerate(args) if a in commands), None)
+    at = next((i for i, a in enumerate(args) if a in NAMES), None)
     if at is not None:
         command = args.pop(at)
     elif args and "=" not in args[0] and not args[0].startswith("-"):
         command = args[0]
-    if command not in commands:
-        print(f"error: unknown command {command!r}; choose one of: {', '.join(commands)}\n\n{usage()}",
+    if command not in NAMES:
+        print(f"error: unknown command {command!r}; choose one of: {', '.join(NAMES)}\n\n{usage()}",
               file=sys.stderr)
         sys.exit(2)
     if command == "queue":  # `queue add|list|run [--wait]` read as queue.action / queue.wait

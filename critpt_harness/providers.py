@@ -19,19 +19,22 @@ class Provider:
     offline: bool = False
     # Needs model.api_key_env (except an OpenAI-compatible server on this machine: config.keyless).
     needs_key: bool = True
-    # Can be asked (imported runs hold answers of a model this tool never calls).
-    generates: bool = True
     # Talks to an HTTP endpoint: needs model.name and model.base_url (and a key unless it is local).
     endpoint: bool = False
     # Its client: the module in generation/models/ with build(); None = nothing to ask.
     module: Optional[str] = None
+
+    @property
+    def generates(self) -> bool:
+        """Can be asked (imported runs hold answers of a model this tool never calls)."""
+        return self.module is not None
 
 
 PROVIDERS: Dict[str, Provider] = {p.name: p for p in (
     Provider("mock", "built-in, deterministic, offline", offline=True, needs_key=False, module="mock"),
     Provider("openai_compatible", "any Chat Completions / Responses API endpoint (model.base_url)", endpoint=True,
              module="chat"),
-    Provider("imported", "answers imported from the official pipeline's files", needs_key=False, generates=False),
+    Provider("imported", "answers imported from the official pipeline's files", needs_key=False),
 )}
 
 
