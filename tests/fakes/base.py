@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Deque, Dict, List, Optional
@@ -113,22 +112,11 @@ async def _drop_connection(receive: Receive) -> None:
         pass
 
 
-async def sse(frames: List[str], pause: float) -> Any:
-    """Server-sent events paced against the clock, not slept one by one: frame n goes out at
-    ``n * pause`` and the body ends with the last one, so the whole reply takes ``len(frames) *
-    pause`` however busy the loop is (each sleep's lateness would otherwise add up)."""
-    start = time.monotonic()
-    for n, frame in enumerate(frames, 1):
-        if pause:
-            await asyncio.sleep(max(0.0, start + n * pause - time.monotonic()))
-        yield frame.encode()
-
-
 def to_response(reply: Reply) -> Response:
     if reply.events is not None:
         frames = [f": {e}\n\n" if isinstance(e, str) else f"data: {json.dumps(e)}\n\n" for e in reply.events]
         frames += ["data: [DONE]\n\n"] if reply.done_marker else []
-        return StreamingResponse(sse(frames, reply.pause), status_code=reply.status,
+        return StreamingResponse(paced([f.encode() for f in frames], reply.pause), status_code=reply.status,
                                  headers=headers_with_type("text/event-stream", reply.headers))
     if reply.lines is not None:
         lines = [(json.dumps(line) + "\n").encode() for line in reply.lines]
