@@ -19,6 +19,8 @@ class Snapshot(SnapshotFiles):
     """What a snapshot says about a model: its match, published CritPt scores, prices and
     context, each read by the registered client of its catalog."""
 
+    _scores: Optional[List[PublishedScore]] = None
+
     def matches(self, name: str, label: Optional[str], explicit: Dict[str, str]) -> List[ModelMatch]:
         """The stored matches when they are for this model; else matched here, offline."""
         stored = self._json(self.folder / "matches.json") or {}
@@ -34,8 +36,11 @@ class Snapshot(SnapshotFiles):
                            list(m.candidates)) for m in match_offline(self, queries, explicit)]
 
     def critpt_scores(self) -> List[PublishedScore]:
-        """Every CritPt score in the snapshot (for the leaderboard)."""
-        return [s for client in _clients().values() for s in client.published_scores(self)]
+        """Every CritPt score in the snapshot (for the leaderboard); read once per snapshot, as
+        published_for asks for them once per match."""
+        if self._scores is None:
+            self._scores = [s for client in _clients().values() for s in client.published_scores(self)]
+        return self._scores
 
     def published_for(self, match: ModelMatch) -> List[PublishedScore]:
         if not match.entry_id:
