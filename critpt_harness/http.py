@@ -5,13 +5,13 @@ through the retry policy (:mod:`.retry`; failures are typed in :mod:`.failures`)
 from __future__ import annotations
 
 import os
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from .failures import HTTPStatusError
 from .retry import RetryPolicy
 
+if TYPE_CHECKING:
+    import httpx
 
 OFFLINE_ENV = "CRITPT_HARNESS_OFFLINE"
 
@@ -28,9 +28,11 @@ def user_agent() -> str:
     return f"critpt-harness/{__version__}"
 
 
+def async_client(timeout: float = 60.0, connect_timeout: float = 15.0, **kwargs: Any) -> "httpx.AsyncClient":
+    """An httpx client with the harness defaults (timeouts, user agent). httpx is imported here,
+    on the first download: a run on a local set with cached prompts never loads it."""
+    import httpx
 
-def async_client(timeout: float = 60.0, connect_timeout: float = 15.0, **kwargs: Any) -> httpx.AsyncClient:
-    """An httpx client with the harness defaults (timeouts, user agent)."""
     headers = {"User-Agent": user_agent(), **kwargs.pop("headers", {})}
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
@@ -40,7 +42,7 @@ def async_client(timeout: float = 60.0, connect_timeout: float = 15.0, **kwargs:
     )
 
 
-async def get_bytes(client: httpx.AsyncClient, url: str, policy: RetryPolicy) -> bytes:
+async def get_bytes(client: "httpx.AsyncClient", url: str, policy: RetryPolicy) -> bytes:
     """GET a URL with the retry policy; non-2xx becomes :class:`HTTPStatusError`."""
 
     async def once() -> bytes:

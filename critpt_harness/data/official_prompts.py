@@ -31,7 +31,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-import httpx
 
 from ..config import PromptsConfig, is_local_url
 from ..errors import PromptsError
@@ -186,6 +185,8 @@ def read_local(folder: Path) -> OfficialText:
 
 
 async def _download(cfg: PromptsConfig, names: list[str]) -> Dict[str, bytes]:
+    import httpx  # only when downloading
+
     policy = RetryPolicy.from_config(cfg.retry, permanent=unreachable)  # offline: say so at once
     out: Dict[str, bytes] = {}
     async with async_client(timeout=cfg.download_timeout) as client:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..config import DatasetConfig
 from ..errors import DatasetError
 from ..failures import HTTPStatusError, unreachable
+from ..http import async_client, get_bytes
 from ..retry import RetryPolicy
 from ..runfiles import write_text_atomic
 from ..runs import canonical_sha256, default_cache_dir
@@ -247,8 +248,6 @@ def _verify(name: str, content: bytes, source: str) -> None:
 
 async def _download_all(cfg: DatasetConfig, folder: Path, names: List[str]) -> None:
     import httpx  # only when downloading: a local or cached set needs no HTTP client
-
-    from ..http import async_client, get_bytes
 
     policy = RetryPolicy.from_config(cfg.retry, permanent=unreachable)  # offline: say so at once
     limit = asyncio.Semaphore(8)
