@@ -14,8 +14,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 from urllib.parse import urlsplit
 
-# len(problems.PUBLIC_IDS), kept here so the report need not load the problem loader (httpx); a test ties them.
+# The size of CritPt v1, for runs recorded before the manifest named their version (they could only be
+# on v1); a test ties it to data/versions/v1.json. Newer runs record their set's size (manifest `dataset`).
 PUBLIC_SET_SIZE = 70
+LEGACY_VERSION = "v1"
 OFFICIAL_HOSTS = ("artificialanalysis.ai",)
 OFFICIAL_GRADER = "the official CritPt grader (Artificial Analysis)"
 
@@ -48,6 +50,10 @@ class Provenance:
     distinct: int  # distinct gradings among them (identical batches are graded once)
     accuracies: List[float] = field(default_factory=list)  # one per distinct grading: what the statistics use
     caveats: List[str] = field(default_factory=list)
+    version: Optional[str] = None  # the CritPt version the problems are (manifest `dataset.version`)
+    verified: Optional[bool] = None  # False: not checked against that version (dataset.verify=false, a copy)
+    revision: Optional[str] = None  # the commit the problems came from, when known
+    set_size: int = PUBLIC_SET_SIZE  # problems in the version's whole set (the M of "N of M")
 
     @property
     def reused(self) -> bool:
@@ -55,12 +61,31 @@ class Provenance:
 
     @property
     def ranked(self) -> bool:
-        """May stand among the official scores: official grader, full public set, independent epochs."""
-        return self.kind == OFFICIAL and self.public_set and not self.subset and not self.reused
+        """May stand among the official scores: official grader, full public set (verified as its version),
+        independent epochs."""
+        return (self.kind == OFFICIAL and self.public_set and not self.subset and not self.reused
+                and self.verified is not False)
+
+    def on_version(self, version: Optional[str]) -> bool:
+        """The problems are ``version``'s (a run that recorded none is on v1, the only one then known)."""
+        return self.public_set and (self.version or LEGACY_VERSION) == (version or LEGACY_VERSION)
+
+    @property
+    def set_name(self) -> str:
+        """Which version the problems are, e.g. 'CritPt v1' or 'CritPt v2, unverified revision 0123456789ab'."""
+        if not self.public_set or self.version is None:
+            return ""
+        text = f"CritPt {self.version}"
+        if self.verified is False:
+            text += f", unverified revision {self.revision[:12]}" if self.revision else ", unverified copy"
+        return text
 
     @property
     def label(self) -> str:
-        """The short label every output carries, e.g. 'LOCAL grading, 70 problems'."""
+        """The short label every output carries, e.g. 'LOCAL grading, 70 problems, CritPt v1'."""
+        return self._label() + (f", {self.set_name}" if self.set_name else "")
+
+    def _label(self) -> str:
         if self.kind in (DRY_RUN, NOT_GRADED):
             base = "DRY RUN: nothing graded" if self.kind == DRY_RUN else "not graded"
             if not self.public_set or self.subset:
@@ -70,13 +95,13 @@ class Provenance:
         if self.kind == LOCAL:
             text = f"LOCAL grading, {n}"
         elif self.ranked:
-            return f"OFFICIAL grading, full public set ({PUBLIC_SET_SIZE} problems)"
+            return f"OFFICIAL grading, full public set ({self.set_size} problems)"
         else:
             text = f"OFFICIAL grader, {n}"
         if not self.public_set:
             text += ", private set"
         elif self.subset:
-            text += f", subset: {self.problems if self.problems is not None else '?'} of {PUBLIC_SET_SIZE}"
+            text += f", subset: {self.problems if self.problems is not None else '?'} of {self.set_size}"
         if self.reused:
             text += f", {self.distinct} distinct grading{'s' if self.distinct != 1 else ''} over {self.epochs} epochs"
         return text
@@ -88,8 +113,8 @@ class Provenance:
         if not self.public_set:
             return f"private set, {n} problems"
         if self.subset:
-            return f"subset: {n} of {PUBLIC_SET_SIZE} (dataset.ids / dataset.limit)"
-        return f"the public set, {n} problems"
+            return f"subset: {n} of {self.set_size} (dataset.ids / dataset.limit)"
+        return f"the public set, {n} problems" + (f" ({self.set_name})" if self.set_name else "")
 
     def sentence(self) -> str:
         """Where the score came from, for the line under it."""
@@ -141,11 +166,17 @@ def local_gradings(local: Optional[Dict[str, Any]]) -> List[Grading]:
     return sorted(out, key=lambda g: g.epoch)
 
 
+def set_size(manifest: Dict[str, Any]) -> int:
+    """Problems in the run's whole set: as recorded at generation, else the v1 size (older runs)."""
+    recorded = (manifest.get("dataset") or {}).get("size") or (manifest.get("subset") or {}).get("of")
+    return int(recorded) if recorded else PUBLIC_SET_SIZE
+
+
 def is_subset(config: Dict[str, Any], manifest: Dict[str, Any], problems: Optional[int], public_set: bool) -> bool:
     dataset = config.get("dataset") or {}
     if dataset.get("ids") or dataset.get("limit") or manifest.get("subset"):
         return True
-    return public_set and problems is not None and problems < PUBLIC_SET_SIZE
+    return public_set and problems is not None and problems < set_size(manifest)
 
 
 def decide(config: Dict[str, Any], manifest: Dict[str, Any], results: Optional[Dict[str, Any]] = None,
@@ -193,4 +224,11 @@ def decide(config: Dict[str, Any], manifest: Dict[str, Any], results: Optional[D
                        f"{'s' if len(distinct) != 1 else ''} over {len(graded)} epochs; the mean and interval "
                        "are over the distinct gradings" + (" (an interval needs 2 or more)." if len(distinct) < 2
                                                            else "."))
-    return Provenance(kind, grader, public, problems, subset, len(graded), len(distinct), accuracies, caveats)
+    recorded = manifest.get("dataset") or {}
+    version = recorded.get("version")  # None: recorded before versions (then v1, see on_version)
+    verified = recorded.get("verified")
+    if verified is False and public:
+        caveats.append(f"The problems were not verified as CritPt {version or LEGACY_VERSION} (dataset.verify=false, or a copy whose "
+                       "text differs), so the score is not ranked among published ones.")
+    return Provenance(kind, grader, public, problems, subset, len(graded), len(distinct), accuracies, caveats,
+                      version if public else None, verified, recorded.get("revision"), set_size(manifest))

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from .catalog import CatalogConfig
 from .grading import GraderConfig
 from .report import ReportConfig
-from .data import DatasetConfig, InteropConfig, PromptsConfig, download_retry
+from .data import DataConfig, DatasetConfig, InteropConfig, PromptsConfig, download_retry
 from .generation import GenerationConfig, ResumeConfig, ToolsConfig
 from .model import ModelConfig, PricingConfig, ServeConfig, is_local_url, keyless, web_search_mode
 from .sandbox import SandboxChoice, SandboxConfig
@@ -24,7 +24,7 @@ from .submission import ChecksConfig, EvaluatorConfig, QueueConfig
 from .sweeps import _first, _job_suffix, slugify, sweep_keys, varying_overrides
 
 __all__ = ["HarnessConfig", "register", "validate", "model_label", "CatalogConfig", "GraderConfig", "ReportConfig",
-           "DatasetConfig", "InteropConfig", "PromptsConfig", "download_retry", "GenerationConfig", "ResumeConfig",
+           "DataConfig", "DatasetConfig", "InteropConfig", "PromptsConfig", "download_retry", "GenerationConfig", "ResumeConfig",
            "ToolsConfig", "ModelConfig", "PricingConfig", "ServeConfig", "is_local_url", "keyless",
            "web_search_mode", "SandboxChoice", "SandboxConfig", "ChecksConfig", "EvaluatorConfig", "QueueConfig",
            "slugify", "sweep_keys", "varying_overrides"]
@@ -46,6 +46,7 @@ class HarnessConfig:
     grader: GraderConfig = field(default_factory=GraderConfig)
     resume: ResumeConfig = field(default_factory=ResumeConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     # sandbox.backend=auto|bwrap|subprocess|docker for every sandbox (tools/sandbox.py).
     sandbox: SandboxChoice = field(default_factory=SandboxChoice)
     # Free-form notes copied into the manifest and the batch metadata.

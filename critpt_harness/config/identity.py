@@ -71,6 +71,10 @@ CLASSIFICATION: Dict[str, bool] = {
     "generation.preflight": False,
     "generation.stop_after_fatal": False,
     # dataset: the content is covered by the dataset hash, not by where it came from
+    # The version is identity (another version is another benchmark); where its problems came from is not.
+    "dataset.version": True,
+    "dataset.source": False,
+    "dataset.revision": False,
     "dataset.path": False,
     "dataset.url_template": False,
     "dataset.cache_dir": False,
@@ -88,6 +92,7 @@ CLASSIFICATION: Dict[str, bool] = {
     "catalog": False,
     "checks": False,
     "queue": False,
+    "data": False,
     "interop": False,
     "report": False,
     "grader": False,

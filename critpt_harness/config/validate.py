@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .data import check_dataset
 from .grading import validate_grader
 from .identity import classification
 from .sandbox import SandboxConfig, validate_sandbox
@@ -61,6 +62,7 @@ def validate(cfg: HarnessConfig) -> None:
         raise ConfigError("model.max_tokens_param must be 'max_tokens' or 'max_completion_tokens'")
     if g.epochs < 1:
         raise ConfigError(f"generation.epochs={g.epochs}: must be at least 1")
+    check_dataset(cfg.dataset)
     if cfg.dataset.limit is not None and cfg.dataset.limit < 1:
         raise ConfigError(f"dataset.limit={cfg.dataset.limit}: must be at least 1 (or null for the whole set)")
     if g.max_cost_usd is not None and g.max_cost_usd < 0:

@@ -1,20 +1,18 @@
-"""Load and validate the CritPt problems; download and cache the pinned public set.
+"""Load and validate the CritPt problems, from the source ``dataset.source`` names, and check
+them against the chosen version (``dataset.version``, data/versions/).
 
-The tool knows the official public id set (``PUBLIC_IDS``) on its own, so a
-missing or extra problem in whatever was loaded is caught before any work.
+The tool knows each version's ids and checksums on its own, so a missing or extra
+problem, or one whose text differs, is caught before any work.
 """
 
 from __future__ import annotations
 
 import ast
-import asyncio
-import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -22,19 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..config import DatasetConfig
 from ..errors import DatasetError
-from ..failures import HTTPStatusError, unreachable
-from ..http import async_client, get_bytes
-from ..retry import RetryPolicy
-from ..runfiles import write_text_atomic
-from ..runs import canonical_sha256, default_cache_dir
+from ..runs import canonical_sha256
+from . import versions
+from .versions import PUBLIC_IDS, BenchmarkVersion, sort_key
 
 log = logging.getLogger(__name__)
 
-_PUBLIC = json.loads(resources.files("critpt_harness").joinpath("data/public_set.json").read_text())
-PUBLIC_IDS: tuple[str, ...] = tuple(_PUBLIC["problem_ids"])
-PUBLIC_COMMIT: str = _PUBLIC["commit"]
-_CANONICAL_SHA256: Dict[str, str] = _PUBLIC["canonical_sha256"]
+__all__ = ["PUBLIC_IDS", "Problem", "ProblemSet", "Origin", "load_problems", "load_directory", "select"]
 FILE_PATTERN = re.compile(r"^Challenge_(\d+)\.json$")
+# Written by `critpt-harness data pull data.dir=...` beside the files: where they came from.
+SOURCE_FILE = "critpt-source.json"
 
 
 class Problem(BaseModel):
@@ -83,12 +78,36 @@ class ChallengeFile(BaseModel):
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Which version a set is and where it came from: recorded in the manifest (``dataset``)."""
+
+    source: str  # github | huggingface | path
+    version: Optional[str] = None  # None: a private set
+    revision: Optional[str] = None  # the commit the files are at (GitHub or Hugging Face), when known
+    requested: Optional[str] = None  # the branch or tag that was resolved to ``revision``
+    verified: Optional[bool] = None  # matches the version's checksums; None: not checked (private set)
+    differ: tuple[str, ...] = ()  # problems whose text is not the version's
+    location: str = ""  # URL template, repository or folder
+
+    def manifest(self, problem_set: "ProblemSet") -> Dict[str, Any]:
+        out: Dict[str, Any] = {"source": self.source, "version": self.version, "revision": self.revision,
+                               "verified": self.verified, "sha256": problem_set.sha256,
+                               "size": problem_set.full_size or len(problem_set), "location": self.location}
+        if self.requested:
+            out["requested_revision"] = self.requested
+        if self.differ:
+            out["differ"] = list(self.differ)
+        return out
+
+
+@dataclass(frozen=True)
 class ProblemSet:
     problems: tuple[Problem, ...]
     source: str
     sha256: str
     public: bool = True
     full_size: Optional[int] = None  # problems in the whole set when this is a subset (dataset.ids/limit)
+    origin: Optional[Origin] = None
 
     @property
     def subset(self) -> bool:
@@ -179,31 +198,38 @@ def _select_problems(files: Dict[Path, ChallengeFile], checkpoints: bool = False
     return problems
 
 
-def _sort_key(problem_id: str) -> tuple:
-    m = re.match(r"^Challenge_(\d+)_", problem_id)
-    return (0, int(m.group(1)), problem_id) if m else (1, 0, problem_id)
+def problems_from_rows(rows: List[Dict[str, Any]], where: str) -> List[Problem]:
+    """Problems from flat records (a parquet table's rows), validated like a challenge file's."""
+    out = []
+    for n, row in enumerate(rows):
+        try:
+            problem = Problem.model_validate(row)
+        except ValidationError as exc:
+            raise DatasetError(_format_validation_error(Path(f"{where} row {n}"), exc)) from exc
+        problem.challenge = problem.challenge or re.sub(r"_main$", "", problem.problem_id)
+        out.append(problem)
+    return out
 
 
-def check_public_coverage(ids: List[str], source: str) -> None:
-    missing = sorted(set(PUBLIC_IDS) - set(ids), key=_sort_key)
-    extra = sorted(set(ids) - set(PUBLIC_IDS), key=_sort_key)
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"missing {len(missing)}: {', '.join(missing)}")
-        if extra:
-            parts.append(f"not in the public set {len(extra)}: {', '.join(extra)}")
-        raise DatasetError(
-            f"{source} does not hold the {len(PUBLIC_IDS)} public CritPt problems ({'; '.join(parts)}). "
-            "The grader only accepts batches covering exactly the public set: point dataset.path at a "
-            "complete copy, or leave it empty to download the pinned set."
-        )
+def check_public_coverage(ids: List[str], source: str, version: Optional[BenchmarkVersion] = None) -> None:
+    """The ids are exactly the version's (the default version when none is given)."""
+    chosen = version or versions.get(versions.DEFAULT)
+    if chosen.known:
+        chosen.check_ids(ids, source)
 
 
-def load_directory(directory: Path, *, expect_public: bool = True, checkpoints: bool = False) -> ProblemSet:
+def _hashed(problems: List[Problem], source: str, public: bool, origin: Optional[Origin] = None) -> ProblemSet:
+    problems = sorted(problems, key=lambda p: sort_key(p.problem_id))
+    digest = canonical_sha256([p.model_dump(mode="json") for p in problems])
+    return ProblemSet(problems=tuple(problems), source=source, sha256=digest, public=public, origin=origin)
+
+
+def load_directory(directory: Path, *, expect_public: bool = True, checkpoints: bool = False,
+                   version: Optional[BenchmarkVersion] = None, check_ids: bool = True) -> ProblemSet:
     """Load a directory of challenge files: the official ``Challenge_N.json`` layout
-    (checked against the public id set), or with ``expect_public=False`` any
-    ``*.json`` challenge files (a private set, the example challenge)."""
+    (checked against the version's ids), or with ``expect_public=False`` any ``*.json``
+    challenge files (a private set, the example challenge). A folder holding only the
+    parquet of a Hugging Face copy (``data pull data.dir=...``) is read as that table."""
     if not directory.is_dir():
         raise DatasetError(
             f"dataset.path={directory} is not a directory: give the folder holding Challenge_N.json files"
@@ -212,97 +238,24 @@ def load_directory(directory: Path, *, expect_public: bool = True, checkpoints: 
         paths = sorted((p for p in directory.iterdir() if FILE_PATTERN.match(p.name)),
                        key=lambda p: int(FILE_PATTERN.match(p.name).group(1)))  # type: ignore[union-attr]  # filtered above
     else:
-        paths = sorted(directory.glob("*.json"))
-    if not paths:
-        kind = "Challenge_N.json" if expect_public else "*.json challenge"
-        raise DatasetError(f"dataset.path={directory} holds no {kind} files")
-    files = {p: parse_challenge_file(p, p.read_bytes()) for p in paths}
-    if not expect_public:  # the public layout is one file per challenge: nothing to drop there
-        files = without_copies(files)
-    problems = sorted(_select_problems(files, checkpoints), key=lambda p: _sort_key(p.problem_id))
-    if expect_public:
-        check_public_coverage([p.problem_id for p in problems], f"dataset.path={directory}")
-    digest = canonical_sha256([p.model_dump(mode="json") for p in problems])
-    return ProblemSet(problems=tuple(problems), source=str(directory), sha256=digest, public=expect_public)
+        paths = sorted(p for p in directory.glob("*.json") if p.name != SOURCE_FILE)
+    if not paths and expect_public and any(directory.glob("*.parquet")):
+        from .hub import read_tables
 
-
-def _cache_folder(cfg: DatasetConfig) -> Path:
-    root = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
-    tag = hashlib.sha256(cfg.url_template.encode()).hexdigest()[:12]
-    return root / "datasets" / f"public-{tag}"
-
-
-def _verify(name: str, content: bytes, source: str) -> None:
-    expected = _CANONICAL_SHA256.get(name)
-    try:
-        actual = canonical_sha256(json.loads(content))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{source}: not valid JSON ({exc})") from exc
-    if expected != actual:
-        raise DatasetError(
-            f"{source}: content does not match the pinned CritPt commit {PUBLIC_COMMIT[:12]} "
-            f"(sha256 {actual[:12]}, expected {str(expected)[:12]}). Check dataset.url_template, "
-            "or set dataset.verify=false to accept a modified copy."
-        )
-
-
-async def _download_all(cfg: DatasetConfig, folder: Path, names: List[str]) -> None:
-    import httpx  # only when downloading: a local or cached set needs no HTTP client
-
-    policy = RetryPolicy.from_config(cfg.retry, permanent=unreachable)  # offline: say so at once
-    limit = asyncio.Semaphore(8)
-
-    async def one(client: "httpx.AsyncClient", name: str) -> None:
-        url = cfg.url_template.format(name=name)
-        async with limit:
-            try:
-                content = await get_bytes(client, url, policy)
-            except HTTPStatusError as exc:
-                raise DatasetError(
-                    f"downloading {url} failed with HTTP {exc.status_code}. Check dataset.url_template, "
-                    "or pass dataset.path=<folder with Challenge_N.json>."
-                ) from exc
-            except httpx.TransportError as exc:
-                raise DatasetError(
-                    f"cannot download the CritPt public set from {url} ({type(exc).__name__}: {exc}). "
-                    "You may be offline: pass dataset.path=<folder with Challenge_N.json> "
-                    "(a clone of github.com/CritPt-Benchmark/CritPt, data/public_test_challenges/json)."
-                ) from exc
-        if cfg.verify:
-            _verify(name, content, url)
-        write_text_atomic(folder / name, content.decode("utf-8"))
-
-    async with async_client(timeout=cfg.download_timeout) as client:
-        await asyncio.gather(*(one(client, n) for n in names))
-
-
-def load_public(cfg: DatasetConfig) -> ProblemSet:
-    """The pinned public set, from the cache or downloaded (and verified) once."""
-    folder = _cache_folder(cfg)
-    folder.mkdir(parents=True, exist_ok=True)
-    names = [f"Challenge_{i.split('_')[1]}.json" for i in PUBLIC_IDS]
-    todo = []
-    for name in names:
-        path = folder / name
-        if not path.exists():
-            todo.append(name)
-        elif cfg.verify:
-            try:
-                _verify(name, path.read_bytes(), str(path))
-            except DatasetError:
-                log.warning("cached %s is damaged; downloading it again", path)
-                todo.append(name)
-    if todo:
-        from ..config import is_local_url
-        from ..http import OFFLINE_ENV, offline
-
-        if offline() and not is_local_url(cfg.url_template):
-            raise DatasetError(f"{len(todo)} CritPt problem files are not cached in {folder} and {OFFLINE_ENV} is "
-                               "set, so nothing is downloaded: pass dataset.path=<folder with Challenge_N.json>.")
-        log.info("downloading %d CritPt problem files into %s", len(todo), folder)
-        asyncio.run(_download_all(cfg, folder, todo))
-    problem_set = load_directory(folder)
-    return ProblemSet(problem_set.problems, f"{cfg.url_template} (cached in {folder})", problem_set.sha256)
+        rows = read_tables(sorted(directory.glob("*.parquet")))
+        problems = [p for p in problems_from_rows(rows, f"dataset.path={directory}")
+                    if checkpoints or p.problem_type == "main"]
+    else:
+        if not paths:
+            kind = "Challenge_N.json" if expect_public else "*.json challenge"
+            raise DatasetError(f"dataset.path={directory} holds no {kind} files")
+        files = {p: parse_challenge_file(p, p.read_bytes()) for p in paths}
+        if not expect_public:  # the public layout is one file per challenge: nothing to drop there
+            files = without_copies(files)
+        problems = _select_problems(files, checkpoints)
+    if expect_public and check_ids:
+        check_public_coverage([p.problem_id for p in problems], f"dataset.path={directory}", version)
+    return _hashed(problems, str(directory), expect_public)
 
 
 def select(problem_set: ProblemSet, ids: List[str], limit: Optional[int]) -> ProblemSet:
@@ -321,17 +274,51 @@ def select(problem_set: ProblemSet, ids: List[str], limit: Optional[int]) -> Pro
     if limit is not None:
         chosen = chosen[:limit]
     digest = canonical_sha256([p.model_dump(mode="json") for p in chosen])
-    return ProblemSet(tuple(chosen), problem_set.source, digest, problem_set.public, len(problem_set))
+    return replace(problem_set, problems=tuple(chosen), sha256=digest, full_size=len(problem_set))
 
 
 def load_problems(cfg: DatasetConfig) -> ProblemSet:
     """The configured problem set, or the subset that dataset.ids / dataset.limit name."""
-    return select(_load_problems(cfg), list(cfg.ids), cfg.limit)
+    return select(load_full(cfg), list(cfg.ids), cfg.limit)
 
 
-def _load_problems(cfg: DatasetConfig) -> ProblemSet:
-    if not cfg.public and not cfg.path:
-        raise DatasetError("dataset.public=false needs dataset.path=<folder of your challenge JSON files>")
-    if cfg.path:
-        return load_directory(Path(cfg.path).expanduser(), expect_public=cfg.public, checkpoints=cfg.checkpoints)
-    return load_public(cfg)
+def _pulled_from(folder: Path) -> Dict[str, Any]:
+    """What `data pull` recorded about a folder it wrote (nothing for any other folder)."""
+    try:
+        data = json.loads((folder / SOURCE_FILE).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def load_full(cfg: DatasetConfig) -> ProblemSet:
+    """The whole set (no dataset.ids / dataset.limit), checked against its version."""
+    if not cfg.public:
+        if not cfg.path:
+            raise DatasetError("dataset.public=false needs dataset.path=<folder of your challenge JSON files>")
+        folder = Path(cfg.path).expanduser()
+        private = load_directory(folder, expect_public=False, checkpoints=cfg.checkpoints)
+        return replace(private, origin=Origin("path", location=str(folder)))
+    version = versions.get(cfg.version)
+    if cfg.kind == "path":
+        folder = Path(cfg.path or "").expanduser()
+        pulled = _pulled_from(folder)
+        if not version.known and cfg.verify:
+            version.check_ids([], f"dataset.path={folder}")  # refuses: says why and what to do
+        # ids as the version's (unless verify is off); a copy whose text differs is used, labelled unverified
+        loaded = load_directory(folder, checkpoints=cfg.checkpoints, version=version, check_ids=cfg.verify)
+        verified, differ = version.check([p.model_dump() for p in loaded.problems], f"dataset.path={folder}",
+                                         verify=False)
+        if differ:
+            log.warning("dataset.path=%s: %d problem(s) differ from %s (%s): the run is labelled 'unverified copy'",
+                        folder, len(differ), version.label, ", ".join(differ[:5]))
+        origin = Origin("path", version.name, pulled.get("revision"), verified=verified, differ=tuple(differ),
+                        location=str(folder))
+        return replace(loaded, origin=origin)
+    if cfg.kind == "huggingface":
+        from .hub import load_hub
+
+        return load_hub(cfg, version)
+    from .github import load_github
+
+    return load_github(cfg, version)
