@@ -147,6 +147,19 @@ class PromptsInfo(_Open):
     commit: Optional[str] = None
 
 
+class DatasetInfo(_Open):
+    """Which CritPt version a run's problems are and where they came from (data/problems.Origin)."""
+
+    source: Optional[str] = None  # github | huggingface | path
+    version: Optional[str] = None  # e.g. v1; None for a private set
+    revision: Optional[str] = None  # the commit the problems are at (GitHub or Hugging Face), when known
+    requested_revision: Optional[str] = None  # the branch or tag resolved to it
+    verified: Optional[bool] = None  # checked against the version's checksums
+    sha256: Optional[str] = None  # the dataset hash (as dataset_sha256)
+    size: Optional[int] = None  # problems in the whole set (the M of "N of M")
+    location: Optional[str] = None
+
+
 class QueuedInfo(_Open):
     """Epochs waiting in the grading queue."""
 
@@ -165,6 +178,7 @@ class Manifest(RunFile):
     git_revision: Optional[str] = None
     packages: Dict[str, str] = Field(default_factory=dict)
     dataset_sha256: Optional[str] = None
+    dataset: Optional[DatasetInfo] = None
     prompt_hash: Optional[str] = None
     prompts: Optional[PromptsInfo] = None
     config_hash: Optional[str] = None

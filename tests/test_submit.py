@@ -141,7 +141,7 @@ def test_refunded_server_failures_are_retried_a_bounded_number_of_times(run, tmp
     assert statuses == [502, 504, 500, 502, 500, 200]
 
 
-@pytest.mark.parametrize("case,advice", [("400", "covers all public problems"), ("401", "key was refused"),
+@pytest.mark.parametrize("case,advice", [("400", "seems to grade another CritPt version"), ("401", "key was refused"),
                                          ("403", "no CritPt grading access")])
 def test_client_errors_are_not_retried_and_explained(run, tmp_path, case, advice, monkeypatch):
     with FakeGrader(api_key=KEY, forbidden=case == "403") as grader:

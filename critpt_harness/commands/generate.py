@@ -68,13 +68,23 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> Non
             changed.append({"key": key, "from": old, "to": new, "at": now_iso()})
     run.write_config(resolved)
     mark_latest(run.path)  # stage commands without run_dir pick this one
-    extra = {"accepted_changes": changed} if changed else {}
+    extra: Dict[str, Any] = {"accepted_changes": changed} if changed else {}
     subset = {"problems": len(problems), "of": problems.full_size} if problems.subset else None
+    if problems.origin is not None:  # which CritPt version, from where, verified or not
+        extra["dataset"] = problems.origin.manifest(problems)
     run.update_manifest(dataset_sha256=problems.sha256, problem_ids=problems.ids, public_set=problems.public,
                         subset=subset,
                         prompt_hash=prompt_set.hash, prompts=prompt_set.manifest(),
                         config_hash=identity.config_hash(resolved), model=model_label(cfg), tags=list(cfg.tags),
                         **extra)
+
+
+def _version_note(problems: ProblemSet) -> str:
+    origin = problems.origin
+    if origin is None or origin.version is None:
+        return ""
+    at = f" at {origin.revision[:12]}" if origin.revision else ""
+    return f", CritPt {origin.version}{at}" + ("" if origin.verified else ", UNVERIFIED")
 
 
 def check_keys(cfg: HarnessConfig, *, evaluator: bool) -> None:
@@ -96,7 +106,7 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
     check_keys(cfg, evaluator=False)
     problems = load_problems(cfg.dataset)
     what = f"a SUBSET: {len(problems)} of {problems.full_size}" if problems.subset else str(len(problems))
-    echo(f"problems: {what} from {problems.source} (sha256 {problems.sha256[:12]})")
+    echo(f"problems: {what} from {problems.source} (sha256 {problems.sha256[:12]}){_version_note(problems)}")
     prepare_run(cfg, run, problems)
     echo(f"run folder: {run.path}")
     budget, estimate = plan_budget(cfg, run, len(problems) * cfg.generation.epochs,

@@ -132,7 +132,7 @@ def build_report(paths: List[Path], cfg: ReportConfig, out_dir: Optional[Path] =
                                                             "provenance": {str(r.path): r.provenance.as_dict()
                                                                            for r in runs},
                                                             "leaderboard": entries, "notes": notes})))
-    return ReportResult(out_dir, files, runs, entries, short_table(runs, entries), notes)
+    return ReportResult(out_dir, files, runs, entries, short_table(runs, entries, table), notes)
 
 
 def _document(runs: List[RunData], table: OfficialTable, entries: List[Entry], png: Optional[bytes],
@@ -155,7 +155,7 @@ def _document(runs: List[RunData], table: OfficialTable, entries: List[Entry], p
     else:
         doc = Document(f"CritPt report: {len(runs)} runs")
         doc.add(Para(made))
-        _comparison_table(doc, runs, entries)
+        _comparison_table(doc, runs, entries, table)
         leaderboard_section(doc, entries, table, png, png_file)
         unranked_section(doc, runs, names)
         for run in runs:
@@ -167,11 +167,12 @@ def _document(runs: List[RunData], table: OfficialTable, entries: List[Entry], p
     return doc
 
 
-def _comparison_table(doc: Document, runs: List[RunData], entries: List[Entry]) -> None:
+def _comparison_table(doc: Document, runs: List[RunData], entries: List[Entry],
+                      table: Optional[OfficialTable] = None) -> None:
     rows = []
     names = display_names(runs)
     for r in runs:
-        mine = run_entry(r)
+        mine = run_entry(r, table)
         p = place(entries, mine) if mine is not None else None
         rows.append([names[r.path], str(r.path), r.protocol, r.tools, r.effort, f"{r.provenance.epochs}/{r.epochs_planned}",
                      pct(r.stats.mean) if r.graded else "not graded", pct(r.stats.stderr), interval(r),
@@ -182,12 +183,12 @@ def _comparison_table(doc: Document, runs: List[RunData], entries: List[Entry]) 
                    "grading", "tokens in / out", "cost", "place"], rows, align_right=(5, 6, 7, 10, 11, 12)))
 
 
-def short_table(runs: List[RunData], entries: List[Entry]) -> str:
+def short_table(runs: List[RunData], entries: List[Entry], table: Optional[OfficialTable] = None) -> str:
     """The few lines printed at the end of the command."""
     names = display_names(runs)
     lines = [f"{'run':<28} {'graded':>6} {'mean':>8} {'SE':>7} {'95% interval':>17} {'cost':>10} {'place':>7}  grading"]
     for r in runs:
-        mine = run_entry(r)
+        mine = run_entry(r, table)
         p = place(entries, mine) if mine is not None else None
         ci = f"{pct(r.stats.ci_low)}-{pct(r.stats.ci_high)}" if r.stats.has_interval else "–"
         lines.append(f"{names[r.path][:28]:<28} {f'{r.provenance.epochs}/{r.epochs_planned}':>6} "

@@ -10,14 +10,14 @@ from ..providers import is_offline
 from .catalog import ATTRIBUTIONS, TITLES, ModelMatch
 from .data import RunData
 from .fmt import interval, pct
-from .leaderboard import Entry, OfficialTable, official_match, place, run_entry, settings_differ
+from .leaderboard import Entry, OfficialTable, official_match, other_version, place, run_entry, settings_differ
 from .render import Bullets, Document, Heading, Image, Para, Table
 
 AA_NOTE = "Artificial Analysis asks for attribution to https://artificialanalysis.ai/ wherever its data is shown."
 
 
 def comparison(doc: Document, run: RunData, table: OfficialTable, entries: List[Entry], level: int) -> None:
-    mine = run_entry(run)
+    mine = run_entry(run, table)
     official = official_match(table, run)
     items = []
     if official is not None:
@@ -63,6 +63,10 @@ def comparison(doc: Document, run: RunData, table: OfficialTable, entries: List[
                      f"and the CritPt scores in the catalog snapshot"
                      + (f"; just above: {', '.join(p.above)}" if p.above else "")
                      + (f"; just below: {', '.join(p.below)}" if p.below else "") + "."))
+    elif run.graded and run.provenance.ranked and other_version(run, table):
+        doc.add(Para(f"Not placed: this run is on {run.provenance.set_name or 'another version'}, and the official "
+                     f"table was made on CritPt {table.version or 'v1'}: scores on different versions are not ranked "
+                     "together."))
     elif run.graded:
         doc.add(Para(f"Not placed: {run.provenance.label}. Only official gradings of the full public set, "
                      "with independent epochs, are ranked among the official scores."))
@@ -106,7 +110,8 @@ def unranked_section(doc: Document, runs: List[RunData], names: Dict, level: int
 def leaderboard_section(doc: Document, entries: List[Entry], table: OfficialTable, png: Optional[bytes],
                         png_file: Optional[str], level: int = 1) -> None:
     doc.add(Heading(level, "CritPt leaderboard"))
-    doc.add(Para(f"Official table: {table.source}, {table.as_of} ({table.source_url}); {table.metric}. "
+    doc.add(Para(f"Official table: {table.source}, {table.as_of} ({table.source_url}); {table.metric}"
+                 f"{f', on CritPt {table.version}' if table.version else ''}. "
                  "Catalog rows are the CritPt scores the snapshot's catalogs publish (their own measurements, "
                  "possibly under other settings). Runs: mean over graded epochs with the 95% t-interval."))
     rows = []

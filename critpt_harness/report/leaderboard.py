@@ -27,6 +27,7 @@ class OfficialTable:
     attribution: str
     entries: List[Dict[str, Any]]
     file: str
+    version: Optional[str] = None  # the CritPt version its scores were made on; None: not said (then v1)
 
 
 @dataclass
@@ -60,7 +61,7 @@ def load_official(path: Optional[str] = None) -> OfficialTable:
         raise ConfigError(f"{file}: not a CritPt table (needs entries: [{{model, score}}]): {exc}") from exc
     return OfficialTable(data.get("title", "CritPt leaderboard"), data.get("source", str(file)),
                          data.get("source_url", ""), str(data.get("as_of", "")), data.get("metric", ""),
-                         data.get("attribution", ""), entries, str(file))
+                         data.get("attribution", ""), entries, str(file), data.get("version"))
 
 
 def _key(text: str) -> str:
@@ -107,10 +108,16 @@ def display_names(runs: List[RunData]) -> Dict[Path, str]:
     return {r.path: f"{r.label} ({r.path.name})" if labels.count(r.label) > 1 else r.label for r in runs}
 
 
-def run_entry(run: RunData, name: Optional[str] = None) -> Optional[Entry]:
-    """The run as a leaderboard entry; None unless its score may be ranked (see provenance)."""
+def other_version(run: RunData, table: Optional[OfficialTable]) -> bool:
+    """The run's problems are another CritPt version than the one the table's scores were made on."""
+    return table is not None and run.provenance.public_set and not run.provenance.on_version(table.version)
+
+
+def run_entry(run: RunData, table: Optional[OfficialTable] = None, name: Optional[str] = None) -> Optional[Entry]:
+    """The run as a leaderboard entry; None unless its score may be ranked (see provenance) among the
+    table's, which were made on one CritPt version."""
     s = run.stats
-    if s.mean is None or not run.provenance.ranked:
+    if s.mean is None or not run.provenance.ranked or other_version(run, table):
         return None
     when = run.graded_dates[-1][:10] if run.graded_dates else "?"
     return Entry(name or f"{run.label} (this run)", 100 * s.mean, "run",
@@ -128,7 +135,7 @@ def build(table: OfficialTable, runs: List[RunData], with_catalogs: bool = True)
         entries += catalog_entries([s for r in runs if r.catalog for s in r.catalog.all_scores])
     names = display_names(runs)
     for r in runs:  # only official, independent gradings of the full public set are ranked
-        e = run_entry(r, None if len(runs) == 1 else f"{names[r.path]} (run)")
+        e = run_entry(r, table, None if len(runs) == 1 else f"{names[r.path]} (run)")
         if e is not None:
             entries.append(e)
     # Stable: ties keep the official table's order, and a run goes first among its ties.

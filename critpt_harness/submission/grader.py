@@ -6,7 +6,9 @@ for the user (refunded, counted, quota used up).
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence
 
 import httpx
 from pydantic import ValidationError
@@ -195,7 +197,65 @@ def _quota_message(exc: BaseException) -> str:
             "run the same `critpt-harness submit run_dir=...` again after that.")
 
 
-def explain(exc: BaseException, epoch: int) -> Exception:
+# A CritPt problem id as a grader names it (Challenge_12_main; a checkpoint adds _sub_1 and the like).
+PROBLEM_ID = re.compile(r"\b[A-Za-z][A-Za-z0-9]*_\d+(?:_[A-Za-z0-9]+)+\b")
+_NOT_KNOWN = re.compile(r"unknown|not (?:in|part of|found|known|recogni[sz]ed)|invalid", re.I)
+
+
+@dataclass
+class SetMismatch:
+    """A 400 saying the batch is not the grader's problem set: the grader has moved to another version."""
+
+    lacks: List[str]  # ids the grader names that the batch does not hold
+    unknown: List[str]  # ids of the batch the grader names as not its own
+
+    def short(self) -> str:
+        parts = [f"{label} {len(ids)}: {', '.join(ids[:8])}{', ...' if len(ids) > 8 else ''}"
+                 for label, ids in (("lacks", self.lacks), ("grader does not know", self.unknown)) if ids]
+        return "the grader's problem set differs from the batch (" + "; ".join(parts) + ")"
+
+
+def set_mismatch(exc: BaseException, batch_ids: Sequence[str]) -> Optional[SetMismatch]:
+    """The ids a 400's body names, when they say the grader grades other problems than the batch's."""
+    if classify(exc).status != 400:
+        return None
+    body = str(getattr(exc, "body", "") or "")
+    named = list(dict.fromkeys(PROBLEM_ID.findall(body)))
+    ours = set(batch_ids)
+    lacks = [i for i in named if i not in ours]
+    unknown = [i for i in named if i in ours] if _NOT_KNOWN.search(body) else []
+    return SetMismatch(lacks, unknown) if lacks or unknown else None
+
+
+def _moved_on(mismatch: SetMismatch, epoch: int, version: Optional[str], size: int, words: str) -> GraderError:
+    from ..data import versions
+
+    mine = versions.get(version) if version in {v.name for v in versions.known_versions()} else None
+    others = [v for v in versions.known_versions() if v.name != (mine.name if mine else version)]
+    fits = [v for v in others if v.known and set(mismatch.lacks) <= set(v.problem_ids or [])
+            and not set(mismatch.unknown) & set(v.problem_ids or [])]
+    target = fits[0] if fits else (others[-1] if others else None)
+    if target is None:
+        pull = "`critpt-harness data pull dataset.version=<the grader's version>`"
+    elif target.known:
+        pull = f"`critpt-harness data pull dataset.version={target.name}`"
+    else:  # its ids are not known here: only its Hugging Face copy, unverified
+        pull = (f"`critpt-harness data pull dataset.version={target.name} dataset.source=huggingface "
+                "dataset.revision=main dataset.verify=false`")
+    said = "; ".join(f"{len(ids)} {what} ({', '.join(ids[:10])}{', ...' if len(ids) > 10 else ''})" for what, ids in (
+        ("problem(s) it expects that this batch lacks", mismatch.lacks),
+        ("problem(s) of this batch it does not know", mismatch.unknown)) if ids)
+    return GraderError(
+        f"epoch {epoch}: the grader rejected the batch (HTTP 400) and names {said}. The grader seems to grade "
+        f"another CritPt version than this run's ({f'CritPt {version}' if version else 'its set'}, {size} problems)"
+        f"{f', probably CritPt {target.name}' if target is not None and fits else ''}. Nothing was retried; the "
+        f"attempt is refunded (the ledger says so). Pull the version it grades with {pull}, then answer it in a "
+        f"new run_dir (`critpt-harness run dataset.version={target.name if target else '...'}`; a run folder keeps "
+        f"one version). The grader said: {words[:300]}")
+
+
+def explain(exc: BaseException, epoch: int, batch_ids: Sequence[str] = (), version: Optional[str] = None
+            ) -> Exception:
     if isinstance(exc, GraderStreamError):
         return GraderError(f"epoch {epoch}: the grader reported an error while grading ({exc}). "
                            "Failed gradings are refunded; try again later.")
@@ -207,6 +267,9 @@ def explain(exc: BaseException, epoch: int) -> Exception:
     failure = classify(exc)
     if failure.kind == "rate_limited" or isinstance(exc, RetryAfterTooLong):  # a long wait is a quota
         return QuotaExhausted(f"epoch {epoch}: " + _quota_message(exc), until=failure.until)
+    mismatch = set_mismatch(exc, batch_ids)
+    if mismatch is not None:
+        return _moved_on(mismatch, epoch, version, len(batch_ids), failure.message)
     if failure.status in ADVICE:
         return GraderError(f"epoch {epoch}: HTTP {failure.status}: {failure.message}\n-> {ADVICE[failure.status]}")
     if failure.status is not None:

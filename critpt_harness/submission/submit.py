@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Sequence
 
 import httpx
 from filelock import FileLock, Timeout
@@ -36,7 +36,7 @@ from ..retry import RetryPolicy
 from ..runfiles import JsonlAppender, read_json, write_json_atomic
 from ..runs import RunFolder, now_iso
 from ..secrets import redact, require_key
-from .grader import NOT_SENT, GraderClient, GraderStreamError, GradingOutcomeUnknown, explain
+from .grader import NOT_SENT, GraderClient, GraderStreamError, GradingOutcomeUnknown, explain, set_mismatch
 from .ledger import REFUNDED, UNKNOWN, Ledger, ledger_path
 
 
@@ -86,13 +86,13 @@ async def submit_async(cfg: EvaluatorConfig, run: RunFolder, show_progress: bool
     manifest = run.manifest()
     if manifest.get("public_set") is False and is_official_url(cfg.url):
         raise BatchError(f"{run.path} answers a private problem set (dataset.public=false); the official grader "
-                         "grades only the 70 public problems. Grade it here with `critpt-harness grade-local`, or "
+                         "grades only the public set. Grade it here with `critpt-harness grade-local`, or "
                          "rehearse against `critpt-harness serve-grader` (evaluator.url=...).")
     subset = manifest.get("subset")
     if subset and manifest.get("public_set") is not False:  # any grader: its score would not be a CritPt score
         raise BatchError(f"{run.path} answers a subset of the public set ({subset.get('problems')} of "
                          f"{subset.get('of')} problems: dataset.ids / dataset.limit). The official grader accepts "
-                         "only batches covering all 70 public problems, and a subset's score would not be a CritPt "
+                         "only batches covering its whole public set, and a subset's score would not be a CritPt "
                          "score, so nothing is posted (or written as a request). For a gradable run, generate the "
                          "full set in a new run_dir (without dataset.ids / dataset.limit).")
     prepared = {}
@@ -111,11 +111,11 @@ async def submit_async(cfg: EvaluatorConfig, run: RunFolder, show_progress: bool
         if failures:
             echo(f"warning: epoch {epoch}: {len(failures)} problems fail pre-submission checks "
                  f"(see {run.checks_file(epoch)})")
-        prepared[epoch] = (body, digest)
+        prepared[epoch] = (body, digest, [sub.problem_id for sub in batch.submissions])
 
     outcomes: Dict[int, str] = {}
     if cfg.dry_run:
-        for epoch, (body, digest) in prepared.items():
+        for epoch, (body, digest, _) in prepared.items():
             write_json_atomic(run.path / "requests" / f"epoch_{epoch}.request.json", {
                 "method": "POST", "url": cfg.url,
                 "headers": {"x-api-key": f"<from ${cfg.api_key_env}>", "content-type": "application/json"},
@@ -144,9 +144,9 @@ async def submit_async(cfg: EvaluatorConfig, run: RunFolder, show_progress: bool
             grader = GraderClient(cfg, api_key, attempts_log, show_progress)
             policy = RetryPolicy.from_config(cfg.retry, transient=(httpx.TransportError, GraderStreamError))
             async with async_client(timeout=cfg.timeout, connect_timeout=cfg.connect_timeout) as client:
-                for epoch, (body, digest) in prepared.items():
+                for epoch, (body, digest, ids) in prepared.items():
                     outcomes[epoch] = await _submit_epoch(cfg, run, ledger, grader, policy, client, epoch,
-                                                          body, digest, echo)
+                                                          body, digest, echo, ids)
     finally:
         lock.release()
     return outcomes
@@ -154,7 +154,7 @@ async def submit_async(cfg: EvaluatorConfig, run: RunFolder, show_progress: bool
 
 async def _submit_epoch(cfg: EvaluatorConfig, run: RunFolder, ledger: Ledger, grader: GraderClient,
                         policy: RetryPolicy, client: httpx.AsyncClient, epoch: int, body: bytes, digest: str,
-                        echo: Callable[[str], None]) -> str:
+                        echo: Callable[[str], None], ids: Sequence[str] = ()) -> str:
     previous = ledger.find(digest, cfg.url)
     if previous and not cfg.force:
         store_result(run, epoch, digest, previous.result, f"ledger: graded {previous.graded_at:%Y-%m-%d %H:%M} "
@@ -197,7 +197,9 @@ async def _submit_epoch(cfg: EvaluatorConfig, run: RunFolder, ledger: Ledger, gr
         try:
             result = await grader.post_once(client, body, epoch, digest, attempt, attempt_id)
         except (HTTPStatusError, GraderStreamError) as exc:  # the grader answered: refunded
-            ledger.close(attempt_id, digest, cfg.url, REFUNDED, redact(str(exc))[:300])
+            mismatch = set_mismatch(exc, ids)
+            ledger.close(attempt_id, digest, cfg.url, REFUNDED,
+                         (mismatch.short() + ": " if mismatch else "") + redact(str(exc))[:300])
             raise
         except NOT_SENT as exc:  # the body never fully reached the grader
             ledger.close(attempt_id, digest, cfg.url, REFUNDED, grader.transport_reason(exc))
@@ -221,7 +223,7 @@ async def _submit_epoch(cfg: EvaluatorConfig, run: RunFolder, ledger: Ledger, gr
         result, _ = await policy.call(once, on_retry=on_retry)
     except (HTTPStatusError, RetryAfterTooLong, httpx.TransportError, GraderStreamError,
             GradingOutcomeUnknown) as exc:
-        raise explain(exc, epoch) from exc
+        raise explain(exc, epoch, ids, (run.manifest().get("dataset") or {}).get("version")) from exc
     local = bool(data.get("local_grader"))
     store_result(run, epoch, digest, data, f"local grader {cfg.url}" if local else "grader", cfg.url)
     return f"graded{' by a LOCAL grader' if local else ''}: accuracy {result.accuracy:.4f}"
