@@ -267,6 +267,10 @@ def _leave() -> None:
     os._exit(0)
 
 
+# Commands whose next word is an action (set as <command>.action).
+_ACTIONS = {"queue": ("add", "list", "run"), "data": ("pull", "list")}
+
+
 def _main(argv: List[str] | None) -> None:
     global _ARGV
     args = list(sys.argv[1:] if argv is None else argv)
@@ -292,13 +296,14 @@ def _main(argv: List[str] | None) -> None:
         print(f"error: unknown command {command!r}; choose one of: {', '.join(NAMES)}\n\n{usage()}",
               file=sys.stderr)
         sys.exit(2)
-    if command == "queue":  # `queue add|list|run [--wait]` read as queue.action / queue.wait
-        if args and args[0] in ("add", "list", "run"):
-            args[0] = f"queue.action={args[0]}"
+    actions = _ACTIONS.get(command)
+    if actions:  # `queue add|list|run [--wait]`, `data pull|list`: read as <command>.action (queue.wait)
+        if args and args[0] in actions:
+            args[0] = f"{command}.action={args[0]}"
         elif args and "=" not in args[0] and not args[0].startswith("-"):
-            print(f"error: `queue {args[0]}`: use `critpt-harness queue add|list|run [--wait]`", file=sys.stderr)
+            print(f"error: `{command} {args[0]}`: use `critpt-harness {command} {'|'.join(actions)}`", file=sys.stderr)
             sys.exit(2)
-        args = ["queue.wait=true" if a == "--wait" else a for a in args]
+        args = ["queue.wait=true" if a == "--wait" and command == "queue" else a for a in args]
     _ARGV = [command, *args]
     config_module.register()
     # Hydra takes overrides as one run of positional arguments: put command= in that run.

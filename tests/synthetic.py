@@ -378,6 +378,51 @@ def write_public_set(folder: Path) -> Path:
     return folder
 
 
+def write_version_file(folder: Path, name: str, public_dir: Path, *, date: str = "2030-01-01") -> Path:
+    """A CritPt version file describing the challenge files of ``public_dir`` (ids, per-problem and
+    per-file checksums), as a version added later would be: one new file."""
+    from critpt_harness.data.versions import problem_checksum
+    from critpt_harness.runs import canonical_sha256
+
+    files = sorted(public_dir.glob("Challenge_*.json"), key=lambda p: int(p.stem.split("_")[1]))
+    problems = [p for f in files for p in json.loads(f.read_text())["problems"] if p["problem_type"] == "main"]
+    version = {
+        "name": name, "title": f"CritPt {name} (synthetic)", "date": date,
+        "problem_ids": [p["problem_id"] for p in problems],
+        "problem_sha256": {p["problem_id"]: problem_checksum(p) for p in problems},
+        "github": {"repository": "synthetic/CritPt", "commit": "f" * 40, "directory": "json",
+                   "file_sha256": {f.name: canonical_sha256(json.loads(f.read_text())) for f in files}},
+        "huggingface": {"repo_id": "CritPt-Benchmark/CritPt", "revision": None,
+                        "files": ["data/train-00000-of-00001.parquet"]},
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(version, indent=2))
+    return folder / f"{name}.json"
+
+
+def parquet_of(public_dir: Path, edit=None) -> bytes:
+    """The challenge files of ``public_dir`` as the Hugging Face dataset lays them out: one row per
+    problem, ``metadata_<key>`` columns, written by pyarrow; ``edit(rows)`` may change the rows first."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = []
+    for f in sorted(public_dir.glob("Challenge_*.json"), key=lambda p: int(p.stem.split("_")[1])):
+        for p in json.loads(f.read_text())["problems"]:
+            row = {k: v for k, v in p.items() if k not in ("metadata", "testcases")}
+            row["testcases"] = json.dumps(p.get("testcases"))
+            row.update({f"metadata_{k}": json.dumps(v) if not isinstance(v, str) else v
+                        for k, v in (p.get("metadata") or {}).items()})
+            rows.append(row)
+    if edit is not None:
+        edit(rows)
+    out = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), out)
+    return out.getvalue()
+
+
 # -- the example challenge: golden answers and checkpoints --------------------------------------------------
 
 EXAMPLE_CHALLENGE = "leaky_cavity"

@@ -42,6 +42,9 @@ COMMANDS: Tuple[Command, ...] = (
             "rehearse the submission path", "grading:cmd_serve_grader"),
     Command("grade-local", "grade the run's batches here against a set with golden answers",
             "grading:cmd_grade_local", stage=True),
+    Command("data", "`data pull` (the problem set and the official prompt files, for nodes without a network; "
+            "prints the line they run with), `data list` (the versions, and what is cached and verified)",
+            "data:cmd_data"),
     Command("queue", "the grading queue across quota windows: `queue add` (a run's epochs), `queue` (list, "
             "with expected times), `queue run [--wait]` (post as the quota allows)", "submission:cmd_queue"),
 )

@@ -9,6 +9,7 @@ contents nobody here has seen (v2) has no ids and no checksums: it can only be u
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import lru_cache
 from importlib import resources
@@ -142,20 +143,29 @@ def _read(path: Any) -> BenchmarkVersion:
     return version.model_copy(update={"file": str(path)})
 
 
+# A folder of more version files (a site that knows a newer version's ids, a test): each file adds
+# a version, or replaces the shipped one of the same name.
+VERSIONS_ENV = "CRITPT_HARNESS_VERSIONS"
+
+
 def versions_dir() -> Any:
     return resources.files("critpt_harness").joinpath("data/versions")
 
 
 @lru_cache(maxsize=None)
-def _all(folder: str) -> Tuple[BenchmarkVersion, ...]:
-    root = versions_dir() if folder == "" else Path(folder)
-    found = [_read(p) for p in root.iterdir() if p.name.endswith(".json")]
-    return tuple(sorted(found, key=lambda v: (v.date or "9999", v.name)))
+def _all(extra: str) -> Tuple[BenchmarkVersion, ...]:
+    found = {v.name: v for v in (_read(p) for p in versions_dir().iterdir() if p.name.endswith(".json"))}
+    if extra:
+        folder = Path(extra).expanduser()
+        if not folder.is_dir():
+            raise ConfigError(f"{VERSIONS_ENV}={extra} is not a folder of CritPt version files")
+        found.update({v.name: v for v in (_read(p) for p in sorted(folder.glob("*.json")))})
+    return tuple(sorted(found.values(), key=lambda v: (v.date or "9999", v.name)))
 
 
 def known_versions() -> List[BenchmarkVersion]:
-    """Every version this tool knows, oldest first."""
-    return list(_all(str(_FOLDER or "")))
+    """Every version this tool knows, oldest first (undated ones last)."""
+    return list(_all(os.environ.get(VERSIONS_ENV, "")))
 
 
 def get(name: str) -> BenchmarkVersion:
@@ -171,9 +181,6 @@ def matching(ids: Iterable[str]) -> Optional[BenchmarkVersion]:
     wanted = set(ids)
     return next((v for v in known_versions() if v.known and set(v.problem_ids or []) == wanted), None)
 
-
-# Tests point this at a folder of their own version files (one more file is one more version).
-_FOLDER: Optional[Path] = None
 
 DEFAULT = DatasetConfig().version
 PUBLIC_IDS: Tuple[str, ...] = tuple(get(DEFAULT).problem_ids or ())
