@@ -15,7 +15,7 @@ from critpt_harness.generation.loop import generate_async
 from critpt_harness.generation.records import latest_records
 from critpt_harness.commands.batches import cmd_assemble
 from critpt_harness.commands.generate import cmd_generate
-from critpt_harness.data.problems import load_problems
+from critpt_harness.data.sets import load_problems
 from critpt_harness.runs import RunFolder
 from tests.fakes.llm import FakeLLMServer
 

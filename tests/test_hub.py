@@ -10,7 +10,6 @@ import hashlib
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -29,7 +28,7 @@ OTHER = "2" * 40
 LOAD = """
 import json, sys
 from critpt_harness.config import DatasetConfig
-from critpt_harness.data.problems import load_problems
+from critpt_harness.data.sets import load_problems
 from critpt_harness.errors import HarnessError
 try:
     ps = load_problems(DatasetConfig(**json.loads(sys.argv[1])))
@@ -125,12 +124,12 @@ def test_offline_without_the_file_in_the_cache_says_what_to_do(public_dir, hub_e
 
 
 def test_without_the_extra_the_error_names_it(monkeypatch):
-    from critpt_harness.data import hub
+    from critpt_harness.data import parquet
     from critpt_harness.errors import DatasetError
 
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if it were not installed
     with pytest.raises(DatasetError, match=r'needs huggingface_hub and pyarrow .*pip install "critpt-harness\[huggingface\]"'):
-        hub.require()
+        parquet.require()
 
 
 def test_data_pull_then_a_run_with_the_network_off(public_dir, hub_env, tmp_path):

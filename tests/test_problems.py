@@ -9,7 +9,8 @@ from critpt_harness.retry import RetryConfig
 
 from critpt_harness.config import DatasetConfig
 from critpt_harness.errors import DatasetError
-from critpt_harness.data.problems import PUBLIC_IDS, load_directory, load_problems
+from critpt_harness.data.problems import PUBLIC_IDS, load_directory
+from critpt_harness.data.sets import load_problems
 from tests.fakes.base import Fault
 from tests.fakes.files import FakeFileHost
 

@@ -37,7 +37,7 @@ def _modules_after(args: List[str], cwd: Path) -> set:
 def test_help_and_version_answer_without_importing_hydra(tmp_path):
     for args in (["--help"], [], ["--version"]):
         loaded = _modules_after(args, tmp_path)
-        assert not {"hydra", "omegaconf", "pydantic", "openai"} & loaded, args
+        assert not {"hydra", "omegaconf", "pydantic", "openai", "huggingface_hub", "pyarrow"} & loaded, args
 
 
 def test_commands_that_call_no_model_do_not_import_the_openai_sdk(public_dir, tmp_path):
@@ -50,6 +50,7 @@ def test_commands_that_call_no_model_do_not_import_the_openai_sdk(public_dir, tm
                  ["report", f"run_dir={run_dir}", "catalog.enabled=false", "report.plot=false"]):
         loaded = _modules_after(args, tmp_path)
         assert "openai" not in loaded, args
+        assert not {"huggingface_hub", "pyarrow"} & loaded, args  # only a Hugging Face set loads them
         assert not {"critpt_harness.grading.local", "critpt_harness.grading.server",
                     "critpt_harness.catalogs.snapshot"} & loaded, args
     assert "critpt_harness.report.command" not in _modules_after(["generate", *common], tmp_path)

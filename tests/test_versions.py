@@ -10,7 +10,7 @@ import pytest
 
 from critpt_harness.config import DatasetConfig, identity
 from critpt_harness.data import versions
-from critpt_harness.data.problems import load_problems
+from critpt_harness.data.sets import load_problems
 from critpt_harness.errors import ConfigError, DatasetError, GraderError
 from critpt_harness.provenance import PUBLIC_SET_SIZE, decide
 from critpt_harness.runfiles import read_jsonl
@@ -47,7 +47,6 @@ def test_the_shipped_versions_are_valid_and_v1_is_the_pinned_public_set():
 
 
 def test_the_real_public_set_is_v1_by_every_checksum(real_public_dir):
-    v1 = versions.get("v1")
     problems = load_problems(DatasetConfig(path=str(real_public_dir)))
     assert problems.origin.version == "v1" and problems.origin.verified is True and problems.origin.differ == ()
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def _run_problems(stored: Dict[str, Any]) -> Dict[str, Problem]:
     """The run's problems, loaded with the dataset settings it was generated with."""
-    from ..data.problems import load_problems
+    from ..data.sets import load_problems
 
     dataset = stored.get("dataset") or {}
     known = {k: v for k, v in dataset.items() if k in DatasetConfig.__dataclass_fields__}

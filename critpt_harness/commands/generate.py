@@ -97,7 +97,7 @@ def check_keys(cfg: HarnessConfig, *, evaluator: bool) -> None:
 
 
 def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
-    from ..data.problems import load_problems
+    from ..data.sets import load_problems
     from ..generation.budget import BudgetReached
     from ..generation.budget import plan as plan_budget
     from ..generation.loop import generate_async

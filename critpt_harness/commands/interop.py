@@ -13,7 +13,7 @@ from . import Echo
 def cmd_import_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """Make a run folder from the official pipeline's generations."""
     from ..batches.interop import import_official
-    from ..data.problems import load_problems
+    from ..data.sets import load_problems
 
     if not cfg.interop.source:
         raise ConfigError("import-official needs interop.source=<the official results/generations folder>")

@@ -1,70 +1,23 @@
 """The Hugging Face source: the dataset's parquet at a pinned revision, through huggingface_hub
 (its cache, ``HF_HOME``/``HF_HUB_CACHE``, ``HF_HUB_OFFLINE=1``, ``HF_ENDPOINT`` for mirrors, its
-token for a gated copy), read with pyarrow and checked against the version's checksums.
-
-pyarrow reads the parquet: it is the format's reference implementation (the dataset was written
-with it), reads nested columns as Python values without a DataFrame library, and reads one small
-file in milliseconds. Both libraries are the ``huggingface`` extra, imported only here, when a
-Hugging Face set is loaded: commands that load no data never import them.
+token for a gated copy), read by parquet.py and checked against the version's checksums.
+huggingface_hub is imported only here, when a Hugging Face set is loaded.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from ..config import DatasetConfig, is_local_url
 from ..errors import DatasetError
 from ..http import OFFLINE_ENV, offline
+from .parquet import read_tables, require
 from .problems import Origin, ProblemSet, _hashed, problems_from_rows
 from .versions import COMMIT_HASH, BenchmarkVersion, HubRelease
 
 log = logging.getLogger(__name__)
-
-EXTRA = 'pip install "critpt-harness[huggingface]"'
-
-
-def require() -> None:
-    """huggingface_hub and pyarrow, or an error naming the extra."""
-    try:
-        import huggingface_hub  # noqa: F401
-        import pyarrow.parquet  # noqa: F401
-    except ImportError as exc:
-        raise DatasetError(f"dataset.source=huggingface needs huggingface_hub and pyarrow ({exc.name} is not "
-                           f"installed): {EXTRA}, or use dataset.source=github") from exc
-
-
-def _flatten(row: Dict[str, Any]) -> Dict[str, Any]:
-    """A parquet row as a challenge file's problem: ``metadata_<key>`` columns (or a ``metadata``
-    column, a mapping or JSON text) become ``metadata``; ``dataset_name`` names the challenge."""
-    raw = row.pop("metadata", None)
-    metadata: Dict[str, Any] = dict(json.loads(raw) if isinstance(raw, str) and raw.strip() else raw or {})
-    for key in [k for k in row if k.startswith("metadata_")]:
-        metadata[key[len("metadata_"):]] = row.pop(key)
-    row["metadata"] = metadata
-    if row.get("dataset_name"):
-        row["challenge"] = row.pop("dataset_name")
-    return row
-
-
-def read_tables(paths: List[Path]) -> List[Dict[str, Any]]:
-    """Every row of the parquet files, as problem fields."""
-    require()
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    rows: List[Dict[str, Any]] = []
-    for path in paths:
-        try:
-            table = pq.read_table(path)
-        except (pa.ArrowException, OSError) as exc:
-            raise DatasetError(f"{path}: not a readable parquet file ({exc}). Pull it again "
-                               "(`critpt-harness data pull`) or check the Hugging Face revision.") from exc
-        rows += [_flatten(r) for r in table.to_pylist()]
-    return rows
-
 
 def _release(version: BenchmarkVersion) -> HubRelease:
     return version.huggingface or HubRelease(repo_id="CritPt-Benchmark/CritPt")

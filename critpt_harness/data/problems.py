@@ -18,7 +18,6 @@ from typing import Any, Dict, List, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..config import DatasetConfig
 from ..errors import DatasetError
 from ..runs import canonical_sha256
 from . import versions
@@ -26,7 +25,7 @@ from .versions import PUBLIC_IDS, BenchmarkVersion, sort_key
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PUBLIC_IDS", "Problem", "ProblemSet", "Origin", "load_problems", "load_directory", "select"]
+__all__ = ["PUBLIC_IDS", "Problem", "ProblemSet", "Origin", "load_directory", "select"]
 FILE_PATTERN = re.compile(r"^Challenge_(\d+)\.json$")
 # Written by `critpt-harness data pull data.dir=...` beside the files: where they came from.
 SOURCE_FILE = "critpt-source.json"
@@ -240,7 +239,7 @@ def load_directory(directory: Path, *, expect_public: bool = True, checkpoints: 
     else:
         paths = sorted(p for p in directory.glob("*.json") if p.name != SOURCE_FILE)
     if not paths and expect_public and any(directory.glob("*.parquet")):
-        from .hub import read_tables
+        from .parquet import read_tables
 
         rows = read_tables(sorted(directory.glob("*.parquet")))
         problems = [p for p in problems_from_rows(rows, f"dataset.path={directory}")
@@ -275,50 +274,3 @@ def select(problem_set: ProblemSet, ids: List[str], limit: Optional[int]) -> Pro
         chosen = chosen[:limit]
     digest = canonical_sha256([p.model_dump(mode="json") for p in chosen])
     return replace(problem_set, problems=tuple(chosen), sha256=digest, full_size=len(problem_set))
-
-
-def load_problems(cfg: DatasetConfig) -> ProblemSet:
-    """The configured problem set, or the subset that dataset.ids / dataset.limit name."""
-    return select(load_full(cfg), list(cfg.ids), cfg.limit)
-
-
-def _pulled_from(folder: Path) -> Dict[str, Any]:
-    """What `data pull` recorded about a folder it wrote (nothing for any other folder)."""
-    try:
-        data = json.loads((folder / SOURCE_FILE).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def load_full(cfg: DatasetConfig) -> ProblemSet:
-    """The whole set (no dataset.ids / dataset.limit), checked against its version."""
-    if not cfg.public:
-        if not cfg.path:
-            raise DatasetError("dataset.public=false needs dataset.path=<folder of your challenge JSON files>")
-        folder = Path(cfg.path).expanduser()
-        private = load_directory(folder, expect_public=False, checkpoints=cfg.checkpoints)
-        return replace(private, origin=Origin("path", location=str(folder)))
-    version = versions.get(cfg.version)
-    if cfg.kind == "path":
-        folder = Path(cfg.path or "").expanduser()
-        pulled = _pulled_from(folder)
-        if not version.known and cfg.verify:
-            version.check_ids([], f"dataset.path={folder}")  # refuses: says why and what to do
-        # ids as the version's (unless verify is off); a copy whose text differs is used, labelled unverified
-        loaded = load_directory(folder, checkpoints=cfg.checkpoints, version=version, check_ids=cfg.verify)
-        verified, differ = version.check([p.model_dump() for p in loaded.problems], f"dataset.path={folder}",
-                                         verify=False)
-        if differ:
-            log.warning("dataset.path=%s: %d problem(s) differ from %s (%s): the run is labelled 'unverified copy'",
-                        folder, len(differ), version.label, ", ".join(differ[:5]))
-        origin = Origin("path", version.name, pulled.get("revision"), verified=verified, differ=tuple(differ),
-                        location=str(folder))
-        return replace(loaded, origin=origin)
-    if cfg.kind == "huggingface":
-        from .hub import load_hub
-
-        return load_hub(cfg, version)
-    from .github import load_github
-
-    return load_github(cfg, version)

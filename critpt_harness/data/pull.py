@@ -17,7 +17,8 @@ from ..errors import DatasetError, PromptsError
 from ..runfiles import write_json_atomic
 from ..runs import default_cache_dir, now_iso
 from . import versions
-from .problems import SOURCE_FILE, ProblemSet, load_full
+from .problems import SOURCE_FILE, ProblemSet
+from .sets import load_full
 
 if TYPE_CHECKING:
     from ..config import HarnessConfig
@@ -140,7 +141,7 @@ def _hub_revisions(repo_id: str) -> List[Dict[str, Any]]:
 
 def _which(files: List[Path]) -> str:
     """Which known version a cached table is, by its checksums."""
-    from .hub import read_tables
+    from .parquet import read_tables
 
     try:
         rows = [r for r in read_tables(files) if (r.get("problem_type") or "main") == "main"]
