@@ -4,6 +4,7 @@ labels and the resume check that follow a run's version, and a grader that has m
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,57 @@ def test_a_plain_bad_request_keeps_its_own_advice(assembled, tmp_path):
         with pytest.raises(GraderError, match="covers all public problems") as info:
             _submit(grader, assembled, tmp_path)
     assert "another CritPt version" not in str(info.value) and len(grader.requests) == 1
+
+
+# -- data pull / data list: nodes without a network ------------------------------------------------------
+def test_data_pull_into_a_folder_then_a_run_there_with_no_host_at_all(v9, public_dir, tmp_path, monkeypatch):
+    """GitHub source and the official prompt files (the tests' stand-in text) pulled into a folder; the
+    run the printed line describes then completes with both hosts gone."""
+    from critpt_harness.commands.data import cmd_data
+    from critpt_harness.commands.run import cmd_run
+    from critpt_harness.data import official_prompts
+    from critpt_harness.runs import RunFolder
+
+    from .conftest import make_config
+    from .test_official_prompts import FIXTURE, FIXTURE_SUMS
+
+    monkeypatch.setattr(official_prompts, "FILES", dict(FIXTURE_SUMS))
+    shared = tmp_path / "shared"
+    lines: list = []
+    with FakeFileHost(public_dir) as problems, FakeFileHost(FIXTURE) as prompts:
+        cfg = make_config("data.action=pull", f"data.dir={shared}", "dataset.version=v9",
+                          f"dataset.url_template='{problems.url_template}'", f"prompts.url_template='{prompts.root}/{{path}}'")
+        cmd_data(cfg, RunFolder(tmp_path / "unused"), lines.append)
+    line = lines[-1].strip()
+    folder = shared / "critpt-v9"
+    pulled_prompts = official_prompts.cache_folder(replace(cfg.prompts, cache_dir=str(shared)))
+    assert line == (f"CRITPT_HARNESS_OFFLINE=1 critpt-harness run dataset.version=v9 dataset.path={folder} "
+                    f"prompts.path={pulled_prompts}")
+    assert len(list(folder.glob("Challenge_*.json"))) == 70
+    assert json.loads((folder / "critpt-source.json").read_text())["version"] == "v9"
+    overrides = line.split(" critpt-harness run ")[1].split()
+    run = RunFolder(tmp_path / "node-run")
+    cmd_run(make_config(*overrides, f"run_dir={run.path}", "generation.epochs=1", "generation.progress=false",
+                        "checks.execute=false", "catalog.enabled=false"), run, lambda s: None)
+    manifest = run.manifest()
+    assert manifest["dataset"]["version"] == "v9" and manifest["dataset"]["verified"] is True
+    assert manifest["dataset"]["revision"] is None and manifest["prompts"]["source"] == "official"
+    assert "CritPt v9" in (run.path / "report.md").read_text()
+
+
+def test_data_list_shows_the_versions_and_what_is_cached(v9, public_dir, tmp_path):
+    from critpt_harness.commands.data import cmd_data
+    from critpt_harness.runs import RunFolder
+
+    from .conftest import make_config
+
+    with FakeFileHost(public_dir) as host:
+        load_problems(DatasetConfig(version="v9", url_template=host.url_template))
+        lines: list = []
+        cmd_data(make_config("data.action=list", "dataset.version=v9", f"dataset.url_template='{host.url_template}'"),
+                 RunFolder(tmp_path / "unused"), lines.append)
+    text = "\n".join(lines)
+    assert lines[0] == "CritPt versions (* = dataset.version=v9):"
+    assert "* v9   CritPt v9 (synthetic) (70 problems;" in text and "  v2   CritPt v2" in text
+    assert "GitHub ffffffffffff: 70 of 70 files cached in " in text and ", verified" in text
+    assert "problems not known to this tool" in text and "official prompt text: not cached" in text

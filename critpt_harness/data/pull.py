@@ -90,7 +90,7 @@ def pull(cfg: "HarnessConfig", echo: Echo = print) -> Pulled:
     elif origin.source == "github":
         args += [f"dataset.cache_dir={Path(cfg.dataset.cache_dir or default_cache_dir()).expanduser()}"] + (
             [] if origin.verified else ["dataset.verify=false"])
-        args += [f"dataset.url_template={cfg.dataset.url_template}"] if cfg.dataset.url_template else []
+        args += [f"dataset.url_template='{cfg.dataset.url_template}'"] if cfg.dataset.url_template else []
     else:
         args += [f"dataset.path={origin.location}"]
     if prompts is not None:
