@@ -239,3 +239,15 @@ def test_data_list_shows_the_versions_and_what_is_cached(v9, public_dir, tmp_pat
     assert "* v9   CritPt v9 (synthetic) (70 problems;" in text and "  v2   CritPt v2" in text
     assert "GitHub ffffffffffff: 70 of 70 files cached in " in text and ", verified" in text
     assert "problems not known to this tool" in text and "official prompt text: not cached" in text
+
+
+def test_the_dataset_keys_that_contradict_each_other_are_named():
+    from .conftest import make_config
+
+    assert make_config("dataset=huggingface", "dataset.revision=main").dataset.source == "huggingface"
+    for overrides, message in ((["dataset.source=zenodo"], "dataset.source='zenodo': use one of github, huggingface, path"),
+                               (["dataset.revision=main"], "dataset.revision=main is a Hugging Face revision"),
+                               (["dataset.source=path"], "dataset.source=path needs dataset.path"),
+                               (["dataset=huggingface", "dataset.path=x"], "dataset.path=x and dataset.source=huggingface")):
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            make_config(*overrides)
