@@ -70,8 +70,9 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> Non
     mark_latest(run.path)  # stage commands without run_dir pick this one
     extra: Dict[str, Any] = {"accepted_changes": changed} if changed else {}
     subset = {"problems": len(problems), "of": problems.full_size} if problems.subset else None
-    if problems.origin is not None:  # which CritPt version, from where, verified or not
-        extra["dataset"] = problems.origin.manifest(problems)
+    origin = getattr(problems, "origin", None)  # which CritPt version, from where, verified or not
+    if origin is not None:
+        extra["dataset"] = origin.manifest(problems)
     run.update_manifest(dataset_sha256=problems.sha256, problem_ids=problems.ids, public_set=problems.public,
                         subset=subset,
                         prompt_hash=prompt_set.hash, prompts=prompt_set.manifest(),
