@@ -42,6 +42,8 @@ COMMANDS: Tuple[Command, ...] = (
             "rehearse the submission path", "grading:cmd_serve_grader"),
     Command("grade-local", "grade the run's batches here against a set with golden answers",
             "grading:cmd_grade_local", stage=True),
+    Command("check-sandbox", "run hostile probes in the sandbox model code would run in and print what held "
+            "(files, /proc, network, process, memory, file and time limits)", "sandbox:cmd_check_sandbox"),
     Command("queue", "the grading queue across quota windows: `queue add` (a run's epochs), `queue` (list, "
             "with expected times), `queue run [--wait]` (post as the quota allows)", "submission:cmd_queue"),
 )
