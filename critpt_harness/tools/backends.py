@@ -38,7 +38,7 @@ def minimal_env(home: str, tmp: Optional[str] = None) -> dict:
 @lru_cache(maxsize=8)
 def _interpreter(python: str) -> Dict[str, Any]:
     """What an interpreter needs to run: its prefixes and site-packages (asked once)."""
-    if python == sys.executable:
+    if python == sys.executable and not sys.flags.no_site:  # under -S, sys.prefix is not the venv's
         import site
 
         return {"prefixes": sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}),
@@ -112,7 +112,8 @@ def _python_binds(python: str) -> List[Tuple[str, str]]:
     binds: Dict[str, str] = {}
     for path in wanted:
         dest, real = os.path.abspath(path), os.path.realpath(path)
-        if not os.path.exists(real) or _is_within(dest, "/usr") or dest in binds:
+        # /usr is bound already; a prefix that only resolves into it (a symlink) is bound at its own path.
+        if not os.path.exists(real) or os.path.commonpath([dest, "/usr"]) == "/usr" or dest in binds:
             continue
         if any(_is_within(p, real) for p in private):
             log.warning("sandbox: not binding %s: it holds the working directory, home or checkout", real)
@@ -162,7 +163,8 @@ def bwrap_command(exe: str, python: str, workdir: str, cfg: SandboxConfig, with_
         cmd += ["--perms", "0755", "--dir", parent]
     for source, dest in binds:
         cmd += ["--ro-bind", source, dest]
-    cmd += ["--bind", workdir, WORKDIR, "--chdir", WORKDIR, "--clearenv"]
+    # The root itself read-only: the directories bwrap made there are not the code's to write.
+    cmd += ["--bind", workdir, WORKDIR, "--remount-ro", "/", "--chdir", WORKDIR, "--clearenv"]
     for key, value in minimal_env(HOME, "/tmp").items():
         cmd += ["--setenv", key, value]
     return cmd + ["--", python, *argv]

@@ -19,7 +19,8 @@ works; with ``block_network=false`` only unix sockets are refused), which also c
 user's own unix sockets (D-Bus, ssh-agent, docker) that Landlock before ABI 9 leaves open, and
 ``io_uring_setup`` (its sockets pass by seccomp). Landlock limits no processes: as root the code
 runs as uid 65534 so that ``RLIMIT_NPROC`` applies (the interpreter must then be readable by
-that uid), and the limit is set above the tasks that uid already runs.
+that uid); the child makes a user namespace where it may, so that the limit counts only the
+sandbox's tasks, and elsewhere the limit is set above the tasks that uid already runs.
 """
 
 from __future__ import annotations
@@ -71,6 +72,45 @@ def landlock_abi() -> int:
     import landlockpy
 
     return int(landlockpy.abi_version())
+
+
+CLONE_NEWUSER = 0x10000000
+
+
+@lru_cache(maxsize=1)
+def _libc_unshare() -> Any:
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True).unshare
+
+
+def _new_user_namespace() -> None:
+    """unshare(CLONE_NEWUSER) from the child: RLIMIT_NPROC then counts only the sandbox's tasks."""
+    if _libc_unshare()(CLONE_NEWUSER) != 0:
+        import ctypes
+
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER) failed")
+
+
+@lru_cache(maxsize=2)
+def user_namespaces(as_root: bool) -> bool:
+    """Whether the child (as uid 65534 when ``as_root``) may make a user namespace here (asked once)."""
+    import subprocess
+
+    unshare = _libc_unshare()
+
+    def child() -> None:
+        if as_root:
+            os.setgroups([])
+            os.setresgid(NOBODY, NOBODY, NOBODY)
+            os.setresuid(NOBODY, NOBODY, NOBODY)
+        if unshare(CLONE_NEWUSER) != 0:
+            raise OSError("no user namespace")
+
+    try:
+        return subprocess.run(["/bin/true"], preexec_fn=child, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 @lru_cache(maxsize=2)
@@ -141,6 +181,7 @@ class Confinement:
 
     limits: List[Tuple[int, int, int]] = field(default_factory=list)
     uid: int = -1  # >= 0: become this uid (and its gid, no supplementary groups)
+    userns: bool = False  # a new user namespace (then RLIMIT_NPROC counts only the sandbox)
     nproc: int = 0  # > 0: RLIMIT_NPROC
     seccomp: Any = None  # a seccompy.Filter
     landlock: Any = None  # a landlockpy.Ruleset, closed by close()
@@ -152,11 +193,12 @@ class Confinement:
 
 def landlock_confinement(cfg: SandboxConfig, python: str, workdir: str, with_package: bool,
                          as_root: bool) -> Confinement:
-    uid = NOBODY if as_root else os.getuid()
+    userns = user_namespaces(as_root)
+    # Without a user namespace the limit counts every task of the uid: allow that many more.
+    nproc = cfg.max_processes if userns else tasks_of(NOBODY if as_root else os.getuid()) + cfg.max_processes
     rules = ruleset(readable_paths(python, with_package), workdir, cfg.block_network)
-    return Confinement(limits=rlimits(cfg), uid=NOBODY if as_root else -1,
-                       nproc=tasks_of(uid) + cfg.max_processes, seccomp=socket_filter(cfg.block_network),
-                       landlock=rules)
+    return Confinement(limits=rlimits(cfg), uid=NOBODY if as_root else -1, userns=userns, nproc=nproc,
+                       seccomp=socket_filter(cfg.block_network), landlock=rules)
 
 
 def preexec(conf: Confinement) -> Callable[[], None]:
@@ -164,6 +206,9 @@ def preexec(conf: Confinement) -> Callable[[], None]:
     already (no import, no allocation-heavy work after the fork); any failure stops the spawn."""
     setrlimit, limits, uid, nproc = resource.setrlimit, conf.limits, conf.uid, conf.nproc
     seccomp, landlock = conf.seccomp, conf.landlock
+    userns = _new_user_namespace if conf.userns else None
+    if userns is not None:
+        _libc_unshare()  # resolved here, not after the fork
 
     def apply() -> None:
         os.setsid()  # own process group: the whole tree is killed on timeout
@@ -173,6 +218,8 @@ def preexec(conf: Confinement) -> Callable[[], None]:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
+        if userns is not None:
+            userns()
         if nproc:
             setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         if seccomp is not None:

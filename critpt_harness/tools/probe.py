@@ -237,7 +237,8 @@ def _judge(out: Dict[str, object], bait: _Bait, cfg: SandboxConfig) -> List[Row]
         else:
             rows.append(Row(f"network: {name} to the harness", None, "not tried: block_network=false"))
     forks = out.get("forks")
-    rows.append(Row(f"processes (limit {cfg.max_processes})", isinstance(forks, int) and forks <= cfg.max_processes,
+    # Bounded is what holds: without a user namespace the limit also counts the uid's other tasks.
+    rows.append(Row(f"processes (limit {cfg.max_processes})", isinstance(forks, int) and forks < cfg.max_processes * 4,
                     f"{forks} of {cfg.max_processes * 4} forks succeeded"))
     rows.append(Row(f"memory (limit {cfg.memory_mb} MB)", denied(out.get("memory")), str(out.get("memory"))))
     rows.append(Row(f"file size (limit {cfg.max_file_mb} MB)", denied(out.get("file size")), str(out.get("file size"))))

@@ -196,17 +196,17 @@ async def spawn(backend: str, code: str, cfg: SandboxConfig, *, stdin: Optional[
         finally:
             conf.close()
         timed_out = False
+        talk = asyncio.ensure_future(proc.communicate(stdin.encode() if stdin else None))
         try:
-            out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else None), cfg.timeout)
+            await asyncio.wait_for(asyncio.shield(proc.wait()), cfg.timeout)
+            _kill_group(proc.pid)  # what the code left running (without a pid namespace) ends with it
+            out, err = await asyncio.wait_for(asyncio.shield(talk), max(1.0, cfg.timeout - (time.perf_counter() - start)))
         except asyncio.TimeoutError:
             timed_out = True
             if backend == "docker":
                 await _docker_kill(name)
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            out, err = await proc.communicate()
+            _kill_group(proc.pid)
+            out, err = await talk
         duration = time.perf_counter() - start
     err_text = err.decode("utf-8", "replace")
     if backend in ("bwrap", "subprocess"):
@@ -219,6 +219,13 @@ async def spawn(backend: str, code: str, cfg: SandboxConfig, *, stdin: Optional[
     return SandboxResult(stdout=stdout, stderr=stderr, exit_code=proc.returncode, timed_out=timed_out,
                          duration_s=round(duration, 3), truncated=cut_out or cut_err,
                          network_blocked=network_blocked, isolation=backend, limits_not_set=notes)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _start_error(exc: BaseException, root: bool) -> str:
