@@ -216,8 +216,8 @@ def _judge(out: Dict[str, object], bait: _Bait, cfg: SandboxConfig) -> List[Row]
     for key in [k for k in out if k.startswith(("read ", "list "))]:
         value = out[key]
         same = not denied(value) and value == bait.expected.get(key)
-        rows.append(Row(key, not same,
-                        "the harness's own content was reached" if same else str(value)[:40]))
+        rows.append(Row(key, not same, "the harness's own content was reached" if same else
+                        "saw another folder or file, not the harness's" if not denied(value) else str(value)))
     environ_cwd = _digest(str(bait.cwd).encode())
     link = out.get("link harness cwd")
     rows.append(Row("/proc/<harness>/cwd", link != environ_cwd, str(link)[:40]))
