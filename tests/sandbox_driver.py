@@ -27,9 +27,13 @@ from critpt_harness.checks.sandboxed import execution_checks  # noqa: E402
 from critpt_harness.config import ChecksConfig, SandboxConfig, ToolsConfig  # noqa: E402
 from critpt_harness.data.problems import Problem  # noqa: E402
 from critpt_harness.grading.judge import JudgeItem, run_judge  # noqa: E402
+from critpt_harness.tools import confine  # noqa: E402
 from critpt_harness.tools.calls import ToolBudget, execute  # noqa: E402
 from critpt_harness.tools.probe import table  # noqa: E402
 from critpt_harness.tools.sandbox import SandboxUnavailable, choose_async, forget  # noqa: E402
+
+
+real_userns = confine.user_namespaces
 
 
 class Call:
@@ -39,8 +43,10 @@ class Call:
 
 async def cell(backend: str) -> dict:
     os.environ["PATH"] = "/nonexistent" if backend == "bwrap-bundled" else job["path"]
+    # As where user namespaces are disabled (Ubuntu 24.04, many pods): the limit then counts the uid's tasks.
+    confine.user_namespaces = (lambda as_root: False) if backend == "landlock-no-userns" else real_userns
     forget()
-    cfg = SandboxConfig(backend="landlock" if backend == "landlock" else "bwrap", timeout=60, max_processes=32)
+    cfg = SandboxConfig(backend="bwrap" if backend.startswith("bwrap") else "landlock", timeout=60, max_processes=32)
     out: dict = {"python": sys.executable, "prefix": sys.prefix, "uid": os.getuid()}
     try:
         iso = await choose_async(cfg)
