@@ -22,6 +22,7 @@ for path in job["site"]:
 
 import asyncio  # noqa: E402
 import os  # noqa: E402
+from dataclasses import replace  # noqa: E402
 
 from critpt_harness.checks.sandboxed import execution_checks  # noqa: E402
 from critpt_harness.config import ChecksConfig, SandboxConfig, ToolsConfig  # noqa: E402
@@ -31,6 +32,7 @@ from critpt_harness.tools import confine  # noqa: E402
 from critpt_harness.tools.calls import ToolBudget, execute  # noqa: E402
 from critpt_harness.tools.probe import table  # noqa: E402
 from critpt_harness.tools.sandbox import SandboxUnavailable, choose_async, forget  # noqa: E402
+from critpt_harness.tools.spawn import spawn  # noqa: E402
 
 
 real_userns = confine.user_namespaces
@@ -55,6 +57,10 @@ async def cell(backend: str) -> dict:
         return out
     out["backend"], out["via"] = iso.backend, iso.via
     out["probe"] = table(iso.probe) if iso.probe else []  # the probe that chose the backend
+    if job.get("wall"):  # past the wall-clock limit: stopped, with what it left running
+        slow = await spawn(iso.backend, "import os, time\nos.fork()\ntime.sleep(30)\n", replace(cfg, timeout=1.0),
+                           bwrap=iso.bwrap)
+        out["wall"] = {"timed_out": slow.timed_out, "duration_s": slow.duration_s}
     output, entry = await execute(Call(job["hostile"]), ToolBudget(ToolsConfig(sandbox=cfg)), 1)
     out["tool_output"], out["tool_isolation"] = output, entry.get("isolation")
     template = "def answer():\n    return ...\n"  # no sympy: a system python need not have it

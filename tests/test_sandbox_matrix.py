@@ -123,7 +123,8 @@ def _run(cell: Cell, layout: str, port: int) -> dict:
     """Every backend that can run here, for one layout and user: one harness process."""
     backends = [b for b in BACKENDS if _backend_problem(b) is None]
     job = {"site": site.getsitepackages(), "backends": backends, "path": os.environ.get("PATH", "/usr/bin:/bin"),
-           "hostile": hostile_code(cell.project, port), "probe_fn": probe_code(cell.project, port, sleep=1)}
+           "hostile": hostile_code(cell.project, port), "probe_fn": probe_code(cell.project, port, sleep=1),
+           "wall": layout == "venv under /tmp"}  # the wall-clock limit is the harness's own: once per backend
     env = {"HOME": str(cell.home), "LANG": "C.UTF-8", "CRITPT_HARNESS_CACHE": str(cell.project / "cache")}
     cmd = [cell.pythons[layout], "-S", str(DRIVER), json.dumps(job)]
     if cell.uid and ROOT:
@@ -188,6 +189,8 @@ def test_hostile_code_is_contained_in_every_cell(outcomes, layout, user, backend
     assert out["backend"] == expected and out["uid"] == cell.uid
     if backend == "bwrap-bundled":
         assert out["via"].startswith("bundled"), out["via"]
+    if "wall" in out:
+        assert out["wall"]["timed_out"] and out["wall"]["duration_s"] < 10, out["wall"]
     broken = [row for row in out["probe"] if row[1] == "NOT HELD"]
     assert not broken, broken
     tool = json.loads(out["tool_output"].split("\n[stderr]")[0])

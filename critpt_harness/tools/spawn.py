@@ -93,12 +93,15 @@ def network_isolation_available() -> bool:
     return probe.returncode == 0
 
 
-# Runs first inside the sandbox (bwrap, subprocess): drops to an unprivileged uid when asked,
-# sets RLIMIT_NPROC (inside the new user namespace, where it counts only the sandbox's
+# Runs first inside the sandbox (bwrap, subprocess): sets the rlimits, drops to an unprivileged uid
+# when asked, sets RLIMIT_NPROC (inside the new user namespace, where it counts only the sandbox's
 # processes), reports on stderr what it could not do, then runs the script in this interpreter.
 _LAUNCHER = """\
 import os, sys, resource
 nproc, uid, why, script = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+for limit in sys.argv[5].split(","):
+    what, soft, hard = map(int, limit.split(":"))
+    resource.setrlimit(what, (soft, hard))
 notes = [why] if why else []
 if uid >= 0:
     try:
@@ -111,7 +114,7 @@ if not notes:
     except (OSError, ValueError) as exc:
         notes.append("max_processes: setrlimit failed (%s)" % exc)
 sys.stderr.write(@MARK@ + repr(notes) + "\\n"); sys.stderr.flush()
-sys.argv = sys.argv[4:]
+sys.argv = [script]
 with open(script, "rb") as f:
     code = compile(f.read(), script, "exec")
 try:
@@ -160,7 +163,6 @@ async def spawn(backend: str, code: str, cfg: SandboxConfig, *, stdin: Optional[
         if backend == "docker":
             cmd = docker_command(workdir, cfg, with_package, name)
             env = {**env, "PATH": os.environ.get("PATH", "")}
-            conf = Confinement()
         elif backend == "landlock":
             conf = landlock_confinement(cfg, python, workdir, with_package, root)
             cmd = [python, "-I", "-B", script]
@@ -178,23 +180,26 @@ async def spawn(backend: str, code: str, cfg: SandboxConfig, *, stdin: Optional[
                 elif not network_blocked:
                     nproc_why = "max_processes: not set (no user namespace: the limit would count every process " \
                                 "of this user)"
-            argv = ["-I", "-B", "-c", _LAUNCHER, str(cfg.max_processes), str(uid), nproc_why, inner_script]
+            argv = ["-I", "-B", "-c", _LAUNCHER, str(cfg.max_processes), str(uid), nproc_why, inner_script,
+                    ",".join(f"{what}:{soft}:{hard}" for what, soft, hard in rlimits(cfg))]
             if backend == "bwrap":
                 cmd = bwrap_command(bwrap or "bwrap", python, workdir, cfg, with_package, argv, root)
             else:
                 cmd = [python, *argv]
                 if network_blocked:
                     cmd = [shutil.which("unshare") or "unshare", "-rn", *cmd]
-            conf = Confinement(limits=rlimits(cfg))
+            conf = None  # the launcher sets the limits: no Python between fork and exec here (vfork)
         start = time.perf_counter()
         try:
             proc = await asyncio.create_subprocess_exec(
                 *cmd, cwd=workdir, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, preexec_fn=preexec(conf))
+                stderr=asyncio.subprocess.PIPE, start_new_session=conf is None,  # own group: killed as a whole
+                preexec_fn=preexec(conf) if conf is not None else None)
         except (OSError, subprocess.SubprocessError) as exc:
             raise SandboxUnavailable(f"the {backend} sandbox could not start {cmd[0]}: {_start_error(exc, root)}") from None
         finally:
-            conf.close()
+            if conf is not None:
+                conf.close()
         timed_out = False
         talk = asyncio.ensure_future(proc.communicate(stdin.encode() if stdin else None))
         try:
