@@ -132,8 +132,9 @@ def _run(cell: Cell, layout: str, port: int) -> dict:
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=cell.project, env=env)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode != 0 or not lines:
-        if cell.uid and "ModuleNotFoundError" in out.stderr:
-            return {"skip": f"the harness's install ({site.getsitepackages()[0]}) is not readable by uid {cell.uid}"}
+        if cell.uid and ("ModuleNotFoundError" in out.stderr or "can't open file" in out.stderr):
+            return {"skip": f"the checkout or the harness's install ({site.getsitepackages()[0]}) is not readable "
+                            f"by uid {cell.uid} (a clone under a 0700 home): put it where that uid can read it"}
         return {"error": f"the driver failed (exit {out.returncode}): {out.stderr.strip().splitlines()[-3:]}"}
     return json.loads(lines[-1])
 
