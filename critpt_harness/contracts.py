@@ -231,6 +231,7 @@ class ChecksFile(RunFile):
     failures: Dict[str, List[str]] = Field(default_factory=dict)
     not_executable: List[str] = Field(default_factory=list)  # checked statically only
     isolation: List[str] = Field(default_factory=list)  # sandbox backends the execution checks ran under
+    execution_skipped: Optional[str] = None  # why the execution checks did not run (no sandbox isolates here)
 
 
 class SubmissionAttempt(RunFile):

@@ -11,6 +11,14 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 OFFICIAL_TOOL_SECONDS = 1800
+# Said wherever the unconfined subprocess backend ran model code (records, manifest, report).
+UNISOLATED = "model code ran UNISOLATED (chosen: sandbox.backend=subprocess)"
+# How the report names each isolation a record or checks file holds.
+ISOLATION = {"bwrap": "bwrap (its own folder only, no network)",
+             "landlock": "landlock (reads only the interpreter, writes only its own folder; no sockets)",
+             "docker": "docker (throwaway container, no network)",
+             "subprocess": f"subprocess: {UNISOLATED}; it could read and write your files",
+             "skipped": "nothing: execution checks skipped, no sandbox that isolates could run here"}
 
 
 def differences(config: Dict[str, Any], manifest: Dict[str, Any]) -> List[str]:

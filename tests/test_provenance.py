@@ -160,8 +160,9 @@ def test_the_report_says_where_model_written_code_ran(tmp_path):
     checks = json.loads((run / "batches" / "epoch_0.checks.json").read_text())
     write_json(run / "batches" / "epoch_0.checks.json", {**checks, "isolation": ["bwrap"]})
     md = _report(run)["md"]
-    assert ("| model-written code ran in | python tool: subprocess (NOT isolated from your files: bubblewrap was "
-            "not available); execution checks: bwrap (its own folder only, no network) |") in md
+    assert ("| model-written code ran in | python tool: subprocess: model code ran UNISOLATED (chosen: "
+            "sandbox.backend=subprocess); it could read and write your files; execution checks: bwrap (its own "
+            "folder only, no network) |") in md
 
 
 def test_the_report_lists_where_the_set_up_differs_from_the_official_one(tmp_path):

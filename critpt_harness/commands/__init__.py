@@ -45,6 +45,8 @@ COMMANDS: Tuple[Command, ...] = (
     Command("data", "`data pull` (the problem set and the official prompt files, for nodes without a network; "
             "prints the line they run with), `data list` (the versions, and what is cached and verified)",
             "data:cmd_data"),
+    Command("check-sandbox", "run hostile probes in the sandbox model code would run in and print what held "
+            "(files, /proc, network, process, memory, file and time limits)", "sandbox:cmd_check_sandbox"),
     Command("queue", "the grading queue across quota windows: `queue add` (a run's epochs), `queue` (list, "
             "with expected times), `queue run [--wait]` (post as the quota allows)", "submission:cmd_queue"),
 )

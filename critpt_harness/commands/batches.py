@@ -11,6 +11,7 @@ from ..errors import BatchError, RunFolderError
 from ..runfiles import write_json_atomic
 from ..runs import RunFolder, now_iso
 from . import Echo
+from .sandbox import announce
 
 # Each command imports the modules it needs when it runs (start-up: the openai SDK,
 # the sandbox, grading and report modules are not loaded for commands that do not use them).
@@ -36,6 +37,8 @@ def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[
     write_json_atomic(run.checks_file(epoch), summary)
     skipped = len(summary.get("not_executable", []))
     ran = f", {skipped} not executable" if cfg.checks.execute else ", execution checks off"
+    if summary.get("execution_skipped"):  # no sandbox isolates here: said in full once, by announce
+        ran = ", execution checks skipped (no sandbox that isolates runs here: see `critpt-harness check-sandbox`)"
     echo(f"epoch {epoch}: pre-submission checks passed by {summary['passed_all']}/{summary['problems']}{ran}")
     for pid, bad in list(summary["failures"].items())[:8]:
         echo(f"    {pid}: {bad[0]}")
@@ -60,6 +63,7 @@ def cmd_check(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     by_epoch = _records_by_epoch(run)
     if not by_epoch:
         raise RunFolderError(f"{run.generations_file} holds no finished answers: run `critpt-harness generate` first")
+    announce(cfg, echo, tools=False, run=run)
     summaries = {e: _epoch_checks(cfg, run, e, recs, problems, echo) for e, recs in sorted(by_epoch.items())}
     echo(check_table(summaries, list(problems)))
 
@@ -96,6 +100,7 @@ def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List
     by_epoch = _records_by_epoch(run)
     # The templates are needed only to run the answers; without that, no problem set is loaded.
     problems = _run_problems(stored) if cfg.checks.execute else {}
+    announce(cfg, echo, tools=False, run=run)
     epochs = int(gen.get("epochs", 1))
     built: List[int] = []
     errors: List[str] = []

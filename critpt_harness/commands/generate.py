@@ -14,6 +14,7 @@ from ..providers import is_offline, provider
 from ..runs import RunFolder, mark_latest, now_iso
 from ..secrets import require_key
 from . import Echo
+from .sandbox import announce
 
 # Each command imports the modules it needs when it runs (start-up: the openai SDK,
 # the sandbox, grading and report modules are not loaded for commands that do not use them).
@@ -108,7 +109,9 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
     problems = load_problems(cfg.dataset)
     what = f"a SUBSET: {len(problems)} of {problems.full_size}" if problems.subset else str(len(problems))
     echo(f"problems: {what} from {problems.source} (sha256 {problems.sha256[:12]}){_version_note(problems)}")
+    announce(cfg, echo, checks=False)  # tools that cannot be isolated refuse before the run folder or any call
     prepare_run(cfg, run, problems)
+    announce(cfg, echo, checks=False, run=run)
     echo(f"run folder: {run.path}")
     budget, estimate = plan_budget(cfg, run, len(problems) * cfg.generation.epochs,
                                    [p.problem_description for p in problems.problems])

@@ -10,6 +10,7 @@ from ..errors import ConfigError, RunFolderError
 from ..runfiles import read_json, write_json_atomic
 from ..runs import RunFolder, now_iso
 from . import Echo
+from .sandbox import announce
 
 
 def cmd_grade_local(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
@@ -23,6 +24,7 @@ def cmd_grade_local(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> N
     source = cfg.grader.problems or (stored.get("dataset") or {}).get("path")
     if not source:
         raise ConfigError("grade-local needs grader.problems=<folder or file of challenges with golden answers>")
+    announce(cfg, echo, tools=False, checks=False, judge=True, run=run)  # the judge runs model code: without isolation it refuses
     golden = load_golden_set(source, cfg.grader.rtol, cfg.grader.atol)
     epochs = list(cfg.evaluator.epochs) or assembled_epochs(run)
     if not epochs:
@@ -60,5 +62,7 @@ def _content_hash(batch: Dict[str, Any]) -> Optional[str]:
 def cmd_serve_grader(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """A local grader with the evaluate endpoint's contract, grading with golden answers."""
     from ..grading.server import serve_grader
+    from ..tools.sandbox import choose, describe
 
+    echo(describe(choose(cfg.grader.sandbox)))  # the judge runs model code: without isolation it refuses
     serve_grader(cfg.grader, echo=echo)

@@ -15,12 +15,14 @@ from .batches import cmd_assemble
 from .generate import check_keys, cmd_generate
 from .grading import cmd_grade_local
 from .results import cmd_catalog
+from .sandbox import announce
 from .submission import cmd_submit
 
 
 def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     subset = bool(cfg.dataset.ids or cfg.dataset.limit)  # a subset is never submitted: no grader key needed
     check_keys(cfg, evaluator=cfg.dataset.public and not subset)
+    announce(cfg, echo, judge=not cfg.dataset.public)  # a use that cannot be isolated refuses here, before any call
     cmd_generate(cfg, run, echo)
     cmd_assemble(cfg, run, echo)
     manifest = run.manifest()

@@ -8,14 +8,17 @@ from typing import Optional
 
 from ..errors import ConfigError
 
-BACKENDS = ("auto", "bwrap", "subprocess", "docker")
+BACKENDS = ("auto", "bwrap", "landlock", "subprocess", "docker")
+# What `auto` tries, in order; the first whose probe holds is used, and none holding refuses.
+AUTO_ORDER = ("bwrap", "landlock")
 
 
 @dataclass
 class SandboxConfig:
     """Isolation and limits for model-written code (the python tool, execution checks, the judge)."""
 
-    # auto | bwrap | subprocess | docker: auto = bwrap where it works, else subprocess (warned once).
+    # auto | bwrap | landlock | subprocess | docker. auto = bwrap (the system's, else the bundled one),
+    # else landlock, else refuse; subprocess (UNISOLATED: the code sees your files) runs only when named.
     backend: str = "auto"
     timeout: float = 60.0
     memory_mb: int = 2048
@@ -24,7 +27,8 @@ class SandboxConfig:
     # Processes (and threads) the code may run at once (RLIMIT_NPROC; docker: --pids-limit).
     max_processes: int = 256
     max_output_chars: int = 10000
-    # Run without network where the OS allows it (namespaces: bwrap, `unshare`; docker: --network none).
+    # No network for the code (bwrap: own network namespace; landlock: no sockets but socketpair;
+    # docker: --network none; subprocess: `unshare -rn` where it works).
     block_network: bool = True
     # Interpreter for the code; empty = the one running the harness (has numpy, scipy, sympy).
     # Ignored by the docker backend (the image's python3).

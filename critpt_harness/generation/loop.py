@@ -27,7 +27,7 @@ from .models.registry import build_model
 from ..data.problems import Problem
 from ..runfiles import JsonlAppender
 from ..runs import RunFolder, now_iso
-from ..tools.sandbox import resolve_backend
+from ..tools.sandbox import choose_async
 from ..tools.calls import ToolBudget, execute, key_env_names, set_key_names, tool_specs
 from ..secrets import redact
 from .progress import Progress
@@ -176,8 +176,8 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
     the run folder's ``record_statuses``, when the caller has just read them."""
     units = [u if isinstance(u, list) else [u] for u in problems]
     set_key_names(key_env_names(cfg))  # tool results never carry a configured key's value
-    if cfg.generation.use_python:  # an explicit sandbox.backend that cannot run here stops the run now
-        resolve_backend(cfg.generation.tools.sandbox)
+    if cfg.generation.use_python:  # tools that cannot be isolated here stop the run now, before any call
+        await choose_async(cfg.generation.tools.sandbox)
     if statuses is None:
         statuses = record_statuses(run)
     done = [k for k, status in statuses.items() if status == "ok"]

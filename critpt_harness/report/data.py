@@ -155,6 +155,8 @@ def _checks_files(run: RunFolder) -> Tuple[List[CheckCounts], Set[str]]:
         except RunFolderError:
             continue
         isolation.update(data.isolation)
+        if data.execution_skipped:
+            isolation.add("skipped")
         if stem.isdigit():
             out.append(CheckCounts(int(stem), data.problems, data.passed_all, dict(data.passed_per_check),
                                    str(path.relative_to(run.path)), len(data.not_executable)))

