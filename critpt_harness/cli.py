@@ -26,15 +26,10 @@ if TYPE_CHECKING:
 def usage() -> str:
     """`critpt-harness --help`: the commands (from the registry) and the config groups (from the
     package's configs folder), without importing Hydra."""
-    from importlib import resources
-
     from .commands import usage as commands
+    from .config.overrides import config_groups
 
-    root = resources.files("critpt_harness.configs")
-    groups = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
-    listing = "\n".join(
-        f"  {g}: " + ", ".join(sorted(f.name[:-5] for f in (root / g).iterdir() if f.name.endswith(".yaml")))
-        for g in groups)
+    listing = "\n".join(f"  {g}: {', '.join(options)}" for g, options in config_groups().items())
     return f"""usage: critpt-harness <command> [key=value ...]
 
 commands:
@@ -129,6 +124,12 @@ def _to_config(cfg: "DictConfig") -> "config_module.HarnessConfig":
     from . import config as config_module
     from .errors import ConfigError
 
+    # Named here, before run_dir's interpolation trips over one of them and names run_dir instead.
+    from .config.overrides import missing_keys, missing_message
+
+    missing = [k for k in missing_keys(OmegaConf.to_container(cfg, resolve=False)) if not k.startswith("hydra.")]
+    if missing:
+        raise ConfigError(missing_message(missing))
     try:
         obj = OmegaConf.to_object(cfg)
     except MissingMandatoryValue as exc:
@@ -300,6 +301,14 @@ def _main(argv: List[str] | None) -> None:
             sys.exit(2)
         args = ["queue.wait=true" if a == "--wait" else a for a in args]
     _ARGV = [command, *args]
+    from .config import overrides
+    from .errors import ConfigError
+
+    try:  # before Hydra: an unknown key gets our message, never Hydra's "+key" advice
+        args = overrides.check(args, command)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     config_module.register()
     # Hydra takes overrides as one run of positional arguments: put command= in that run.
     first = next((i for i, a in enumerate(args) if "=" in a and not a.startswith("-")), len(args))

@@ -10,9 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List
 
-from hydra.core.config_store import ConfigStore
-from omegaconf import OmegaConf
-
 from .catalog import CatalogConfig
 from .grading import GraderConfig
 from .report import ReportConfig
@@ -53,17 +50,13 @@ class HarnessConfig:
 
 
 def register() -> None:
-    """Register the schemas so YAML files are validated against them."""
-    cs = ConfigStore.instance()
-    cs.store(name="harness_schema", node=HarnessConfig)
-    cs.store(group="model", name="schema", node=ModelConfig)
-    cs.store(group="generation", name="schema", node=GenerationConfig)
-    cs.store(group="dataset", name="schema", node=DatasetConfig)
-    cs.store(group="prompts", name="schema", node=PromptsConfig)
-    cs.store(group="evaluator", name="schema", node=EvaluatorConfig)
-    cs.store(group="catalog", name="schema", node=CatalogConfig)
-    cs.store(group="report", name="schema", node=ReportConfig)
-    cs.store(group="grader", name="schema", node=GraderConfig)
+    """Register the schema so every YAML file is validated against it. Only the root is stored: the
+    group files are merged onto its typed nodes, and a schema stored in a group would be one of that
+    group's options (`model=schema`)."""
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
+
+    ConfigStore.instance().store(name="harness_schema", node=HarnessConfig)
     for name, fn in (("slug", slugify), ("first", _first), ("job_suffix", _job_suffix)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

@@ -32,10 +32,11 @@ class ServeConfig:
 
 @dataclass
 class ModelConfig:
-    # Name sent to the provider (and, unless `label` is set, to the grader).
-    name: str = "mock"
-    # "mock" (built-in, offline) or "openai_compatible" (any Chat Completions endpoint).
-    provider: str = "mock"
+    # Name sent to the provider (and, unless `label` is set, to the grader). "???" (required): each
+    # configs/model/*.yaml sets it or asks for it, so a model config never inherits another's name.
+    name: str = "???"
+    # "mock" (built-in, offline) or "openai_compatible" (any Chat Completions endpoint); required as name is.
+    provider: str = "???"
     base_url: Optional[str] = None
     # Name of the environment variable that holds the key; never the key itself.
     api_key_env: Optional[str] = None
