@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, List
 
-from .commands import NAMES, STAGES
+from .commands import NAMES, STAGES, STARTS
 
 # Start-up matters for short commands (`--help`, resuming a finished run, `report`): this
 # module imports nothing heavy at the top; hydra, the config schemas and each command's
@@ -145,12 +145,15 @@ def _to_config(cfg: "DictConfig") -> "config_module.HarnessConfig":
     return obj
 
 
+def _given(key: str) -> bool:
+    return any(a.split("=", 1)[0].lstrip("+~") == key for a in _ARGV)
+
+
 def _pick_latest(cfg: "config_module.HarnessConfig") -> None:
     """A stage command without run_dir works on the model's latest run, and says which."""
     from .runs import latest_run
 
-    given = any(a.split("=", 1)[0].lstrip("+~") == "run_dir" for a in _ARGV)
-    if given or cfg.command not in STAGES or (cfg.command == "report" and cfg.report.runs):
+    if _given("run_dir") or cfg.command not in STAGES or (cfg.command == "report" and cfg.report.runs):
         return
     latest = latest_run(Path(cfg.run_dir).parent)
     if latest is not None:
@@ -163,22 +166,29 @@ def _task(cfg: "DictConfig") -> None:
     """The Hydra task: one command on the composed config."""
     from .errors import HarnessError
     from .commands import handler
-    from .runs import RunFolder
+    from .runs import RunFolder, first_missing, new_run_path
     from .secrets import load_env_file
 
     load_env_file()
     console = _setup_logging()
     file_handler = None
     run = None
+    discarded = False
     try:
         harness_cfg = _to_config(cfg)
         _pick_latest(harness_cfg)
         _end_of_startup()
-        run = RunFolder(harness_cfg.run_dir)
+        path = Path(harness_cfg.run_dir)
+        created = first_missing(path)  # what the command made: removed again if it fails before a record
+        if harness_cfg.command in STARTS and not _given("run_dir"):  # a default name is always a new run
+            top = first_missing(path.parent)
+            path = new_run_path(path)
+            created, harness_cfg.run_dir = top or path, str(path)
+        run = RunFolder(path)
         file_handler = _attach_file_log(run)
         # Written once the run folder exists: harness.log is there after any command on a run, failed or not.
         logging.getLogger(__name__).info("critpt-harness %s started: %s", harness_cfg.command, " ".join(_ARGV))
-        outcome = "ok"
+        outcome = "failed"
         try:
             if harness_cfg.command in ("run", "generate") and harness_cfg.model.checkpoint:
                 from .generation.models.served import served  # your own checkpoint, served for the run and stopped after
@@ -187,6 +197,7 @@ def _task(cfg: "DictConfig") -> None:
                     handler(harness_cfg.command)(harness_cfg, run)
             else:
                 handler(harness_cfg.command)(harness_cfg, run)
+            outcome = "ok"
         except HarnessError as exc:
             outcome = f"error: {exc}"[:1000]
             raise
@@ -194,11 +205,16 @@ def _task(cfg: "DictConfig") -> None:
             outcome = "interrupted"
             raise
         finally:
+            if outcome != "ok" and created is not None and run.discard_unstarted(created):
+                discarded = True  # a failed start leaves no folder behind for check/report to pick
             if run.exists():
                 run.record_command(harness_cfg.command, _ARGV, outcome)
                 logging.getLogger(__name__).info("critpt-harness %s finished: %s", harness_cfg.command, outcome)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if discarded:
+            print(f"(nothing was kept: {run.path if run else 'the run folder'} had no answer yet and was removed)",
+                  file=sys.stderr)
         from .hydra_app import in_sweep, job_name, record_sweep_failure
 
         if in_sweep():  # the other jobs go on; the sweep ends with a summary and a non-zero exit
@@ -206,9 +222,12 @@ def _task(cfg: "DictConfig") -> None:
             return
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        where = f" run_dir={run.path}" if run is not None else ""
-        print(f"\ninterrupted: everything finished so far is saved; run the same command with{where} to resume",
-              file=sys.stderr)
+        if discarded:
+            print("\ninterrupted before the first answer: nothing was kept", file=sys.stderr)
+        else:
+            where = f" run_dir={run.path}" if run is not None else ""
+            print(f"\ninterrupted: everything finished so far is saved; run the same command with{where} to resume",
+                  file=sys.stderr)
         sys.exit(130)
     finally:
         logging.getLogger().removeHandler(console)

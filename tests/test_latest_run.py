@@ -23,10 +23,12 @@ def test_stage_commands_pick_the_latest_run_of_the_model(public_dir, tmp_path):
 
 
 def test_without_a_pointer_the_newest_run_folder_is_taken(tmp_path):
-    for name in ("2026-01-01_00-00-00", "2026-02-01_00-00-00", "notes"):
-        (tmp_path / name).mkdir()
-    for name in ("2026-01-01_00-00-00", "2026-02-01_00-00-00"):
+    (tmp_path / "notes").mkdir()
+    for name in ("2026-01-01_00-00-00", "2026-02-01_00-00-00", "2026-03-01_00-00-00"):
+        (tmp_path / name).mkdir(exist_ok=True)
         (tmp_path / name / "config.yaml").write_text("{}")
+    for name in ("2026-01-01_00-00-00", "2026-02-01_00-00-00"):  # the newest has no record: a failed start
+        (tmp_path / name / "generations.jsonl").write_text('{"problem_id": "x"}\n')
     assert latest_run(tmp_path) == tmp_path / "2026-02-01_00-00-00"
     mark_latest(tmp_path / "2026-01-01_00-00-00")
     assert latest_run(tmp_path) == tmp_path / "2026-01-01_00-00-00"

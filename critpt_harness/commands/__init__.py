@@ -19,12 +19,13 @@ class Command:
     summary: str
     handler: str  # "module:function", imported when the command runs
     stage: bool = False  # works on an existing run: without run_dir it takes the model's latest
+    starts: bool = False  # starts a run folder (a default-named one is always a new folder)
 
 
 COMMANDS: Tuple[Command, ...] = (
     Command("run", "generate, assemble and submit (the whole pipeline), then a catalog snapshot and the report",
-            "run:cmd_run"),
-    Command("generate", "ask the model every problem for every epoch (resumable)", "generate:cmd_generate"),
+            "run:cmd_run", starts=True),
+    Command("generate", "ask the model every problem for every epoch (resumable)", "generate:cmd_generate", starts=True),
     Command("assemble", "check the answers and build one batch per epoch", "batches:cmd_assemble", stage=True),
     Command("check", "run every pre-submission check (static and in the sandbox) and show a table",
             "batches:cmd_check", stage=True),
@@ -48,6 +49,7 @@ COMMANDS: Tuple[Command, ...] = (
 
 NAMES: Tuple[str, ...] = tuple(c.name for c in COMMANDS)
 STAGES: Tuple[str, ...] = tuple(c.name for c in COMMANDS if c.stage)
+STARTS: Tuple[str, ...] = tuple(c.name for c in COMMANDS if c.starts)
 _BY_NAME: Dict[str, Command] = {c.name: c for c in COMMANDS}
 
 

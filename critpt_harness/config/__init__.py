@@ -18,7 +18,7 @@ from .generation import GenerationConfig, ResumeConfig, ToolsConfig
 from .model import ModelConfig, PricingConfig, ServeConfig, is_local_url, keyless, web_search_mode
 from .sandbox import SandboxChoice, SandboxConfig
 from .submission import ChecksConfig, EvaluatorConfig, QueueConfig
-from .sweeps import _first, _job_suffix, slugify, sweep_keys, varying_overrides
+from .sweeps import _first, _job_suffix, _stamp, slugify, sweep_keys, varying_overrides
 
 __all__ = ["HarnessConfig", "register", "validate", "model_label", "CatalogConfig", "GraderConfig", "ReportConfig",
            "DatasetConfig", "InteropConfig", "PromptsConfig", "download_retry", "GenerationConfig", "ResumeConfig",
@@ -57,9 +57,9 @@ def register() -> None:
     from omegaconf import OmegaConf
 
     ConfigStore.instance().store(name="harness_schema", node=HarnessConfig)
-    for name, fn in (("slug", slugify), ("first", _first), ("job_suffix", _job_suffix)):
-        if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, fn)
+    for name, fn in (("slug", slugify), ("first", _first), ("job_suffix", _job_suffix), ("stamp", _stamp)):
+        if not OmegaConf.has_resolver(name):  # cached: run_dir reads one time however often it is read
+            OmegaConf.register_new_resolver(name, fn, use_cache=name == "stamp")
 
 
 def model_label(cfg: HarnessConfig) -> str:

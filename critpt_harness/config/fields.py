@@ -23,7 +23,7 @@ LEAF, NODE, OPEN, LIST = "leaf", "node", "open", "list"
 class Field:
     path: str  # e.g. generation.epochs
     kind: str  # leaf | node (a typed group of keys) | open (a mapping that takes any key) | list
-    type: str  # as written in the schema, e.g. Optional[int]
+    annotation: str  # the type as the schema writes it, e.g. Optional[int]
     default: str  # as it would be written in an override; "" for nodes
     owner: type  # the dataclass that declares the field
     name: str

@@ -246,6 +246,14 @@ def _verify(name: str, content: bytes, source: str) -> None:
         )
 
 
+# Offline, both downloads need a local copy, in the order they are loaded; the problems alone would
+# leave the prompts to the tool's paraphrase (the mock) or to a second error (any other model).
+OFFLINE_HOW = ("With a clone of github.com/CritPt-Benchmark/CritPt, pass dataset.path=<clone>/data/"
+               "public_test_challenges/json (the problems) and prompts.path=<clone>/templates (the official "
+               "prompt text; without it the offline mock uses the tool's paraphrased prompts, not comparable "
+               "to published scores).")
+
+
 async def _download_all(cfg: DatasetConfig, folder: Path, names: List[str]) -> None:
     import httpx  # only when downloading: a local or cached set needs no HTTP client
 
@@ -265,8 +273,7 @@ async def _download_all(cfg: DatasetConfig, folder: Path, names: List[str]) -> N
             except httpx.TransportError as exc:
                 raise DatasetError(
                     f"cannot download the CritPt public set from {url} ({type(exc).__name__}: {exc}). "
-                    "You may be offline: pass dataset.path=<folder with Challenge_N.json> "
-                    "(a clone of github.com/CritPt-Benchmark/CritPt, data/public_test_challenges/json)."
+                    f"You may be offline. {OFFLINE_HOW}"
                 ) from exc
         if cfg.verify:
             _verify(name, content, url)
@@ -298,7 +305,7 @@ def load_public(cfg: DatasetConfig) -> ProblemSet:
 
         if offline() and not is_local_url(cfg.url_template):
             raise DatasetError(f"{len(todo)} CritPt problem files are not cached in {folder} and {OFFLINE_ENV} is "
-                               "set, so nothing is downloaded: pass dataset.path=<folder with Challenge_N.json>.")
+                               f"set, so nothing is downloaded. {OFFLINE_HOW}")
         log.info("downloading %d CritPt problem files into %s", len(todo), folder)
         asyncio.run(_download_all(cfg, folder, todo))
     problem_set = load_directory(folder)
