@@ -40,7 +40,7 @@ examples:
   critpt-harness run model=openai model.name=gpt-4o dataset.limit=3 generation.epochs=1   # a smoke test
   critpt-harness submit evaluator.dry_run=false        # the latest run of the model, graded
   critpt-harness run --cfg job                         # print the composed config
-  critpt-harness run --help                            # every config group and option
+  critpt-harness run --help                            # what run does, the keys it reads, an example
 
 config groups (group=option):
 {listing}
@@ -312,6 +312,11 @@ def _main(argv: List[str] | None) -> None:
         print(f"error: unknown command {command!r}; choose one of: {', '.join(NAMES)}\n\n{usage()}",
               file=sys.stderr)
         sys.exit(2)
+    if "--help" in args or "-h" in args:  # this command's own help, not Hydra's dump of the whole config
+        from .commands.help import command_help
+
+        print(command_help(command))
+        return
     if command == "queue":  # `queue add|list|run [--wait]` read as queue.action / queue.wait
         if args and args[0] in ("add", "list", "run"):
             args[0] = f"queue.action={args[0]}"
@@ -319,6 +324,8 @@ def _main(argv: List[str] | None) -> None:
             print(f"error: `queue {args[0]}`: use `critpt-harness queue add|list|run [--wait]`", file=sys.stderr)
             sys.exit(2)
         args = ["queue.wait=true" if a == "--wait" else a for a in args]
+    if command == "check":  # `check --all`: every failing problem's reason, not the first 8
+        args = ["checks.show_all=true" if a == "--all" else a for a in args]
     _ARGV = [command, *args]
     from .config import overrides
     from .errors import ConfigError

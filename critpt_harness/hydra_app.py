@@ -1,6 +1,6 @@
 """The Hydra side of the CLI: composing the config and running the task once (without hydra.main's
-second composition), ``-m`` sweeps and the summary of their failed jobs, and ``run --help`` without
-the schema entries. Hydra is imported only inside these functions (start-up stays light).
+second composition), ``-m`` sweeps and the summary of their failed jobs (a command's ``--help`` is
+commands/help.py's, without Hydra). Hydra is imported only inside these functions (start-up stays light).
 """
 
 from __future__ import annotations
@@ -69,9 +69,6 @@ def hydra_main(task: Task) -> None:
     import hydra
 
     entry = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=CONFIG_NAME)(task)
-    if "--help" in sys.argv or "-h" in sys.argv:
-        _help_without_schemas(entry)
-        return
     import os
     import tempfile
 
@@ -92,29 +89,6 @@ def hydra_main(task: Task) -> None:
         lines = "\n".join(f"  {job}: {why}" for job, why, _ in failures)
         print(f"sweep: {len(failures)} job(s) failed (the others ran):\n{lines}", file=sys.stderr)
         sys.exit(max(int(code) for _, _, code in failures))
-
-
-def _help_without_schemas(entry: Any) -> None:
-    """`run --help` as Hydra writes it, minus the `schema` option it lists in every group (the typed
-    schemas each group's YAML builds on are registered there; they are not choices)."""
-    import contextlib
-    import io
-    import re
-
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            entry()
-    finally:
-        text, in_groups = [], False
-        for line in out.getvalue().splitlines():
-            if line.startswith("== "):
-                in_groups = "groups" in line.lower()
-            if in_groups and ": " in line:
-                head, _, options = line.partition(": ")
-                line = f"{head}: " + ", ".join(o for o in options.split(", ") if o.strip() != "schema")
-            text.append(line)
-        print(re.sub(r"\n{3,}", "\n\n", "\n".join(text)))
 
 
 def run_once(overrides: List[str], task: Task) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Dict, List
 
@@ -37,11 +38,22 @@ def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[
     skipped = len(summary.get("not_executable", []))
     ran = f", {skipped} not executable" if cfg.checks.execute else ", execution checks off"
     echo(f"epoch {epoch}: pre-submission checks passed by {summary['passed_all']}/{summary['problems']}{ran}")
-    for pid, bad in list(summary["failures"].items())[:8]:
+    # by problem (Challenge_2 before Challenge_10), not in the order the checks finished
+    failures = sorted(summary["failures"].items(), key=lambda item: _natural(item[0]))
+    shown = failures if cfg.checks.show_all else failures[:SHOWN_FAILURES]
+    for pid, bad in shown:
         echo(f"    {pid}: {bad[0]}")
-    if len(summary["failures"]) > 8:
-        echo(f"    ... {len(summary['failures']) - 8} more in {run.checks_file(epoch)}")
+    if len(failures) > len(shown):
+        echo(f"    ... {len(failures) - len(shown)} more: `critpt-harness check run_dir={run.path} --all` lists "
+             f"every one (all are in {run.checks_file(epoch)})")
     return summary
+
+
+SHOWN_FAILURES = 8  # failing problems listed per epoch unless checks.show_all (`check --all`)
+
+
+def _natural(problem_id: str) -> List[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", problem_id)]
 
 
 def _records_by_epoch(run: RunFolder) -> Dict[int, List[GenerationRecord]]:

@@ -29,7 +29,8 @@ __all__ = ["HarnessConfig", "register", "validate", "model_label", "CatalogConfi
 
 @dataclass
 class HarnessConfig:
-    command: str = "run"
+    command: str = "run"  # set by the word after critpt-harness
+    # The run folder (configs/config.yaml: runs/<model>/<start time>); an existing one is resumed.
     run_dir: str = "runs/unnamed"
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)

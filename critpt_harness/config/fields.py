@@ -7,9 +7,7 @@ Hydra or OmegaConf, so a command's help stays fast.
 from __future__ import annotations
 
 import dataclasses
-import io
 import sys
-import tokenize
 import typing
 from dataclasses import dataclass
 from functools import lru_cache
@@ -121,7 +119,7 @@ def summary(path: str, width: int = 110) -> str:
 
     text = doc(path)
     if len(text) > width:
-        end = re.search(r"\.\s+(?=[A-Z])", text)  # a sentence's end, not "i.e. x"
+        end = re.search(r"\.\s+(?=[A-Z(])", text)  # a sentence's end, not "i.e. x"
         text = text[: end.start() + 1] if end and end.start() < width else text[: width - 1].rstrip() + "…"
     return text
 
@@ -133,10 +131,6 @@ def _comments(cls: type) -> Dict[str, str]:
 
     source = Path(sys.modules[cls.__module__].__file__ or "").read_text(encoding="utf-8")
     lines = source.splitlines()
-    inline: Dict[int, str] = {}
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.COMMENT and lines[tok.start[0] - 1].strip() != tok.string.strip():
-            inline[tok.start[0]] = tok.string.lstrip("#").strip()
     node = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
     out: Dict[str, str] = {}
     for stmt in node.body:
@@ -147,6 +141,7 @@ def _comments(cls: type) -> Dict[str, str]:
         while at >= 0 and lines[at].strip().startswith("#"):
             above.insert(0, lines[at].strip().lstrip("#").strip())
             at -= 1
-        beside = [inline[n] for n in range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1) if n in inline]
+        rest = lines[(stmt.end_lineno or stmt.lineno) - 1][stmt.end_col_offset or 0:].strip()  # after the code
+        beside = [rest.lstrip("#").strip()] if rest.startswith("#") else []
         out[stmt.target.id] = " ".join(above + beside).strip()
     return out

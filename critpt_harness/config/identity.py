@@ -12,7 +12,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
-from ..runs import canonical_sha256
 
 # True: changes what the model is asked or answers. False: it does not (speed, retries,
 # paths, time limits that do not shape answers, everything after generation).
@@ -139,6 +138,8 @@ def identity(resolved: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def config_hash(resolved: Dict[str, Any]) -> str:
+    from ..runs import canonical_sha256  # here: the schemas (and a command's --help) need no run-folder code
+
     return canonical_sha256(identity(resolved))
 
 

@@ -1,0 +1,42 @@
+"""`critpt-harness <command> --help`: what the command does, the keys it reads (one line each, from
+the schema's field docs) and one example. The full composed config stays behind `--cfg job`.
+Built from the commands table and the schema's source, without Hydra (help answers at once)."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import List
+
+from ..config import fields
+from ..config.overrides import config_groups
+from . import COMMANDS
+
+WIDTH = 118
+
+
+def command_help(name: str) -> str:
+    command = next(c for c in COMMANDS if c.name == name)
+    groups = config_groups()
+    rows: List[tuple] = []
+    for key in command.reads:
+        if key in groups:
+            rows.append((f"{key}=<name>", "a config of configs/" + key + "/: " + ", ".join(groups[key])))
+        else:
+            rows.append((key, fields.summary(key, 120) or fields.schema()[key].annotation))
+    width = max(len(k) for k, _ in rows) + 2
+    wrap = textwrap.TextWrapper(width=WIDTH, initial_indent="", subsequent_indent=" " * (width + 2))
+    keys = "\n".join(wrap.fill(f"  {k:<{width}}{text}") for k, text in rows)
+    stage = ("\nWithout run_dir it works on the model's latest run (runs/<model>/latest), and says which.\n"
+             if command.stage else "")
+    words = f" {command.words}" if command.words else ""
+    return f"""usage: critpt-harness {name}{words} [key=value ...]
+
+{textwrap.fill(f"critpt-harness {name}: {command.summary}.", WIDTH)}
+{stage}
+keys it reads (key=value; `critpt-harness {name} --cfg job` prints every key with its value):
+{keys}
+
+example:
+  {command.example}
+
+Every command: critpt-harness --help. API keys are read from the environment variables the config names."""
