@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..config import DatasetConfig, HarnessConfig
+from ..contracts import problem_order
 from ..errors import BatchError, RunFolderError
 from ..runfiles import write_json_atomic
 from ..runs import RunFolder, now_iso
@@ -39,7 +39,7 @@ def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[
     ran = f", {skipped} not executable" if cfg.checks.execute else ", execution checks off"
     echo(f"epoch {epoch}: pre-submission checks passed by {summary['passed_all']}/{summary['problems']}{ran}")
     # by problem (Challenge_2 before Challenge_10), not in the order the checks finished
-    failures = sorted(summary["failures"].items(), key=lambda item: _natural(item[0]))
+    failures = sorted(summary["failures"].items(), key=lambda item: problem_order(item[0]))
     shown = failures if cfg.checks.show_all else failures[:SHOWN_FAILURES]
     for pid, bad in shown:
         echo(f"    {pid}: {bad[0]}")
@@ -50,10 +50,6 @@ def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[
 
 
 SHOWN_FAILURES = 8  # failing problems listed per epoch unless checks.show_all (`check --all`)
-
-
-def _natural(problem_id: str) -> List[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", problem_id)]
 
 
 def _records_by_epoch(run: RunFolder) -> Dict[int, List[GenerationRecord]]:

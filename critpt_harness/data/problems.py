@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..config import DatasetConfig
+from ..contracts import problem_order as _sort_key
 from ..errors import DatasetError
 from ..failures import HTTPStatusError, unreachable
 from ..http import async_client, get_bytes
@@ -177,11 +178,6 @@ def _select_problems(files: Dict[Path, ChallengeFile], checkpoints: bool = False
             seen[problem.problem_id] = path
             problems.append(problem)
     return problems
-
-
-def _sort_key(problem_id: str) -> tuple:
-    m = re.match(r"^Challenge_(\d+)_", problem_id)
-    return (0, int(m.group(1)), problem_id) if m else (1, 0, problem_id)
 
 
 def check_public_coverage(ids: List[str], source: str) -> None:
