@@ -130,6 +130,28 @@ def test_a_failed_start_in_a_given_new_folder_removes_it_but_never_a_run_with_re
     assert (tmp_path / "kept" / "generations.jsonl").read_text() == before
 
 
+def test_ctrl_c_before_the_first_answer_keeps_nothing(public_dir, tmp_path):
+    import os
+    import signal
+    import time
+
+    with FakeLLMServer(latency=30) as llm:  # the preflight waits: Ctrl-C arrives before any answer
+        args = [sys.executable, "-m", "critpt_harness", "generate", "model=openai_compatible", "model.name=slow",
+                f"model.base_url={llm.url}", "model.api_key_env=null", "prompts=own", f"dataset.path={public_dir}",
+                "dataset.limit=1", "generation.epochs=1", "generation.progress=false"]
+        proc = subprocess.Popen(args, cwd=tmp_path, env=os.environ.copy(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not llm.requests and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert llm.requests, "the preflight request never came"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted before the first answer: nothing was kept" in err
+    _no_runs(tmp_path)
+
+
 def test_two_default_runs_started_at_once_get_two_folders(public_dir, tmp_path):
     import os
 
