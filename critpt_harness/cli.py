@@ -27,7 +27,7 @@ def usage() -> str:
     """`critpt-harness --help`: the commands (from the registry) and the config groups (from the
     package's configs folder), without importing Hydra."""
     from .commands import usage as commands
-    from .config.overrides import config_groups
+    from .hydra_app import config_groups
 
     listing = "\n".join(f"  {g}: {', '.join(options)}" for g, options in config_groups().items())
     return f"""usage: critpt-harness <command> [key=value ...]
@@ -314,8 +314,9 @@ def _main(argv: List[str] | None) -> None:
         sys.exit(2)
     if "--help" in args or "-h" in args:  # this command's own help, not Hydra's dump of the whole config
         from .commands.help import command_help
+        from .hydra_app import config_groups
 
-        print(command_help(command))
+        print(command_help(command, config_groups()))
         return
     if command == "queue":  # `queue add|list|run [--wait]` read as queue.action / queue.wait
         if args and args[0] in ("add", "list", "run"):
@@ -329,9 +330,10 @@ def _main(argv: List[str] | None) -> None:
     _ARGV = [command, *args]
     from .config import overrides
     from .errors import ConfigError
+    from .hydra_app import config_groups
 
     try:  # before Hydra: an unknown key gets our message, never Hydra's "+key" advice
-        args = overrides.check(args, command)
+        args = overrides.check(args, command, config_groups())
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -6,12 +6,23 @@ commands/help.py's, without Hydra). Hydra is imported only inside these function
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, List
+from typing import Any, Callable, Dict, List
 
 Task = Callable[[Any], None]  # the Hydra task: one command on the composed config (cli._task)
 
 CONFIG_PATH = "pkg://critpt_harness.configs"
 CONFIG_NAME = "config"
+
+
+def config_groups() -> Dict[str, List[str]]:
+    """Each config group of the package's configs folder and its options (the YAML files' names),
+    read from the folder without Hydra (`--help` lists them; unknown options are refused with them)."""
+    from importlib import resources
+
+    root = resources.files("critpt_harness.configs")
+    return {g.name: sorted(f.name[:-5] for f in g.iterdir() if f.name.endswith(".yaml"))
+            for g in sorted(root.iterdir(), key=lambda p: p.name)
+            if g.is_dir() and not g.name.startswith(("_", "."))}
 
 
 # Jobs of a -m sweep that failed: (job, first line of the error, exit code). Launchers that run jobs

@@ -14,7 +14,7 @@ import yaml
 from critpt_harness.cli import main
 from critpt_harness.commands import COMMANDS
 from critpt_harness.config import fields
-from critpt_harness.config.overrides import config_groups
+from critpt_harness.hydra_app import config_groups
 from critpt_harness.runs import RunFolder, latest_run, new_run_path
 from tests.fakes.llm import FakeLLMServer
 

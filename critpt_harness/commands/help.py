@@ -5,18 +5,17 @@ Built from the commands table and the schema's source, without Hydra (help answe
 from __future__ import annotations
 
 import textwrap
-from typing import List
+from typing import Dict, List
 
 from ..config import fields
-from ..config.overrides import config_groups
 from . import COMMANDS
 
 WIDTH = 118
 
 
-def command_help(name: str) -> str:
+def command_help(name: str, groups: Dict[str, List[str]]) -> str:
+    """``groups``: each config group's options (hydra_app.config_groups)."""
     command = next(c for c in COMMANDS if c.name == name)
-    groups = config_groups()
     rows: List[tuple] = []
     for key in command.reads:
         if key in groups:

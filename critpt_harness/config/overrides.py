@@ -10,23 +10,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from .fields import LIST, OPEN, lookup, open_mappings, schema
 
 # prefix (+ add, ++ add or override, ~ delete), key (@package), value
 _OVERRIDE = re.compile(r"^(\+\+|\+|~)?([A-Za-z_][\w./-]*)(@[\w.]*)?(=(.*))?$", re.S)
 _SWEEP = re.compile(r"^\s*(choice|range|interval|glob|shuffle|sort)\(")
-
-
-def config_groups() -> Dict[str, List[str]]:
-    """Each config group of the package's configs folder and its options (the YAML files' names)."""
-    from importlib import resources
-
-    root = resources.files("critpt_harness.configs")
-    return {g.name: sorted(f.name[:-5] for f in g.iterdir() if f.name.endswith(".yaml"))
-            for g in sorted(root.iterdir(), key=lambda p: p.name)
-            if g.is_dir() and not g.name.startswith(("_", "."))}
 
 
 def closest(key: str, limit: int = 3) -> List[str]:
@@ -48,14 +38,14 @@ def _unknown(shown: str, key: str, command: str) -> str:
             f"{command} reads; `critpt-harness {command} --cfg job` prints every key with its value.")
 
 
-def check(args: List[str], command: str, groups: Optional[Dict[str, List[str]]] = None) -> List[str]:
-    """The overrides as Hydra should get them, or ConfigError for a key the schema does not have.
+def check(args: List[str], command: str, groups: Dict[str, List[str]]) -> List[str]:
+    """The overrides as Hydra should get them, or ConfigError for a key the schema does not have;
+    ``groups``: each config group's options (hydra_app.config_groups).
 
     Keys inside an open mapping are passed as ``++key`` (added, or replaced if the YAML sets them),
     so that ``model.extra_body.top_k=20`` works with or without a ``+``."""
     from ..errors import ConfigError
 
-    groups = config_groups() if groups is None else groups
     out: List[str] = []
     for arg in args:
         m = _OVERRIDE.match(arg)
