@@ -24,27 +24,12 @@ if TYPE_CHECKING:
 
 
 def usage() -> str:
-    """`critpt-harness --help`: the commands (from the registry) and the config groups (from the
-    package's configs folder), without importing Hydra."""
-    from .commands import usage as commands
+    """`critpt-harness --help`, without importing Hydra or the schemas."""
+    from .commands.help import overview
     from .hydra_app import config_groups
 
-    listing = "\n".join(f"  {g}: {', '.join(options)}" for g, options in config_groups().items())
-    return f"""usage: critpt-harness <command> [key=value ...]
+    return overview(config_groups())
 
-commands:
-{commands()}
-
-examples:
-  critpt-harness run                                   # offline: mock model, dry-run submission
-  critpt-harness run model=openai model.name=gpt-4o dataset.limit=3 generation.epochs=1   # a smoke test
-  critpt-harness submit evaluator.dry_run=false        # the latest run of the model, graded
-  critpt-harness run --cfg job                         # print the composed config
-  critpt-harness run --help                            # what run does, the keys it reads, an example
-
-config groups (group=option):
-{listing}
-API keys are read from the environment variables the config names (or a .env file)."""
 
 _ARGV: List[str] = []
 _GC_PAUSED = False
@@ -166,7 +151,7 @@ def _task(cfg: "DictConfig") -> None:
     """The Hydra task: one command on the composed config."""
     from .errors import HarnessError
     from .commands import handler
-    from .runs import RunFolder, first_missing, new_run_path
+    from .runs import RunFolder, claim_folder
     from .secrets import load_env_file
 
     load_env_file()
@@ -178,15 +163,14 @@ def _task(cfg: "DictConfig") -> None:
         harness_cfg = _to_config(cfg)
         _pick_latest(harness_cfg)
         _end_of_startup()
-        path = Path(harness_cfg.run_dir)
-        created = first_missing(path)  # what the command made: removed again if it fails before a record
-        if harness_cfg.command in STARTS and not _given("run_dir"):  # a default name is always a new run
-            top = first_missing(path.parent)
-            path = new_run_path(path)
-            created, harness_cfg.run_dir = top or path, str(path)
+        # a default-named run is always a new folder; what the command makes goes again if it fails before a record
+        path, created = claim_folder(Path(harness_cfg.run_dir), new=harness_cfg.command in STARTS
+                                     and not _given("run_dir"))
+        harness_cfg.run_dir = str(path)
         run = RunFolder(path)
         file_handler = _attach_file_log(run)
-        # Written once the run folder exists: harness.log is there after any command on a run, failed or not.
+        # Written once the run folder exists: harness.log is there after any command on a run, failed or not
+        # (a failed start of a new run removes its folder, log and all).
         logging.getLogger(__name__).info("critpt-harness %s started: %s", harness_cfg.command, " ".join(_ARGV))
         outcome = "failed"
         try:

@@ -14,7 +14,7 @@ import platform
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -89,6 +89,17 @@ def latest_run(parent: Path) -> Optional[Path]:
         return None
     runs = sorted(p for p in parent.iterdir() if RunFolder(p).has_records())
     return runs[-1] if runs else None
+
+
+def claim_folder(path: Path, *, new: bool) -> Tuple[Path, Optional[Path]]:
+    """The folder a command works in, and the outermost folder of it that the command makes (None:
+    it existed), which a command that fails before its first record removes again. ``new``: a
+    default-named run, which always gets a folder of its own (see new_run_path)."""
+    if not new:
+        return path, first_missing(path)
+    top = first_missing(path.parent)
+    path = new_run_path(path)
+    return path, top or path
 
 
 def new_run_path(path: Path) -> Path:

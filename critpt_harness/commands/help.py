@@ -1,20 +1,42 @@
-"""`critpt-harness <command> --help`: what the command does, the keys it reads (one line each, from
-the schema's field docs) and one example. The full composed config stays behind `--cfg job`.
-Built from the commands table and the schema's source, without Hydra (help answers at once)."""
+"""`critpt-harness --help` (the commands and the config groups) and `critpt-harness <command> --help`
+(what the command does, the keys it reads, one line each from the schema's field docs, and one
+example; the full composed config stays behind `--cfg job`). Built from the commands table and the
+schema's source, without Hydra: help answers at once. The config groups come from hydra_app."""
 
 from __future__ import annotations
 
 import textwrap
 from typing import Dict, List
 
-from ..config import fields
-from . import COMMANDS
+from . import COMMANDS, usage
 
 WIDTH = 118
 
 
+def overview(groups: Dict[str, List[str]]) -> str:
+    """`critpt-harness --help`: the commands and each config group's options."""
+    listing = "\n".join(f"  {g}: {', '.join(options)}" for g, options in groups.items())
+    return f"""usage: critpt-harness <command> [key=value ...]
+
+commands:
+{usage()}
+
+examples:
+  critpt-harness run                                   # offline: mock model, dry-run submission
+  critpt-harness run model=openai model.name=gpt-4o dataset.limit=3 generation.epochs=1   # a smoke test
+  critpt-harness submit evaluator.dry_run=false        # the latest run of the model, graded
+  critpt-harness run --cfg job                         # print the composed config
+  critpt-harness run --help                            # what run does, the keys it reads, an example
+
+config groups (group=option):
+{listing}
+API keys are read from the environment variables the config names (or a .env file)."""
+
+
 def command_help(name: str, groups: Dict[str, List[str]]) -> str:
     """``groups``: each config group's options (hydra_app.config_groups)."""
+    from ..config import fields  # the schemas: not for the overview, which lists commands only
+
     command = next(c for c in COMMANDS if c.name == name)
     rows: List[tuple] = []
     for key in command.reads:
