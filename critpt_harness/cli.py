@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, List
 
-from .commands import NAMES, STAGES
+from .commands import NAMES, STAGES, STARTS
 
 # Start-up matters for short commands (`--help`, resuming a finished run, `report`): this
 # module imports nothing heavy at the top; hydra, the config schemas and each command's
@@ -24,32 +24,12 @@ if TYPE_CHECKING:
 
 
 def usage() -> str:
-    """`critpt-harness --help`: the commands (from the registry) and the config groups (from the
-    package's configs folder), without importing Hydra."""
-    from importlib import resources
+    """`critpt-harness --help`, without importing Hydra or the schemas."""
+    from .commands.help import overview
+    from .hydra_app import config_groups
 
-    from .commands import usage as commands
+    return overview(config_groups())
 
-    root = resources.files("critpt_harness.configs")
-    groups = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
-    listing = "\n".join(
-        f"  {g}: " + ", ".join(sorted(f.name[:-5] for f in (root / g).iterdir() if f.name.endswith(".yaml")))
-        for g in groups)
-    return f"""usage: critpt-harness <command> [key=value ...]
-
-commands:
-{commands()}
-
-examples:
-  critpt-harness run                                   # offline: mock model, dry-run submission
-  critpt-harness run model=openai model.name=gpt-4o dataset.limit=3 generation.epochs=1   # a smoke test
-  critpt-harness submit evaluator.dry_run=false        # the latest run of the model, graded
-  critpt-harness run --cfg job                         # print the composed config
-  critpt-harness run --help                            # every config group and option
-
-config groups (group=option):
-{listing}
-API keys are read from the environment variables the config names (or a .env file)."""
 
 _ARGV: List[str] = []
 _GC_PAUSED = False
@@ -129,6 +109,12 @@ def _to_config(cfg: "DictConfig") -> "config_module.HarnessConfig":
     from . import config as config_module
     from .errors import ConfigError
 
+    # Named here, before run_dir's interpolation trips over one of them and names run_dir instead.
+    from .config.overrides import missing_keys, missing_message
+
+    missing = [k for k in missing_keys(OmegaConf.to_container(cfg, resolve=False)) if not k.startswith("hydra.")]
+    if missing:
+        raise ConfigError(missing_message(missing))
     try:
         obj = OmegaConf.to_object(cfg)
     except MissingMandatoryValue as exc:
@@ -144,12 +130,15 @@ def _to_config(cfg: "DictConfig") -> "config_module.HarnessConfig":
     return obj
 
 
+def _given(key: str) -> bool:
+    return any(a.split("=", 1)[0].lstrip("+~") == key for a in _ARGV)
+
+
 def _pick_latest(cfg: "config_module.HarnessConfig") -> None:
     """A stage command without run_dir works on the model's latest run, and says which."""
     from .runs import latest_run
 
-    given = any(a.split("=", 1)[0].lstrip("+~") == "run_dir" for a in _ARGV)
-    if given or cfg.command not in STAGES or (cfg.command == "report" and cfg.report.runs):
+    if _given("run_dir") or cfg.command not in STAGES or (cfg.command == "report" and cfg.report.runs):
         return
     latest = latest_run(Path(cfg.run_dir).parent)
     if latest is not None:
@@ -162,22 +151,28 @@ def _task(cfg: "DictConfig") -> None:
     """The Hydra task: one command on the composed config."""
     from .errors import HarnessError
     from .commands import handler
-    from .runs import RunFolder
+    from .runs import RunFolder, claim_folder
     from .secrets import load_env_file
 
     load_env_file()
     console = _setup_logging()
     file_handler = None
     run = None
+    discarded = False
     try:
         harness_cfg = _to_config(cfg)
         _pick_latest(harness_cfg)
         _end_of_startup()
-        run = RunFolder(harness_cfg.run_dir)
+        # a default-named run is always a new folder; what the command makes goes again if it fails before a record
+        path, created = claim_folder(Path(harness_cfg.run_dir), new=harness_cfg.command in STARTS
+                                     and not _given("run_dir"))
+        harness_cfg.run_dir = str(path)
+        run = RunFolder(path)
         file_handler = _attach_file_log(run)
-        # Written once the run folder exists: harness.log is there after any command on a run, failed or not.
+        # Written once the run folder exists: harness.log is there after any command on a run, failed or not
+        # (a failed start of a new run removes its folder, log and all).
         logging.getLogger(__name__).info("critpt-harness %s started: %s", harness_cfg.command, " ".join(_ARGV))
-        outcome = "ok"
+        outcome = "failed"
         try:
             if harness_cfg.command in ("run", "generate") and harness_cfg.model.checkpoint:
                 from .generation.models.served import served  # your own checkpoint, served for the run and stopped after
@@ -186,6 +181,7 @@ def _task(cfg: "DictConfig") -> None:
                     handler(harness_cfg.command)(harness_cfg, run)
             else:
                 handler(harness_cfg.command)(harness_cfg, run)
+            outcome = "ok"
         except HarnessError as exc:
             outcome = f"error: {exc}"[:1000]
             raise
@@ -193,11 +189,16 @@ def _task(cfg: "DictConfig") -> None:
             outcome = "interrupted"
             raise
         finally:
+            if outcome != "ok" and created is not None and run.discard_unstarted(created):
+                discarded = True  # a failed start leaves no folder behind for check/report to pick
             if run.exists():
                 run.record_command(harness_cfg.command, _ARGV, outcome)
                 logging.getLogger(__name__).info("critpt-harness %s finished: %s", harness_cfg.command, outcome)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if discarded:
+            print(f"(nothing was kept: {run.path if run else 'the run folder'} had no answer yet and was removed)",
+                  file=sys.stderr)
         from .hydra_app import in_sweep, job_name, record_sweep_failure
 
         if in_sweep():  # the other jobs go on; the sweep ends with a summary and a non-zero exit
@@ -205,9 +206,12 @@ def _task(cfg: "DictConfig") -> None:
             return
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        where = f" run_dir={run.path}" if run is not None else ""
-        print(f"\ninterrupted: everything finished so far is saved; run the same command with{where} to resume",
-              file=sys.stderr)
+        if discarded:
+            print("\ninterrupted before the first answer: nothing was kept", file=sys.stderr)
+        else:
+            where = f" run_dir={run.path}" if run is not None else ""
+            print(f"\ninterrupted: everything finished so far is saved; run the same command with{where} to resume",
+                  file=sys.stderr)
         sys.exit(130)
     finally:
         logging.getLogger().removeHandler(console)
@@ -296,6 +300,12 @@ def _main(argv: List[str] | None) -> None:
         print(f"error: unknown command {command!r}; choose one of: {', '.join(NAMES)}\n\n{usage()}",
               file=sys.stderr)
         sys.exit(2)
+    if "--help" in args or "-h" in args:  # this command's own help, not Hydra's dump of the whole config
+        from .commands.help import command_help
+        from .hydra_app import config_groups
+
+        print(command_help(command, config_groups()))
+        return
     actions = _ACTIONS.get(command)
     if actions:  # `queue add|list|run [--wait]`, `data pull|list`: read as <command>.action (queue.wait)
         if args and args[0] in actions:
@@ -304,7 +314,18 @@ def _main(argv: List[str] | None) -> None:
             print(f"error: `{command} {args[0]}`: use `critpt-harness {command} {'|'.join(actions)}`", file=sys.stderr)
             sys.exit(2)
         args = ["queue.wait=true" if a == "--wait" and command == "queue" else a for a in args]
+    if command == "check":  # `check --all`: every failing problem's reason, not the first 8
+        args = ["checks.show_all=true" if a == "--all" else a for a in args]
     _ARGV = [command, *args]
+    from .config import overrides
+    from .errors import ConfigError
+    from .hydra_app import config_groups
+
+    try:  # before Hydra: an unknown key gets our message, never Hydra's "+key" advice
+        args = overrides.check(args, command, config_groups())
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     config_module.register()
     # Hydra takes overrides as one run of positional arguments: put command= in that run.
     first = next((i for i, a in enumerate(args) if "=" in a and not a.startswith("-")), len(args))

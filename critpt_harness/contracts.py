@@ -12,6 +12,14 @@ from typing import Any, Dict, List, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 
+def problem_order(problem_id: str) -> tuple:
+    """The order problems are listed in: Challenge_2_main before Challenge_10_main, other ids after, by name."""
+    import re
+
+    m = re.match(r"^Challenge_(\d+)_", problem_id)
+    return (0, int(m.group(1)), problem_id) if m else (1, 0, problem_id)
+
+
 class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -203,6 +211,8 @@ class EpochGrade(_Open):
     graded_at: Optional[str] = None
     source: str = ""
     url: Optional[str] = None
+    # per problem: {status, reason}, from graders that give them (grade-local; serve-grader with reasons)
+    problems: Dict[str, Any] = Field(default_factory=dict)
 
 
 class ResultsFile(RunFile):
@@ -218,6 +228,7 @@ class LocalGradesFile(RunFile):
 
     golden_set: Optional[str] = None
     local_grader: bool = True
+    graded_at: Optional[str] = None  # when grade-local wrote the file (its epochs are not dated one by one)
     epochs: Dict[str, EpochGrade] = Field(default_factory=dict)
     summary: Dict[str, Any] = Field(default_factory=dict)
 

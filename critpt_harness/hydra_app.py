@@ -1,17 +1,28 @@
 """The Hydra side of the CLI: composing the config and running the task once (without hydra.main's
-second composition), ``-m`` sweeps and the summary of their failed jobs, and ``run --help`` without
-the schema entries. Hydra is imported only inside these functions (start-up stays light).
+second composition), ``-m`` sweeps and the summary of their failed jobs (a command's ``--help`` is
+commands/help.py's, without Hydra). Hydra is imported only inside these functions (start-up stays light).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, List
+from typing import Any, Callable, Dict, List
 
 Task = Callable[[Any], None]  # the Hydra task: one command on the composed config (cli._task)
 
 CONFIG_PATH = "pkg://critpt_harness.configs"
 CONFIG_NAME = "config"
+
+
+def config_groups() -> Dict[str, List[str]]:
+    """Each config group of the package's configs folder and its options (the YAML files' names),
+    read from the folder without Hydra (`--help` lists them; unknown options are refused with them)."""
+    from importlib import resources
+
+    root = resources.files("critpt_harness.configs")
+    return {g.name: sorted(f.name[:-5] for f in g.iterdir() if f.name.endswith(".yaml"))
+            for g in sorted(root.iterdir(), key=lambda p: p.name)
+            if g.is_dir() and not g.name.startswith(("_", "."))}
 
 
 # Jobs of a -m sweep that failed: (job, first line of the error, exit code). Launchers that run jobs
@@ -69,9 +80,6 @@ def hydra_main(task: Task) -> None:
     import hydra
 
     entry = hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=CONFIG_NAME)(task)
-    if "--help" in sys.argv or "-h" in sys.argv:
-        _help_without_schemas(entry)
-        return
     import os
     import tempfile
 
@@ -92,29 +100,6 @@ def hydra_main(task: Task) -> None:
         lines = "\n".join(f"  {job}: {why}" for job, why, _ in failures)
         print(f"sweep: {len(failures)} job(s) failed (the others ran):\n{lines}", file=sys.stderr)
         sys.exit(max(int(code) for _, _, code in failures))
-
-
-def _help_without_schemas(entry: Any) -> None:
-    """`run --help` as Hydra writes it, minus the `schema` option it lists in every group (the typed
-    schemas each group's YAML builds on are registered there; they are not choices)."""
-    import contextlib
-    import io
-    import re
-
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            entry()
-    finally:
-        text, in_groups = [], False
-        for line in out.getvalue().splitlines():
-            if line.startswith("== "):
-                in_groups = "groups" in line.lower()
-            if in_groups and ": " in line:
-                head, _, options = line.partition(": ")
-                line = f"{head}: " + ", ".join(o for o in options.split(", ") if o.strip() != "schema")
-            text.append(line)
-        print(re.sub(r"\n{3,}", "\n\n", "\n".join(text)))
 
 
 def run_once(overrides: List[str], task: Task) -> None:

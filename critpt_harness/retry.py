@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional, Tuple, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Tuple, Type, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
+if TYPE_CHECKING:  # tenacity is imported on the first retry: the config schemas import this module
+    from tenacity import RetryCallState
 
 from .failures import RetryAfterTooLong, classify, headers_of, is_httpx_error, retry_after_seconds, status_of
 
@@ -91,6 +92,7 @@ class RetryPolicy:
             if not self.is_transient(exc):
                 raise
             replay: list = [exc]
+        from tenacity import AsyncRetrying, retry_if_exception
 
         rate_limited = 0
 

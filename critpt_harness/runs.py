@@ -14,7 +14,7 @@ import platform
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -73,21 +73,57 @@ LATEST = "latest"  # a file beside run folders naming the newest one (portable, 
 
 
 def mark_latest(run_path: Path) -> None:
-    """Point ``<parent>/latest`` at this run folder (by name)."""
+    """Point ``<parent>/latest`` at this run folder (by name); called once it holds records."""
     write_text_atomic(run_path.parent / LATEST, run_path.name + "\n")
 
 
 def latest_run(parent: Path) -> Optional[Path]:
-    """The run folder ``<parent>/latest`` names, else the newest one there (names are UTC times)."""
+    """The run folder ``<parent>/latest`` names, else the newest one there (names are times), among
+    folders holding records: a start that failed never stands in for a finished run."""
     pointer = parent / LATEST
     if pointer.is_file():
         named = parent / pointer.read_text(encoding="utf-8").strip()
-        if named.name and (named / "config.yaml").is_file():
+        if named.name and RunFolder(named).has_records():
             return named
     if not parent.is_dir():
         return None
-    runs = sorted(p for p in parent.iterdir() if (p / "config.yaml").is_file())
+    runs = sorted(p for p in parent.iterdir() if RunFolder(p).has_records())
     return runs[-1] if runs else None
+
+
+def claim_folder(path: Path, *, new: bool) -> Tuple[Path, Optional[Path]]:
+    """The folder a command works in, and the outermost folder of it that the command makes (None:
+    it existed), which a command that fails before its first record removes again. ``new``: a
+    default-named run, which always gets a folder of its own (see new_run_path)."""
+    if not new:
+        return path, first_missing(path)
+    top = first_missing(path.parent)
+    path = new_run_path(path)
+    return path, top or path
+
+
+def new_run_path(path: Path) -> Path:
+    """Create a default-named run folder that no other process has: two runs started in the same
+    millisecond get ``<name>`` and ``<name>-2`` (mkdir is atomic), never one folder."""
+    for n in range(1, 1000):
+        candidate = path if n == 1 else path.with_name(f"{path.name}-{n}")
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            continue
+    raise RunFolderError(f"{path}: 999 run folders of that name exist already; pass run_dir=...")
+
+
+def first_missing(path: Path) -> Optional[Path]:
+    """The outermost folder of ``path`` that does not exist yet (None if it exists): what a command
+    that fails before its first record removes again."""
+    if path.exists():
+        return None
+    top = path
+    while not top.parent.exists() and top.parent != top:
+        top = top.parent
+    return top
 
 
 class RunFolder:
@@ -131,6 +167,30 @@ class RunFolder:
 
     def exists(self) -> bool:
         return self.config_file.exists()
+
+    def has_records(self) -> bool:
+        """At least one generation record: the run has started for real."""
+        try:
+            return self.config_file.is_file() and self.generations_file.stat().st_size > 0
+        except OSError:
+            return False
+
+    def discard_unstarted(self, created: Path) -> bool:
+        """After a failed start: remove this folder, and the folders above it up to ``created`` (those
+        the command made), if it holds no record. True when it was removed."""
+        import shutil
+
+        if self.has_records() or not self.path.is_dir():
+            return False
+        shutil.rmtree(self.path, ignore_errors=True)
+        at = self.path.parent
+        while created != self.path and (at == created or created in at.parents):
+            try:
+                at.rmdir()  # only when empty: another run may have started there meanwhile
+            except OSError:
+                break
+            at = at.parent
+        return not self.path.exists()
 
     # Config and manifest ------------------------------------------------------
     def stored_config(self) -> Dict[str, Any]:

@@ -237,10 +237,10 @@ def test_a_sweep_goes_on_past_a_failed_job_and_ends_with_a_summary(public_dir, t
     assert len(folders) == 1 and folders[0].endswith("_reasoning_effort-high")
 
 
-def test_run_help_lists_the_groups_choices_without_the_schemas():
-    out = run_cli("run", "--help")
+def test_help_lists_the_groups_choices_without_the_schemas():
+    out = run_cli("--help")
     assert out.returncode == 0
-    groups = out.stdout.split("== Configuration groups ==")[1].split("== Config ==")[0]
+    groups = out.stdout.split("config groups (group=option):")[1]
     assert "model: anthropic, deepseek" in groups and "generation: one_step, two_step" in groups
     assert "schema" not in groups
 

@@ -127,7 +127,7 @@ def test_a_download_that_is_not_the_pinned_set_is_refused_unless_verify_is_off(p
 def test_offline_without_cache_says_what_to_do(tmp_path):
     cfg = DatasetConfig(cache_dir=str(tmp_path / "cache"), url_template="http://127.0.0.1:9/{name}",
                         retry=RetryConfig(max_attempts=1))
-    with pytest.raises(DatasetError, match="offline: pass dataset.path"):
+    with pytest.raises(DatasetError, match="offline. With a clone .* pass dataset.path=.* and prompts.path="):
         load_problems(cfg)
 
 

@@ -37,12 +37,19 @@ def test_a_line_comes_on_time_even_when_no_item_finishes(public_dir, tmp_path):
     assert len(waiting) >= 2, out.stderr
 
 
-def test_harness_log_exists_after_a_failed_command(public_dir, tmp_path):
+def test_harness_log_records_a_failed_command_on_a_run(public_dir, tmp_path):
     run = tmp_path / "run"
+    common = (f"dataset.path={public_dir}", "dataset.limit=2", "generation.preflight=true")
     with FakeLLMServer(api_key="right") as llm:
-        out = run_cli("run", *llm_overrides(llm.url, run, f"dataset.path={public_dir}", "generation.preflight=true"),
+        first = run_cli("generate", *llm_overrides(llm.url, run, *common, "generation.epochs=1"),
+                        env={"FAKE_LLM_KEY": "right"})
+        assert first.returncode == 0, first.stderr
+        out = run_cli("run", *llm_overrides(llm.url, run, *common, "generation.epochs=2"),
                       env={"FAKE_LLM_KEY": "wrong"})
-    assert out.returncode == 2
+        assert out.returncode == 2
+        # a failed start of a new run leaves nothing, not even its log (tests/test_first_hour.py)
+        fresh = run_cli("run", *llm_overrides(llm.url, tmp_path / "fresh", *common), env={"FAKE_LLM_KEY": "wrong"})
+        assert fresh.returncode == 2 and not (tmp_path / "fresh").exists()
     log = (run / "harness.log").read_text()
     assert "critpt-harness run started" in log and "critpt-harness run finished: error: preflight" in log
     assert "wrong" not in log.replace("wrong key", "")  # the key's value is never logged

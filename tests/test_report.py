@@ -320,8 +320,9 @@ def test_several_runs_by_glob_give_one_comparison_table(tmp_path, monkeypatch):
     assert "| gpt-4o | runs/gpt-4o/t1 | two-step | none | high | 5/5 | 10.20% | 0.66% | 8.36% – 12.04% |" in md
     assert "| gpt-5-high-code | runs/gpt-5/t1 | two-step | python | high | 2/2 | 10.50% |" in md
     assert "| mock | runs/mock/t1 | two-step | none | high | 0/1 | not graded |" in md
-    # catalog prices for gpt-4o, the config's for the others
-    assert "$7.88" in md and "$0.7000" in md and "$0.0100" in md  # 140k in + 280k out at $1/$2; 2k + 4k
+    # catalog prices for gpt-4o, the config's for gpt-5; the offline mock is free whatever the config's price
+    assert "$7.88" in md and "$0.7000" in md and "$0.0100" not in md  # 140k in + 280k out at $1/$2
+    assert "**Money: none** (the offline mock model (free))" in md
     assert "official CritPt table: **GPT-5 (high, code) 10.6%**" in md
     assert "| → | **gpt-4o (run)** |" in md and "| → | **gpt-5-high-code (run)** |" in md
     assert len(embedded_pngs((tmp_path / "out" / "report.html").read_text())) == 1

@@ -64,17 +64,18 @@ def test_the_one_compose_path_gives_the_config_hydra_main_gives(public_dir, tmp_
         run_dir = tmp_path / name
         out = subprocess.run([sys.executable, "-m", "critpt_harness", "generate", *flag, f"dataset.path={public_dir}",
                               "generation.epochs=1", "generation.progress=false", "model.name=some/model",
-                              "+tags=[a]", f"run_dir={run_dir}"], capture_output=True, text=True, cwd=tmp_path,
+                              "tags=[a]", f"run_dir={run_dir}"], capture_output=True, text=True, cwd=tmp_path,
                              timeout=120)
         assert out.returncode == 0, out.stderr
         cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
         assert cfg.pop("run_dir") == str(run_dir)
         written.append(cfg)
     assert written[0] == written[1]
-    # a bad override is reported as Hydra reports it, with its exit code
-    bad = subprocess.run([sys.executable, "-m", "critpt_harness", "generate", "model.nosuchkey=1"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert bad.returncode == 1 and "Could not override 'model.nosuchkey'" in bad.stderr
+    # a bad override is refused before either path composes anything (tests/test_first_hour.py)
+    for flag in ([], ["-r"]):
+        bad = subprocess.run([sys.executable, "-m", "critpt_harness", "generate", *flag, "model.nosuchkey=1"],
+                             capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert bad.returncode == 2 and "model.nosuchkey is not a config key" in bad.stderr, bad.stderr
 
 
 @pytest.mark.parametrize("overrides", [[], ["experiment=gpt5_high_code_web"], ["experiment=claude_opus4"],

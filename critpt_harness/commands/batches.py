@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from ..config import DatasetConfig, HarnessConfig
+from ..contracts import problem_order
 from ..errors import BatchError, RunFolderError
 from ..runfiles import write_json_atomic
 from ..runs import RunFolder, now_iso
@@ -40,11 +41,18 @@ def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[
     if summary.get("execution_skipped"):  # no sandbox isolates here: said in full once, by announce
         ran = ", execution checks skipped (no sandbox that isolates runs here: see `critpt-harness check-sandbox`)"
     echo(f"epoch {epoch}: pre-submission checks passed by {summary['passed_all']}/{summary['problems']}{ran}")
-    for pid, bad in list(summary["failures"].items())[:8]:
+    # by problem (Challenge_2 before Challenge_10), not in the order the checks finished
+    failures = sorted(summary["failures"].items(), key=lambda item: problem_order(item[0]))
+    shown = failures if cfg.checks.show_all else failures[:SHOWN_FAILURES]
+    for pid, bad in shown:
         echo(f"    {pid}: {bad[0]}")
-    if len(summary["failures"]) > 8:
-        echo(f"    ... {len(summary['failures']) - 8} more in {run.checks_file(epoch)}")
+    if len(failures) > len(shown):
+        echo(f"    ... {len(failures) - len(shown)} more: `critpt-harness check run_dir={run.path} --all` lists "
+             f"every one (all are in {run.checks_file(epoch)})")
     return summary
+
+
+SHOWN_FAILURES = 8  # failing problems listed per epoch unless checks.show_all (`check --all`)
 
 
 def _records_by_epoch(run: RunFolder) -> Dict[int, List[GenerationRecord]]:

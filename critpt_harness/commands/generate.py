@@ -68,7 +68,8 @@ def prepare_run(cfg: HarnessConfig, run: RunFolder, problems: ProblemSet) -> Non
                         run.path, key, old, new)
             changed.append({"key": key, "from": old, "to": new, "at": now_iso()})
     run.write_config(resolved)
-    mark_latest(run.path)  # stage commands without run_dir pick this one
+    if run.has_records():  # a resumed run is the latest again; a new one becomes it at its first record
+        mark_latest(run.path)
     extra: Dict[str, Any] = {"accepted_changes": changed} if changed else {}
     subset = {"problems": len(problems), "of": problems.full_size} if problems.subset else None
     origin = getattr(problems, "origin", None)  # which CritPt version, from where, verified or not

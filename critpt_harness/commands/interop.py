@@ -37,6 +37,8 @@ def cmd_export_official(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) 
     out = Path(cfg.interop.export_dir).expanduser() if cfg.interop.export_dir else None
     key = cfg.evaluator.api_key_env
     for epoch, root in export_official(run, epochs, out).items():
+        # absolute: the command is run from the official clone, where runs/... does not exist;
         # one results and one output folder per epoch, so the reports do not overwrite each other
+        root = root.resolve()
         echo(f"epoch {epoch}: {root}\n  python evaluate_all_results.py --results-dir {root} "
              f"--output-dir {root.parent / f'evaluations_epoch_{epoch}'} --api-key \"${key}\"")

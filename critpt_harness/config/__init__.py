@@ -10,9 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List
 
-from hydra.core.config_store import ConfigStore
-from omegaconf import OmegaConf
-
 from .catalog import CatalogConfig
 from .grading import GraderConfig
 from .report import ReportConfig
@@ -21,7 +18,7 @@ from .generation import GenerationConfig, ResumeConfig, ToolsConfig
 from .model import ModelConfig, PricingConfig, ServeConfig, is_local_url, keyless, web_search_mode
 from .sandbox import SandboxChoice, SandboxConfig
 from .submission import ChecksConfig, EvaluatorConfig, QueueConfig
-from .sweeps import _first, _job_suffix, slugify, sweep_keys, varying_overrides
+from .sweeps import _first, _job_suffix, _stamp, slugify, sweep_keys, varying_overrides
 
 __all__ = ["HarnessConfig", "register", "validate", "model_label", "CatalogConfig", "GraderConfig", "ReportConfig",
            "DataConfig", "DatasetConfig", "InteropConfig", "PromptsConfig", "download_retry", "GenerationConfig", "ResumeConfig",
@@ -32,7 +29,8 @@ __all__ = ["HarnessConfig", "register", "validate", "model_label", "CatalogConfi
 
 @dataclass
 class HarnessConfig:
-    command: str = "run"
+    command: str = "run"  # set by the word after critpt-harness
+    # The run folder (configs/config.yaml: runs/<model>/<start time>); an existing one is resumed.
     run_dir: str = "runs/unnamed"
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
@@ -54,20 +52,16 @@ class HarnessConfig:
 
 
 def register() -> None:
-    """Register the schemas so YAML files are validated against them."""
-    cs = ConfigStore.instance()
-    cs.store(name="harness_schema", node=HarnessConfig)
-    cs.store(group="model", name="schema", node=ModelConfig)
-    cs.store(group="generation", name="schema", node=GenerationConfig)
-    cs.store(group="dataset", name="schema", node=DatasetConfig)
-    cs.store(group="prompts", name="schema", node=PromptsConfig)
-    cs.store(group="evaluator", name="schema", node=EvaluatorConfig)
-    cs.store(group="catalog", name="schema", node=CatalogConfig)
-    cs.store(group="report", name="schema", node=ReportConfig)
-    cs.store(group="grader", name="schema", node=GraderConfig)
-    for name, fn in (("slug", slugify), ("first", _first), ("job_suffix", _job_suffix)):
-        if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, fn)
+    """Register the schema so every YAML file is validated against it. Only the root is stored: the
+    group files are merged onto its typed nodes, and a schema stored in a group would be one of that
+    group's options (`model=schema`)."""
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
+
+    ConfigStore.instance().store(name="harness_schema", node=HarnessConfig)
+    for name, fn in (("slug", slugify), ("first", _first), ("job_suffix", _job_suffix), ("stamp", _stamp)):
+        if not OmegaConf.has_resolver(name):  # cached: run_dir reads one time however often it is read
+            OmegaConf.register_new_resolver(name, fn, use_cache=name == "stamp")
 
 
 def model_label(cfg: HarnessConfig) -> str:

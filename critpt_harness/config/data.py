@@ -51,7 +51,7 @@ class DatasetConfig:
     # A subset for a smoke test: these ids only (e.g. [Challenge_3_main,Challenge_7_main]) and/or the
     # first N ids in the set's stable order. A subset is never posted to the official grader.
     ids: List[str] = field(default_factory=list)
-    limit: Optional[int] = None
+    limit: Optional[int] = None  # the first N problems of the set (a smoke test); null = all
 
     @property
     def kind(self) -> str:
@@ -115,7 +115,7 @@ class InteropConfig:
     # set-ups needs `model` (e.g. openai/gpt-5) and/or `setup` (a part of the folder path below the
     # challenge, e.g. python) to choose one; the command lists the choices.
     source: Optional[str] = None
-    model: Optional[str] = None
-    setup: Optional[str] = None
+    model: Optional[str] = None  # import-official: the model to take from a tree of several (e.g. openai/gpt-5)
+    setup: Optional[str] = None  # import-official: the set-up to take (a part of its folder path, e.g. python)
     # export-official: where to write; empty = <run_dir>/official/epoch_<k>/.
     export_dir: Optional[str] = None

@@ -23,7 +23,9 @@ class ToolsConfig:
 
 @dataclass
 class GenerationConfig:
+    # Times every problem is asked; the published scores average 5 epochs (one grading each).
     epochs: int = 5
+    # Model calls in flight at once.
     concurrency: int = 16
     # false = two-step (answer, then a formatting turn); true = one-step (template in the prompt).
     parsing: bool = False

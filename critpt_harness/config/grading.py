@@ -23,7 +23,7 @@ class GraderConfig:
     problems: Optional[str] = None
     # serve-grader: where it listens. 127.0.0.1 keeps it on this machine; port 0 = any free port.
     host: str = "127.0.0.1"
-    port: int = 8787
+    port: int = 8787  # serve-grader: the port it listens on (0 = any free port)
     # Name of the environment variable holding the key the server accepts in `x-api-key`.
     api_key_env: str = "CRITPT_LOCAL_GRADER_KEY"
     # Successful gradings (HTTP 200) allowed per window, like the official grader's 10 per 24 h.

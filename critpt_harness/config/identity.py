@@ -9,11 +9,9 @@ classification, so a new setting can never slip past the resume check.
 
 from __future__ import annotations
 
-import dataclasses
 from functools import lru_cache
-from typing import Any, Dict, Iterator, List, Sequence, Tuple, get_type_hints
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
-from ..runs import canonical_sha256
 
 # True: changes what the model is asked or answers. False: it does not (speed, retries,
 # paths, time limits that do not shape answers, everything after generation).
@@ -111,26 +109,17 @@ def classification(path: str) -> bool | None:
     return None
 
 
-def schema_paths(schema: type, prefix: str = "", *, leaves: bool = False) -> Iterator[str]:
-    """Every field of a dataclass schema as a dotted path, nested dataclasses walked
-    (with ``leaves``, only the fields that are not dataclasses themselves)."""
-    hints = get_type_hints(schema)
-    for f in dataclasses.fields(schema):
-        path = f"{prefix}{f.name}"
-        kind = hints.get(f.name)
-        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-            if not leaves:
-                yield path
-            yield from schema_paths(kind, path + ".", leaves=leaves)
-        else:
-            yield path
+def schema_paths(*, leaves: bool = False) -> Iterator[str]:
+    """Every field of the schema as a dotted path (with ``leaves``, only the fields that are not
+    typed groups of fields themselves), from the one walk of the schema in fields.py."""
+    from .fields import NODE, schema
+
+    return (path for path, f in schema().items() if not (leaves and f.kind == NODE))
 
 
 @lru_cache(maxsize=1)
 def _schema_leaves() -> frozenset:
-    from . import HarnessConfig
-
-    return frozenset(schema_paths(HarnessConfig, leaves=True))
+    return frozenset(schema_paths(leaves=True))
 
 
 def _leaves(tree: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:
@@ -154,6 +143,8 @@ def identity(resolved: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def config_hash(resolved: Dict[str, Any]) -> str:
+    from ..runs import canonical_sha256  # here: the schemas (and a command's --help) need no run-folder code
+
     return canonical_sha256(identity(resolved))
 
 

@@ -32,18 +32,21 @@ class ServeConfig:
 
 @dataclass
 class ModelConfig:
-    # Name sent to the provider (and, unless `label` is set, to the grader).
-    name: str = "mock"
-    # "mock" (built-in, offline) or "openai_compatible" (any Chat Completions endpoint).
-    provider: str = "mock"
+    # The model's id at the provider (required), sent to it and, unless `label` is set, to the grader.
+    # ??? here: each configs/model/*.yaml sets it or asks for it, so no model inherits another's name.
+    name: str = "???"
+    # "mock" (built-in, offline) or "openai_compatible" (any Chat Completions endpoint); required too.
+    provider: str = "???"
+    # The endpoint, e.g. https://api.openai.com/v1 or http://localhost:8000/v1 (a local server needs no key).
     base_url: Optional[str] = None
     # Name of the environment variable that holds the key; never the key itself.
     api_key_env: Optional[str] = None
     # Name recorded in the batch's `model` field and the run folder name; defaults to `name`.
     label: Optional[str] = None
+    # Sampling settings sent as given; null = the provider's default.
     temperature: Optional[float] = None
     top_p: Optional[float] = None
-    max_output_tokens: Optional[int] = None
+    max_output_tokens: Optional[int] = None  # a cap on the reply's tokens; null = the provider's default
     # OpenAI's newer models take max_completion_tokens; most other servers take max_tokens.
     max_tokens_param: str = "max_tokens"
     # "chat" (Chat Completions) or "responses" (OpenAI Responses API).

@@ -45,7 +45,7 @@ class ReportConfig:
     leaderboard_from_catalogs: bool = True
     # Bars drawn in the plot (the run's own bars are always drawn).
     plot_max_entries: int = 30
-    plot: bool = True
+    plot: bool = True  # draw report.png (the leaderboard with the ranked runs and their intervals)
     # Any of md, html, json.
     formats: List[str] = field(default_factory=lambda: ["md", "html"])
     # Print the short table at the end.

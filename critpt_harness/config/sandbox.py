@@ -44,6 +44,8 @@ class SandboxChoice:
     ``generation.tools.sandbox``, ``checks.sandbox`` and ``grader.sandbox`` at it;
     setting one of those directly overrides it for that use only."""
 
+    # Where model code runs, for every use: auto | bwrap | landlock | subprocess | docker (auto: the first that
+    # isolates, else refuse; `critpt-harness check-sandbox` shows what holds here).
     backend: str = "auto"
     docker_image: str = "python:3.12-slim"
 

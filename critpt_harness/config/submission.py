@@ -13,8 +13,12 @@ from .sandbox import SandboxConfig
 class ChecksConfig:
     """Pre-submission checks that run each answer in the sandbox (67 of 70 templates)."""
 
+    # Run each answer's answer() in the sandbox (false: the static checks only).
     execute: bool = True
+    # Seconds one answer's execution may take.
     timeout_per_problem: float = 10.0
+    # check/assemble: list the reason of every failing problem, not only the first 8 (`check --all`).
+    show_all: bool = False
     # Allowance for the sandbox process to start (imports sympy once for all problems).
     startup_seconds: float = 30.0
     sandbox: SandboxConfig = field(default_factory=lambda: SandboxConfig(timeout=600.0))
@@ -22,7 +26,9 @@ class ChecksConfig:
 
 @dataclass
 class EvaluatorConfig:
+    # The grader's evaluate endpoint (a local serve-grader's URL grades LOCALLY, labelled as such).
     url: str = "https://artificialanalysis.ai/api/v2/critpt/evaluate"
+    # Name of the environment variable holding the grader's key (never the key itself).
     api_key_env: str = "ARTIFICIAL_ANALYSIS_API_KEY"
     # true = write and validate each request, post nothing.
     dry_run: bool = True

@@ -12,6 +12,15 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v not in (None, "")), "model")
 
 
+def _stamp() -> str:
+    """Local time to the millisecond, e.g. 2026-01-01_12-00-00.042: run folder names sort by start
+    and two runs started within one second get two folders."""
+    from datetime import datetime
+
+    now = datetime.now()
+    return now.strftime("%Y-%m-%d_%H-%M-%S.") + f"{now.microsecond // 1000:03d}"
+
+
 def _job_suffix() -> str:
     """Inside a -m sweep, '_<what varies>' (e.g. '_generation-one_step'), so each job's run folder
     says what it ran and jobs started in the same second get distinct folders."""

@@ -78,9 +78,7 @@ async def _download_all(cfg: DatasetConfig, version: BenchmarkVersion, folder: P
             except httpx.TransportError as exc:
                 raise DatasetError(
                     f"cannot download the CritPt public set from {url} ({type(exc).__name__}: {exc}). "
-                    "You may be offline: pass dataset.path=<folder with Challenge_N.json> "
-                    "(a clone of github.com/CritPt-Benchmark/CritPt, data/public_test_challenges/json), "
-                    "or pull it where there is a network: `critpt-harness data pull`."
+                    f"You may be offline. {OFFLINE_HOW}"
                 ) from exc
         problem = check_file(version, name, content, url)
         if problem and cfg.verify:
@@ -89,6 +87,14 @@ async def _download_all(cfg: DatasetConfig, version: BenchmarkVersion, folder: P
 
     async with async_client(timeout=cfg.download_timeout) as client:
         await asyncio.gather(*(one(client, n) for n in names))
+
+
+# Offline, both downloads need a local copy, in the order they are loaded; the problems alone would
+# leave the prompts to the tool's paraphrase (the mock) or to a second error (any other model).
+OFFLINE_HOW = ("With a clone of github.com/CritPt-Benchmark/CritPt, pass dataset.path=<clone>/data/"
+               "public_test_challenges/json (the problems) and prompts.path=<clone>/templates (the official "
+               "prompt text; without it the offline mock uses the tool's paraphrased prompts, not comparable "
+               "to published scores); or run `critpt-harness data pull` where there is a network.")
 
 
 def missing_files(cfg: DatasetConfig, version: BenchmarkVersion, folder: Path) -> List[str]:
@@ -118,8 +124,7 @@ def load_github(cfg: DatasetConfig, version: BenchmarkVersion) -> ProblemSet:
 
         if offline() and not is_local_url(template):
             raise DatasetError(f"{len(todo)} CritPt problem files are not cached in {folder} and {OFFLINE_ENV} is "
-                               "set, so nothing is downloaded: pass dataset.path=<folder with Challenge_N.json>, "
-                               "or `critpt-harness data pull` where there is a network.")
+                               f"set, so nothing is downloaded. {OFFLINE_HOW}")
         log.info("downloading %d CritPt problem files into %s", len(todo), folder)
         asyncio.run(_download_all(cfg, version, folder, todo))
     loaded = load_directory(folder, checkpoints=cfg.checkpoints, version=version, check_ids=cfg.verify)

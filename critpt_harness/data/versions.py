@@ -19,6 +19,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config import DatasetConfig
+from ..contracts import problem_order as sort_key
 from ..errors import ConfigError, DatasetError
 from ..runs import canonical_sha256
 
@@ -125,12 +126,6 @@ class BenchmarkVersion(_Strict):
                 f"{', ...' if len(differ) > 12 else ''}: their description or template does not match the "
                 "version's checksum). Use a faithful copy, or accept this one unverified with dataset.verify=false.")
         return not (missing or extra or differ), differ
-
-
-def sort_key(problem_id: str) -> tuple:
-    """Challenge_2 before Challenge_10; other ids after, by name."""
-    m = re.match(r"^Challenge_(\d+)_", problem_id)
-    return (0, int(m.group(1)), problem_id) if m else (1, 0, problem_id)
 
 
 def _read(path: Any) -> BenchmarkVersion:

@@ -26,7 +26,7 @@ from .models.openai_base import preflight, unusable_advice
 from .models.registry import build_model
 from ..data.problems import Problem
 from ..runfiles import JsonlAppender
-from ..runs import RunFolder, now_iso
+from ..runs import RunFolder, mark_latest, now_iso
 from ..tools.sandbox import choose_async
 from ..tools.calls import ToolBudget, execute, key_env_names, set_key_names, tool_specs
 from ..secrets import redact
@@ -249,6 +249,8 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
                 progress.in_flight -= 1
         for record in records:
             writer.write_model(record)
+            if not progress.done + progress.failed:  # the first record: now `latest` may point here
+                mark_latest(run.path)
             progress.usage = progress.usage + record.usage
             if budget is not None:
                 budget.add(record.usage)

@@ -18,7 +18,7 @@ from typing import Any, Callable, List, Optional
 from .. import __version__
 from ..errors import ConfigError, HarnessError, RunFolderError
 from ..runfiles import write_text_atomic
-from ..runs import now_iso
+from ..runs import RunFolder, now_iso
 from ..config.report import FORMATS, ReportConfig
 from .data import RunData, dump, load_run
 from .leaderboard import Entry, OfficialTable, build, display_names, load_official, place, run_entry
@@ -63,14 +63,20 @@ def resolve_runs(patterns: List[str], notes: Optional[List[str]] = None) -> List
         pattern = os.path.expanduser(str(raw))
         if _GLOB_CHARS & set(pattern):
             matched = [Path(p) for p in sorted(glob.glob(pattern)) if Path(p).is_dir()]
-            runs = [p for p in matched if (p / "config.yaml").exists()]
+            folders = [p for p in matched if (p / "config.yaml").exists()]
+            runs = [p for p in folders if RunFolder(p).has_records()]
             # Shared catalog snapshots and earlier reports live under runs/ too: not worth a note.
-            skipped = sum(1 for p in matched if p not in runs and not _known_output(p))
+            skipped = sum(1 for p in matched if p not in folders and not _known_output(p))
             if skipped and notes is not None:
                 notes.append(f"{pattern}: {skipped} folder(s) without config.yaml skipped (not run folders)")
+            empty = [p for p in folders if p not in runs]
+            if empty and notes is not None:  # failed starts: no answer to compare
+                notes.append(f"{pattern}: {len(empty)} run folder(s) without any generation record skipped "
+                             f"(failed or never started): {', '.join(str(p) for p in empty[:5])}"
+                             + (" ..." if len(empty) > 5 else ""))
             if not runs:
-                raise RunFolderError(f"report.runs: {raw!r} matches no run folder (none with a config.yaml): "
-                                     "check the pattern, e.g. report.runs=runs/*/*")
+                raise RunFolderError(f"report.runs: {raw!r} matches no run folder with answers (a config.yaml "
+                                     "and generation records): check the pattern, e.g. report.runs=runs/*/*")
             found += runs
         else:
             found.append(Path(pattern))
@@ -118,7 +124,12 @@ def build_report(paths: List[Path], cfg: ReportConfig, out_dir: Optional[Path] =
         except ImportError as exc:  # the report is still useful without its figure
             notes.append(f"plot skipped: matplotlib is not installed ({exc}); `pip install matplotlib`")
 
-    doc = _document(runs, table, entries, png, "report.png" if png is not None else None, notes)
+    alt = ""
+    if png is not None:
+        from .plot import describe
+
+        alt = describe(entries, runs, cfg.plot_max_entries)
+    doc = _document(runs, table, entries, png, "report.png" if png is not None else None, alt, notes)
     files: List[Path] = []
     if png is not None:
         files.append(_write_bytes(out_dir / "report.png", png))
@@ -136,7 +147,7 @@ def build_report(paths: List[Path], cfg: ReportConfig, out_dir: Optional[Path] =
 
 
 def _document(runs: List[RunData], table: OfficialTable, entries: List[Entry], png: Optional[bytes],
-              png_file: Optional[str], notes: List[str]) -> Document:
+              png_file: Optional[str], alt: str, notes: List[str]) -> Document:
     made = (f"Made {now_iso()} by critpt-harness {__version__} from the files stored in the run folder"
             f"{'s' if len(runs) > 1 else ''}; no model, grader or catalog was asked. "
             "Each score says who graded it; the interval is over independent gradings.")
@@ -150,13 +161,13 @@ def _document(runs: List[RunData], table: OfficialTable, entries: List[Entry], p
             doc.add(Para(run.provenance.sentence()))
         doc.add(Para(made))
         run_sections(doc, run, table, entries)
-        leaderboard_section(doc, entries, table, png, png_file)
+        leaderboard_section(doc, entries, table, png, png_file, alt)
         unranked_section(doc, runs, names)
     else:
         doc = Document(f"CritPt report: {len(runs)} runs")
         doc.add(Para(made))
         _comparison_table(doc, runs, entries, table)
-        leaderboard_section(doc, entries, table, png, png_file)
+        leaderboard_section(doc, entries, table, png, png_file, alt)
         unranked_section(doc, runs, names)
         for run in runs:
             doc.add(Heading(1, f"Run: {names[run.path]} ({run.path})"))
@@ -213,9 +224,10 @@ def _write_bytes(path: Path, data: bytes) -> Path:
 def _echo_result(result: ReportResult, cfg: ReportConfig, echo: Echo) -> None:
     if cfg.print_table:
         echo(result.table_text)
+    names = display_names(result.runs)
     for r in result.runs:
         if not r.graded:
-            echo(f"{r.label}: no graded result ({'dry run' if r.dry_run_requests else 'not submitted'}); "
+            echo(f"{names[r.path]}: no graded result ({'dry run' if r.dry_run_requests else 'not submitted'}); "
                  "the report says so")
     for note in result.notes:
         echo(f"note: {note}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
+from ..provenance import OFFICIAL_GRADER
 from ..providers import is_offline
 from .catalog import ATTRIBUTIONS, TITLES, ModelMatch
 from .data import RunData
@@ -108,7 +109,7 @@ def unranked_section(doc: Document, runs: List[RunData], names: Dict, level: int
 
 
 def leaderboard_section(doc: Document, entries: List[Entry], table: OfficialTable, png: Optional[bytes],
-                        png_file: Optional[str], level: int = 1) -> None:
+                        png_file: Optional[str], alt: str = "", level: int = 1) -> None:
     doc.add(Heading(level, "CritPt leaderboard"))
     doc.add(Para(f"Official table: {table.source}, {table.as_of} ({table.source_url}); {table.metric}"
                  f"{f', on CritPt {table.version}' if table.version else ''}. "
@@ -125,15 +126,30 @@ def leaderboard_section(doc: Document, entries: List[Entry], table: OfficialTabl
                      else f"{e.percent:.1f}", ci, e.kind, e.source])
     doc.add(Table(["#", "model", "CritPt %", "95% interval", "kind", "source"], rows, align_right=(0, 2)))
     if png is not None:
-        doc.add(Image(png, "CritPt leaderboard with the run(s) highlighted, and accuracy vs cost", png_file))
+        doc.add(Image(png, alt or "CritPt leaderboard", png_file))
+
+
+def _graded_by(runs: List[RunData]) -> str:
+    """Who graded the runs' scores, as their files say: the official grader only where it did."""
+    graded = [r for r in runs if r.graded]
+    official = [r for r in graded if r.provenance.kind == "official"]
+    if not graded:
+        return ("No score here was graded: " + ("the run is" if len(runs) == 1 else "the runs are")
+                + " not graded (dry run, or not submitted), so no grader is cited.")
+    if len(official) == len(graded):
+        return f"The scores were graded by {OFFICIAL_GRADER}" + ("." if len(graded) == len(runs) else
+                                                                 "; the other runs are not graded.")
+    rest = "." if len(graded) == len(runs) else "; the other runs are not graded."
+    if not official:
+        return (f"The score{'s were' if len(graded) > 1 else ' was'} graded locally, not by {OFFICIAL_GRADER}: "
+                f"not an official CritPt score{'s' if len(graded) > 1 else ''}" + rest)
+    return (f"The scores were graded as each says: {len(official)} by {OFFICIAL_GRADER}, "
+            f"{len(graded) - len(official)} locally (not official CritPt scores)" + rest)
 
 
 def attributions_section(doc: Document, runs: List[RunData], table: OfficialTable, level: int = 1) -> None:
-    official = [r for r in runs if r.graded and r.provenance.kind == "official"]
-    graders = "graded by the official CritPt grader (Artificial Analysis)" if len(official) == len(
-        [r for r in runs if r.graded]) else "graded as each run's score says (official or LOCAL)"
-    items = [f"CritPt benchmark: {table.attribution}. Scores of the runs were {graders}; please attribute "
-             "results to the CritPt project when publishing."]
+    items = [f"CritPt benchmark: {table.attribution}. {_graded_by(runs)} Please attribute results to the "
+             "CritPt project when publishing."]
     seen: Dict[str, None] = {}
     for r in runs:
         if r.catalog is None:

@@ -41,6 +41,8 @@ class EpochResult:
     judge_error_count: int
     graded_at: Optional[str]
     source: str
+    # problem -> (status, reason), where the grader gave them (grade-local, serve-grader with reasons)
+    verdicts: Dict[str, Tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,6 +93,7 @@ class RunData:
     differences: List[str] = field(default_factory=list)  # settings that differ from the official set-up
     prompts_source: Optional[str] = None  # official | own (manifest `prompts`); None: not recorded
     queued: Dict[str, Any] = field(default_factory=dict)  # manifest `queued`: epochs waiting in the grading queue
+    score_file: Optional[str] = None  # results.json or local_grades.json: where the score's epochs come from
 
     @property
     def prompts_label(self) -> str:
@@ -130,15 +133,20 @@ def _read(path: Path, model: Type[F]) -> Optional[F]:
     return read_run_file(path, model) if path.exists() else None
 
 
-def _epochs(grades: Dict[str, EpochGrade], file: Path, notes: List[str]) -> List[EpochResult]:
-    """Graded epochs from results.json (the submitter's) or local_grades.json (grade-local)."""
+def _epochs(grades: Dict[str, EpochGrade], file: Path, notes: List[str], graded_at: Optional[str] = None,
+            source: str = "") -> List[EpochResult]:
+    """Graded epochs from results.json (the submitter's) or local_grades.json (grade-local, which
+    dates the file, not each epoch: ``graded_at`` and ``source`` fill in what an epoch lacks)."""
     out = []
     for key, e in grades.items():
         if not key.isdigit():
             notes.append(f"{file}: epoch {key!r} is not an epoch number; left out")
             continue
+        verdicts = {pid: (str(v.get("status", "?")), str(v.get("reason") or "")) for pid, v in e.problems.items()
+                    if isinstance(v, dict)}
         out.append(EpochResult(int(key), e.accuracy, e.timeout_rate or 0.0, e.server_timeout_count or 0,
-                               e.judge_error_count or 0, e.graded_at, e.source))
+                               e.judge_error_count or 0, e.graded_at or graded_at, e.source or source or file.name,
+                               verdicts))
     return sorted(out, key=lambda e: e.epoch)
 
 
@@ -199,9 +207,13 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
     label = str(model.get("label") or name)
     records = read_records(run, notes)
     epochs = _epochs(results.epochs, run.results_file, notes) if results else []
-    local_epochs = _epochs(local.epochs, local_file, notes) if local else []
+    local_epochs = _epochs(local.epochs, local_file, notes, local.graded_at,
+                           "grade-local" + (f", golden answers from {local.golden_set}" if local.golden_set
+                                            else "")) if local else []
+    score_file = run.results_file.name if epochs else None
     if not epochs:  # grade-local's grades are the score when nothing was submitted
         epochs, local_epochs = local_epochs, []
+        score_file = local_file.name if epochs else None
     checks, check_isolation = _checks_files(run)
     checks = sorted(checks + record_checks(records, {c.epoch for c in checks}), key=lambda c: c.epoch)
     requests_dir = run.path / "requests"
@@ -235,7 +247,7 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
         cost=cost_of(used.prompt_tokens, used.completion_tokens, price),
         catalog=catalog, provenance=prov, dry_run_requests=dry_requests, notes=notes, local_epochs=local_epochs,
         isolation=isolation, differences=official_differences(stored, manifest.as_dict()),
-        queued=manifest.queued.model_dump(exclude_unset=True) if manifest.queued else {},
+        queued=manifest.queued.model_dump(exclude_unset=True) if manifest.queued else {}, score_file=score_file,
         prompts_source=(manifest.prompts.source if manifest.prompts else None)
         or ("official" if manifest.prompt_hash == "official" else None))
 
@@ -266,7 +278,10 @@ def _price(cfg: ReportConfig, model: Dict[str, Any], names: List[str], prices: L
                       "model.pricing (the run's config.yaml)") \
         if pricing.get("input_per_million") is not None and pricing.get("output_per_million") is not None else None
     preferred = config_price(cfg, names) if cfg.prefer_config_prices else None
-    return preferred or run_price or choose_price(cfg, names, prices)
+    provider = str(model.get("provider") or "")
+    # as the console's estimate says (generation/budget.py): the built-in offline model costs nothing
+    free = Price(0.0, 0.0, f"the offline {provider} model (free)") if is_offline(provider) else None
+    return preferred or run_price or free or choose_price(cfg, names, prices)
 
 
 def dump(data: Any) -> str:

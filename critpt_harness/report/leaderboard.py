@@ -103,9 +103,14 @@ def catalog_entries(scores: List[PublishedScore]) -> List[Entry]:
 
 
 def display_names(runs: List[RunData]) -> Dict[Path, str]:
-    """A name per run that tells runs apart: the label, plus the folder when two runs share a label."""
-    labels = [r.label for r in runs]
-    return {r.path: f"{r.label} ({r.path.name})" if labels.count(r.label) > 1 else r.label for r in runs}
+    """A name per run that tells runs apart: the label, plus, when two runs share it, the provider
+    where that alone tells them apart, else the folder."""
+    out = {}
+    for r in runs:
+        same = [o.provider for o in runs if o.label == r.label]
+        tag = r.provider if r.provider and same.count(r.provider) == 1 else r.path.name
+        out[r.path] = f"{r.label} ({tag})" if len(same) > 1 else r.label
+    return out
 
 
 def other_version(run: RunData, table: Optional[OfficialTable]) -> bool:

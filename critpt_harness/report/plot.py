@@ -49,6 +49,29 @@ def _inputs_key(entries: List[Entry], runs: List[RunData], max_entries: int, tit
     return hashlib.sha256(text.encode() + Path(__file__).read_bytes()).hexdigest()
 
 
+def _costed(runs: List[RunData]) -> List[RunData]:
+    """The runs of the accuracy-vs-cost panel: only official, independent gradings of the full set
+    stand beside the published bars, and only those with a price."""
+    return [r for r in runs if r.stats.mean is not None and r.cost is not None and r.provenance.ranked]
+
+
+def describe(entries: List[Entry], runs: List[RunData], max_entries: int) -> str:
+    """The figure's alt text: what draw() puts in it, and nothing it leaves out."""
+    shown = _pick(entries, max_entries)
+    published = [e for e in shown if e.kind != "run"]
+    mine = [e.name for e in shown if e.kind == "run"]
+    text = f"CritPt leaderboard: {len(published)} published score{'s' if len(published) != 1 else ''} as bars"
+    if mine:
+        text += f", with {', '.join(mine)} highlighted and {'its' if len(mine) == 1 else 'their'} 95% interval"
+    else:
+        text += ("; no run of this report is drawn (only official gradings of the full public set with "
+                 "independent epochs are)")
+    costed = _costed(runs)
+    if costed:
+        text += f"; beside it, accuracy against cost for {', '.join(r.label for r in costed)}"
+    return text
+
+
 def draw(entries: List[Entry], runs: List[RunData], max_entries: int = 30, title: str = "CritPt",
          key: Optional[str] = None) -> bytes:
     """PNG bytes of the figure (``key``: stored in it for figure())."""
@@ -57,8 +80,7 @@ def draw(entries: List[Entry], runs: List[RunData], max_entries: int = 30, title
     from matplotlib.patches import Patch
 
     shown = _pick(entries, max_entries)
-    # Only official, independent gradings of the full set stand beside the published bars.
-    costed = [r for r in runs if r.stats.mean is not None and r.cost is not None and r.provenance.ranked]
+    costed = _costed(runs)
     bar_height = max(3.0, 0.32 * len(shown) + 1.4)
     width = 13.0 if costed else 8.5
     fig = Figure(figsize=(width, bar_height), dpi=100)

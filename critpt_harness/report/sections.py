@@ -4,11 +4,13 @@ it scored, what it cost, where it stands), every number with its source.
 
 from __future__ import annotations
 
-from typing import List
+from typing import Dict, List
 
+from ..contracts import problem_order
+from ..providers import is_offline
 from ..fidelity import ISOLATION
 from .comparison import comparison
-from .data import RunData
+from .data import EpochResult, RunData
 from .fmt import interval, num, pct, seconds, usd
 from .leaderboard import Entry, OfficialTable
 from .render import Bullets, Document, Heading, Para, Table
@@ -36,6 +38,11 @@ def not_graded_text(run: RunData) -> str:
         return (f"**No graded result yet**: queued, expected by {when} UTC (epochs "
                 f"{', '.join(map(str, sorted(run.queued['epochs'])))} wait in the grading queue "
                 f"{run.queued.get('queue', '')}; `critpt-harness queue run --wait` grades them as the quota allows).")
+    if not run.usage.records:  # a start that failed: nothing to submit, the next step is generate
+        return (f"**No graded result**: the run has no answers ({'generations.jsonl is empty' if (run.path / 'generations.jsonl').exists() else 'no generations.jsonl'}: "
+                "its start failed, or it never ran). Generate them first: "
+                f"`critpt-harness generate run_dir={run.path}` (it resumes this folder), then `critpt-harness run "
+                f"run_dir={run.path}` assembles, submits and reports.")
     if run.dry_run_requests:
         why = (f"this run was a dry run (evaluator.dry_run=true): the requests were written "
                f"({', '.join(run.dry_run_requests[:3])}{' ...' if len(run.dry_run_requests) > 3 else ''}) "
@@ -43,7 +50,9 @@ def not_graded_text(run: RunData) -> str:
     elif run.checks:
         why = "its batches are assembled but were not submitted"
     else:
-        why = "no epoch has been assembled and graded yet"
+        return (f"**No graded result**: its answers are not assembled into batches yet. Next: `critpt-harness "
+                f"assemble run_dir={run.path}`, then `critpt-harness submit run_dir={run.path} "
+                "evaluator.dry_run=false` (one of your 10 daily gradings per epoch).")
     return (f"**No graded result**: {why}. There is no results.json with graded epochs. To grade it: "
             f"`critpt-harness submit run_dir={run.path} evaluator.dry_run=false` (one of your 10 daily "
             "gradings per epoch), then run `critpt-harness report` again.")
@@ -62,8 +71,10 @@ def run_sections(doc: Document, run: RunData, table: OfficialTable, entries: Lis
         if level > 1:  # a single run's report says this under its headline already
             doc.add(Para(run.provenance.sentence()))
         _score(doc, run)
+        _verdicts(doc, run.epochs, run.score_file or "?", level + 1)
     if run.local_epochs:
         _local_beside(doc, run, level + 1)
+        _verdicts(doc, run.local_epochs, "local_grades.json", level + 1)
     _checks(doc, run, level + 1)
     doc.add(Heading(level, "Cost and effort"))
     _cost(doc, run)
@@ -86,14 +97,16 @@ def _run_table(run: RunData) -> Table:
         ["reasoning effort", run.effort, "config.yaml `model.reasoning_effort` / `reasoning_tokens`"],
         ["problems", run.provenance.problem_set, "manifest.json, batches/"],
         ["model-written code ran in", _isolation_text(run), "generations.jsonl tool calls, batches/*.checks.json"],
-        ["epochs", f"{run.epochs_planned} planned, {run.provenance.epochs} graded", "config.yaml, results.json"],
+        ["epochs", f"{run.epochs_planned} planned, {run.provenance.epochs} graded",
+         "config.yaml" + (f", {run.score_file}" if run.score_file else "")],
         ["dataset sha256", f"`{run.dataset_sha256 or '?'}`", "manifest.json"],
         ["prompt hash", f"`{run.prompt_hash or '?'}`" + (f", {run.prompts_label}" if run.prompts_label else ""),
          "manifest.json `prompts`"],
         ["config hash", f"`{run.config_hash or '?'}`", "manifest.json"],
         ["created", run.created_at or "?", "manifest.json"],
         ["generation", f"{u.first_started or '?'} → {u.last_finished or '?'}", "generations.jsonl"],
-        ["graded", f"{graded[0]} → {graded[-1]}" if graded else "not graded", "results.json"],
+        ["graded", (f"{graded[0]} → {graded[-1]}" if graded else "yes, undated") if run.graded else "not graded",
+         run.score_file or "no results.json or local_grades.json with graded epochs"],
         ["harness", f"critpt-harness {run.harness_version or '?'}, git `{(run.git_revision or '?')[:12]}`",
          "manifest.json"],
         ["folder", str(run.path), ""],
@@ -115,8 +128,7 @@ def _score(doc: Document, run: RunData) -> None:
     doc.add(Table(["epoch", "accuracy", "judge errors", "grader timeouts", "graded at", "source"], rows,
                   align_right=(0, 1, 2, 3)))
     s, prov = run.stats, run.provenance
-    where = "local_grades.json (grade-local)" if prov.kind == "local" and not run.path.joinpath(
-        "results.json").exists() else "results.json"
+    where = f"{run.score_file}, grade-local" if run.score_file == "local_grades.json" else run.score_file
     over = (f"{prov.distinct} distinct grading{'s' if prov.distinct != 1 else ''} of {prov.epochs} epochs"
             if prov.reused else f"{s.n} graded epoch{'s' if s.n != 1 else ''}")
     items = [f"**mean accuracy: {pct(s.mean)}** over {over} ({where}; graded by {prov.grader})"]
@@ -145,6 +157,26 @@ def _local_beside(doc: Document, run: RunData, level: int) -> None:
     doc.add(Table(["epoch", "accuracy", "graded at"], rows, align_right=(0, 1)),
             Para(f"Mean {pct(sum(accs) / len(accs))} over {len(accs)} epoch(s), from local_grades.json: graded on "
                  "this machine with golden answers, not by the official CritPt grader; not an official score."))
+
+
+def _verdicts(doc: Document, epochs: List[EpochResult], file: str, level: int) -> None:
+    """Each problem's verdict per epoch, and why the wrong ones are wrong, where the grader said."""
+    ids = sorted({pid for e in epochs for pid in e.verdicts}, key=problem_order)
+    if not ids:
+        return
+    shown = [e for e in epochs if e.verdicts]
+    doc.add(Heading(level, f"Per-problem verdicts ({file})"),
+            Table(["problem"] + [f"epoch {e.epoch}" for e in shown],
+                  [[pid] + [e.verdicts.get(pid, ("–", ""))[0] for e in shown] for pid in ids]))
+    wrong: Dict[tuple, List[str]] = {}  # (problem, verdict, reason) -> the epochs that got it
+    for pid in ids:
+        for e in shown:
+            status, reason = e.verdicts.get(pid, ("correct", ""))
+            if status != "correct":
+                wrong.setdefault((pid, status, reason or "(no reason given)"), []).append(str(e.epoch))
+    if wrong:
+        doc.add(Table(["problem", "epochs", "verdict", "why"],
+                      [[pid, ", ".join(at), status, why] for (pid, status, why), at in wrong.items()]))
 
 
 def _checks(doc: Document, run: RunData, level: int) -> None:
@@ -191,6 +223,10 @@ def _cost(doc: Document, run: RunData) -> None:
                        "(USD) to price it."))
         return
     c = run.cost
+    if is_offline(run.provider) and c.total_usd == 0:
+        doc.add(Para(f"**Money: none** ({c.price.source}): no provider was called, so the tokens above cost "
+                     "nothing."))
+        return
     when = f", fetched {c.price.fetched_at}" if c.price.fetched_at else ""
     doc.add(Bullets([
         f"price: {usd(c.price.input_per_million)} in / {usd(c.price.output_per_million)} out per million tokens — "

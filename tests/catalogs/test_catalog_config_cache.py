@@ -22,10 +22,12 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 @pytest.fixture
 def catalog_primary(tmp_path) -> Path:
-    """A primary config holding only the catalog group, as the root config will."""
+    """A primary config holding only the catalog group, typed by its schema as the root config is
+    (the schema first, the group's YAML merged onto it)."""
     shutil.copytree(CONFIGS / "catalog", tmp_path / "conf" / "catalog")
-    (tmp_path / "conf" / "primary.yaml").write_text("defaults:\n  - catalog: default\n  - _self_\n")
-    ConfigStore.instance().store(group="catalog", name="schema", node=CatalogConfig)
+    (tmp_path / "conf" / "primary.yaml").write_text("defaults:\n  - primary_schema\n  - catalog: default\n"
+                                                    "  - _self_\n")
+    ConfigStore.instance().store(name="primary_schema", node={"catalog": CatalogConfig})
     return tmp_path / "conf"
 
 
