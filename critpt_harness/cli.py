@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, List
 
-from .commands import NAMES, STAGES
+from .commands import NAMES, READS_ONLY, STAGES, to_overrides
 
 # Start-up matters for short commands (`--help`, resuming a finished run, `report`): this
 # module imports nothing heavy at the top; hydra, the config schemas and each command's
@@ -174,7 +174,8 @@ def _task(cfg: "DictConfig") -> None:
         _pick_latest(harness_cfg)
         _end_of_startup()
         run = RunFolder(harness_cfg.run_dir)
-        file_handler = _attach_file_log(run)
+        reads_only = harness_cfg.command in READS_ONLY  # view, table, compare: the run folders stay untouched
+        file_handler = None if reads_only else _attach_file_log(run)
         # Written once the run folder exists: harness.log is there after any command on a run, failed or not.
         logging.getLogger(__name__).info("critpt-harness %s started: %s", harness_cfg.command, " ".join(_ARGV))
         outcome = "ok"
@@ -193,7 +194,7 @@ def _task(cfg: "DictConfig") -> None:
             outcome = "interrupted"
             raise
         finally:
-            if run.exists():
+            if run.exists() and not reads_only:
                 run.record_command(harness_cfg.command, _ARGV, outcome)
                 logging.getLogger(__name__).info("critpt-harness %s finished: %s", harness_cfg.command, outcome)
     except HarnessError as exc:
@@ -299,6 +300,11 @@ def _main(argv: List[str] | None) -> None:
             print(f"error: `queue {args[0]}`: use `critpt-harness queue add|list|run [--wait]`", file=sys.stderr)
             sys.exit(2)
         args = ["queue.wait=true" if a == "--wait" else a for a in args]
+    try:  # `view runs/a --port 9000` -> view.runs=['runs/a'] view.port=9000
+        args = to_overrides(command, args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     _ARGV = [command, *args]
     config_module.register()
     # Hydra takes overrides as one run of positional arguments: put command= in that run.

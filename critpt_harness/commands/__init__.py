@@ -6,9 +6,10 @@ Kept import-light (no Hydra, no pipeline): `--help` reads it without loading any
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 Echo = Callable[[str], None]  # where a command prints what it did (print, or a test's collector)
 
@@ -19,21 +20,27 @@ class Command:
     summary: str
     handler: str  # "module:function", imported when the command runs
     stage: bool = False  # works on an existing run: without run_dir it takes the model's latest
+    tracked: bool = False  # a pipeline stage: with tracking=mlflow the run is logged when it ends
+    reads_only: bool = False  # writes nothing into a run folder (not even harness.log or the manifest)
+    positional: str = ""  # the list key that positional arguments fill (`view runs/a runs/b`)
+    flags: Tuple[Tuple[str, str], ...] = ()  # (--flag, key): `--port 8000` is `view.port=8000`
 
 
 COMMANDS: Tuple[Command, ...] = (
     Command("run", "generate, assemble and submit (the whole pipeline), then a catalog snapshot and the report",
             "run:cmd_run"),
-    Command("generate", "ask the model every problem for every epoch (resumable)", "generate:cmd_generate"),
-    Command("assemble", "check the answers and build one batch per epoch", "batches:cmd_assemble", stage=True),
+    Command("generate", "ask the model every problem for every epoch (resumable)", "generate:cmd_generate",
+            tracked=True),
+    Command("assemble", "check the answers and build one batch per epoch", "batches:cmd_assemble", stage=True,
+            tracked=True),
     Command("check", "run every pre-submission check (static and in the sandbox) and show a table",
             "batches:cmd_check", stage=True),
     Command("submit", "send the batches to the grader (dry run unless evaluator.dry_run=false)",
-            "submission:cmd_submit", stage=True),
+            "submission:cmd_submit", stage=True, tracked=True),
     Command("catalog", "snapshot the public model catalogs into the run folder and match the run's model",
             "results:cmd_catalog", stage=True),
     Command("report", "report.md + report.html: the score, where it came from, cost, and place among published "
-            "scores; several runs with report.runs=runs/*/*", "results:cmd_report", stage=True),
+            "scores; several runs with report.runs=runs/*/*", "results:cmd_report", stage=True, tracked=True),
     Command("import-official", "make a run folder from the official pipeline's results/generations "
             "(interop.source=...)", "interop:cmd_import_official"),
     Command("export-official", "write the batches in the official layout (for evaluate_all_results.py)",
@@ -41,20 +48,86 @@ COMMANDS: Tuple[Command, ...] = (
     Command("serve-grader", "a local grader with the evaluate endpoint's contract (grader.problems=...): "
             "rehearse the submission path", "grading:cmd_serve_grader"),
     Command("grade-local", "grade the run's batches here against a set with golden answers",
-            "grading:cmd_grade_local", stage=True),
+            "grading:cmd_grade_local", stage=True, tracked=True),
     Command("queue", "the grading queue across quota windows: `queue add` (a run's epochs), `queue` (list, "
             "with expected times), `queue run [--wait]` (post as the quota allows)", "submission:cmd_queue"),
+    Command("view", "a read-only web viewer of run folders on 127.0.0.1: runs, problem x epoch grids, "
+            "conversations, side by side (`view [runs...] [--port N]`)", "reading:cmd_view", reads_only=True,
+            positional="view.runs", flags=(("--port", "view.port"), ("--host", "view.host"))),
+    Command("table", "every run as one table: csv, parquet, json or markdown, one row per run, epoch or item "
+            "(`table [runs...] --format csv --level run`)", "reading:cmd_table", reads_only=True,
+            positional="table.runs", flags=(("--format", "table.format"), ("--level", "table.level"),
+                                            ("--output", "table.output"))),
+    Command("compare", "two runs side by side: a paired test over problems where both have per-problem "
+            "outcomes, else the difference of means over epochs (`compare A B`)", "reading:cmd_compare",
+            reads_only=True, positional="compare.runs", flags=(("--format", "compare.format"),)),
 )
 
 NAMES: Tuple[str, ...] = tuple(c.name for c in COMMANDS)
 STAGES: Tuple[str, ...] = tuple(c.name for c in COMMANDS if c.stage)
+READS_ONLY: Tuple[str, ...] = tuple(c.name for c in COMMANDS if c.reads_only)
 _BY_NAME: Dict[str, Command] = {c.name: c for c in COMMANDS}
+_PLAIN = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:")
 
 
 def handler(name: str) -> Callable[..., Any]:
-    """The command's function, imported now (each command loads only what it needs)."""
-    module, _, function = _BY_NAME[name].handler.partition(":")
-    return getattr(import_module(f"{__package__}.{module}"), function)
+    """The command's function, imported now (each command loads only what it needs). A tracked
+    stage logs the run to the tracker (tracking=...) when it ends."""
+    command = _BY_NAME[name]
+    module, _, function = command.handler.partition(":")
+    fn = getattr(import_module(f"{__package__}.{module}"), function)
+    if not command.tracked:
+        return fn
+
+    def tracked(cfg: Any, run: Any, echo: Echo = print) -> Any:
+        from ..tracking import check, stage_end
+
+        check(cfg)  # a missing tracker package is a config error before any work
+        result = fn(cfg, run, echo)
+        stage_end(cfg, run, name, echo)
+        return result
+    return tracked
+
+
+def _quoted(value: str) -> str:
+    """A value as one Hydra override value (quoted unless it is plain)."""
+    if value and set(value) <= _PLAIN:
+        return value
+    # Hydra's quoted strings: a backslash escapes only a quote, or the backslashes before one.
+    body = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", value)
+    trailing = len(body) - len(body.rstrip("\\"))
+    return "'" + body + "\\" * trailing + "'"
+
+
+def to_overrides(name: str, args: List[str]) -> List[str]:
+    """A command's positional arguments and flags as Hydra overrides (`view runs/a --port 9000` ->
+    `view.runs=['runs/a'] view.port=9000`); other arguments pass unchanged. ValueError names a flag
+    without its value."""
+    command = _BY_NAME[name]
+    if not command.positional and not command.flags:
+        return args
+    flags = dict(command.flags)
+    out: List[str] = []
+    positional: List[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        flag, eq, value = arg.partition("=")
+        if flag in flags:
+            if not eq:
+                if i + 1 >= len(args):
+                    raise ValueError(f"{flag} needs a value (`{name} {flag} VALUE`)")
+                i, value = i + 1, args[i + 1]
+            out.append(f"{flags[flag]}={_quoted(value)}")
+        elif command.positional and "=" not in arg and not arg.startswith("-"):
+            positional.append(arg)
+        else:
+            out.append(arg)
+        i += 1
+    if positional:
+        # always quoted: a folder named `null` or `1` is a path, not a value of another type
+        out.insert(0, f"{command.positional}=[{','.join(_quoted(p) if not set(p) <= _PLAIN else repr(p) for p in positional)}]")
+    return out
 
 
 def usage() -> str:

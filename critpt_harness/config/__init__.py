@@ -16,18 +16,21 @@ from omegaconf import OmegaConf
 from .catalog import CatalogConfig
 from .grading import GraderConfig
 from .report import ReportConfig
+from .reading import CompareConfig, TableConfig, ViewConfig
 from .data import DatasetConfig, InteropConfig, PromptsConfig, download_retry
 from .generation import GenerationConfig, ResumeConfig, ToolsConfig
 from .model import ModelConfig, PricingConfig, ServeConfig, is_local_url, keyless, web_search_mode
 from .sandbox import SandboxChoice, SandboxConfig
 from .submission import ChecksConfig, EvaluatorConfig, QueueConfig
+from .tracking import TrackingConfig
 from .sweeps import _first, _job_suffix, slugify, sweep_keys, varying_overrides
 
 __all__ = ["HarnessConfig", "register", "validate", "model_label", "CatalogConfig", "GraderConfig", "ReportConfig",
            "DatasetConfig", "InteropConfig", "PromptsConfig", "download_retry", "GenerationConfig", "ResumeConfig",
            "ToolsConfig", "ModelConfig", "PricingConfig", "ServeConfig", "is_local_url", "keyless",
            "web_search_mode", "SandboxChoice", "SandboxConfig", "ChecksConfig", "EvaluatorConfig", "QueueConfig",
-           "slugify", "sweep_keys", "varying_overrides"]
+           "slugify", "sweep_keys", "varying_overrides", "ViewConfig", "TableConfig", "CompareConfig",
+           "TrackingConfig"]
 
 
 @dataclass
@@ -48,6 +51,12 @@ class HarnessConfig:
     queue: QueueConfig = field(default_factory=QueueConfig)
     # sandbox.backend=auto|bwrap|subprocess|docker for every sandbox (tools/sandbox.py).
     sandbox: SandboxChoice = field(default_factory=SandboxChoice)
+    # tracking=mlflow: log the run to an experiment tracker at each stage end (config/tracking.py).
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    # The read-only commands: `view`, `table`, `compare` (config/reading.py).
+    view: ViewConfig = field(default_factory=ViewConfig)
+    table: TableConfig = field(default_factory=TableConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
     # Free-form notes copied into the manifest and the batch metadata.
     tags: List[str] = field(default_factory=list)
 
@@ -64,6 +73,7 @@ def register() -> None:
     cs.store(group="catalog", name="schema", node=CatalogConfig)
     cs.store(group="report", name="schema", node=ReportConfig)
     cs.store(group="grader", name="schema", node=GraderConfig)
+    cs.store(group="tracking", name="schema", node=TrackingConfig)
     for name, fn in (("slug", slugify), ("first", _first), ("job_suffix", _job_suffix)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
