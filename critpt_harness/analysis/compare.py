@@ -60,7 +60,7 @@ def cmd_compare(cfg: Any, echo: Callable[[str], None] = print) -> Comparison:
     a, b = two_runs(as_list(c.runs, "compare.runs"), cfg)
     cmp = compare_run_data(a.data, b.data, (a.name, b.name), c.level)
     if c.format == "json":
-        echo(json.dumps({"a": str(a.path), "b": str(b.path), **cmp.as_dict()}, indent=1, default=str))
+        echo(json.dumps({**cmp.as_dict(), "path_a": str(a.path), "path_b": str(b.path)}, indent=1, default=str))
     elif c.format == "markdown":
         echo(to_markdown(document(a, b, cmp)).rstrip())
     else:

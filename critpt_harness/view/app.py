@@ -96,7 +96,11 @@ def make_app(lib: Library, refresh: int = 10) -> Starlette:
     def stylesheet(request: Request) -> Response:
         return Response(css, media_type="text/css", headers={**HEADERS, "Cache-Control": "max-age=300"})
 
+    def favicon(request: Request) -> Response:  # browsers ask for one; nothing to show
+        return Response(status_code=204, headers=HEADERS)
+
     routes = [Route(path, guarded(fn), methods=["GET", "HEAD"]) for path, fn in (
         ("/", home), ("/run", run), ("/item", item), ("/compare", compare), ("/api/runs", api_runs),
-        ("/api/run", api_run), ("/api/item", api_item), ("/static/viewer.css", stylesheet))]
+        ("/api/run", api_run), ("/api/item", api_item), ("/static/viewer.css", stylesheet),
+        ("/favicon.ico", favicon))]
     return Starlette(routes=routes)

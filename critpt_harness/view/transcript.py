@@ -114,7 +114,8 @@ def conversation(rec: GenerationRecord) -> str:
         if i in own:
             thought = rec.reasoning[own.index(i)] if own.index(i) < len(rec.reasoning) else None
             if thought:
-                body += f'<details class="reasoning"><summary>reasoning</summary>{markdown(thought)}</details>'
+                shown = " open" if len(thought) <= 1500 else ""  # a long one waits for a click
+                body += f'<details class="reasoning"{shown}><summary>reasoning</summary>{markdown(thought)}</details>'
         body += markdown(str(m.get("content") or ""))
         for tc in m.get("tool_calls") or []:
             cid = str(tc.get("id"))
