@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, List
 
-from .commands import NAMES, READS_ONLY, STAGES, to_overrides
+from .commands import NAMES, READS_ONLY, STAGES
 
 # Start-up matters for short commands (`--help`, resuming a finished run, `report`): this
 # module imports nothing heavy at the top; hydra, the config schemas and each command's
@@ -301,6 +301,8 @@ def _main(argv: List[str] | None) -> None:
             sys.exit(2)
         args = ["queue.wait=true" if a == "--wait" else a for a in args]
     try:  # `view runs/a --port 9000` -> view.runs=['runs/a'] view.port=9000
+        from .commands.arguments import to_overrides
+
         args = to_overrides(command, args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -6,10 +6,9 @@ Kept import-light (no Hydra, no pipeline): `--help` reads it without loading any
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 Echo = Callable[[str], None]  # where a command prints what it did (print, or a test's collector)
 
@@ -67,16 +66,19 @@ NAMES: Tuple[str, ...] = tuple(c.name for c in COMMANDS)
 STAGES: Tuple[str, ...] = tuple(c.name for c in COMMANDS if c.stage)
 READS_ONLY: Tuple[str, ...] = tuple(c.name for c in COMMANDS if c.reads_only)
 _BY_NAME: Dict[str, Command] = {c.name: c for c in COMMANDS}
-_PLAIN = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:")
+
+
+def command(name: str) -> Command:
+    return _BY_NAME[name]
 
 
 def handler(name: str) -> Callable[..., Any]:
     """The command's function, imported now (each command loads only what it needs). A tracked
     stage logs the run to the tracker (tracking=...) when it ends."""
-    command = _BY_NAME[name]
-    module, _, function = command.handler.partition(":")
+    spec = _BY_NAME[name]
+    module, _, function = spec.handler.partition(":")
     fn = getattr(import_module(f"{__package__}.{module}"), function)
-    if not command.tracked:
+    if not spec.tracked:
         return fn
 
     def tracked(cfg: Any, run: Any, echo: Echo = print) -> Any:
@@ -87,47 +89,6 @@ def handler(name: str) -> Callable[..., Any]:
         stage_end(cfg, run, name, echo)
         return result
     return tracked
-
-
-def _quoted(value: str) -> str:
-    """A value as one Hydra override value (quoted unless it is plain)."""
-    if value and set(value) <= _PLAIN:
-        return value
-    # Hydra's quoted strings: a backslash escapes only a quote, or the backslashes before one.
-    body = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", value)
-    trailing = len(body) - len(body.rstrip("\\"))
-    return "'" + body + "\\" * trailing + "'"
-
-
-def to_overrides(name: str, args: List[str]) -> List[str]:
-    """A command's positional arguments and flags as Hydra overrides (`view runs/a --port 9000` ->
-    `view.runs=['runs/a'] view.port=9000`); other arguments pass unchanged. ValueError names a flag
-    without its value."""
-    command = _BY_NAME[name]
-    if not command.positional and not command.flags:
-        return args
-    flags = dict(command.flags)
-    out: List[str] = []
-    positional: List[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        flag, eq, value = arg.partition("=")
-        if flag in flags:
-            if not eq:
-                if i + 1 >= len(args):
-                    raise ValueError(f"{flag} needs a value (`{name} {flag} VALUE`)")
-                i, value = i + 1, args[i + 1]
-            out.append(f"{flags[flag]}={_quoted(value)}")
-        elif command.positional and "=" not in arg and not arg.startswith("-"):
-            positional.append(arg)
-        else:
-            out.append(arg)
-        i += 1
-    if positional:
-        # always quoted: a folder named `null` or `1` is a path, not a value of another type
-        out.insert(0, f"{command.positional}=[{','.join(_quoted(p) if not set(p) <= _PLAIN else repr(p) for p in positional)}]")
-    return out
 
 
 def usage() -> str:
