@@ -58,7 +58,7 @@ def cmd_compare(cfg: Any, echo: Callable[[str], None] = print) -> Comparison:
     if not 0 < c.level < 1:
         raise ConfigError(f"compare.level={c.level}: a confidence level between 0 and 1, e.g. 0.95")
     a, b = two_runs(as_list(c.runs, "compare.runs"), cfg)
-    cmp = compare_run_data(a.data, b.data, (a.name, b.name), c.level)
+    cmp = compare_run_data(a.data, b.data, (a.name, b.name), c.level, (a.outcomes, b.outcomes))
     if c.format == "json":
         echo(json.dumps({**cmp.as_dict(), "path_a": str(a.path), "path_b": str(b.path)}, indent=1, default=str))
     elif c.format == "markdown":

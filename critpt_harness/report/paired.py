@@ -205,15 +205,16 @@ def compare_runs(a: Tuple[str, Provenance, RunOutcomes], b: Tuple[str, Provenanc
     return cmp
 
 
-def compare_run_data(a: RunData, b: RunData, names: Tuple[str, str], level: float = 0.95) -> Comparison:
-    """Two runs as the report reads them (load_run), their outcomes read from their folders."""
+def compare_run_data(a: RunData, b: RunData, names: Tuple[str, str], level: float = 0.95,
+                     outcomes: Optional[Tuple[RunOutcomes, RunOutcomes]] = None) -> Comparison:
+    """Two runs as the report reads them (load_run); their outcomes, unless given, read from their folders."""
     differ = None
     if a.dataset_sha256 and b.dataset_sha256 and a.dataset_sha256 != b.dataset_sha256:
         differ = f"dataset hashes {a.dataset_sha256[:12]} and {b.dataset_sha256[:12]}"
     elif a.provenance.problem_set != b.provenance.problem_set:
         differ = f"A: {a.provenance.problem_set}; B: {b.provenance.problem_set}"
-    return compare_runs((names[0], a.provenance, read_outcomes(a.path)),
-                        (names[1], b.provenance, read_outcomes(b.path)), level, differ)
+    oa, ob = outcomes or (read_outcomes(a.path), read_outcomes(b.path))
+    return compare_runs((names[0], a.provenance, oa), (names[1], b.provenance, ob), level, differ)
 
 
 def rows(cmp: Comparison) -> List[List[str]]:

@@ -102,9 +102,10 @@ def run_page(pair: Pair, refresh: int) -> str:
     graded = bool(out.verdict_epochs)
     headers = ["problem"] + [f"epoch {e}" for e in epochs] + ["correct" if graded else "checks passed"]
     grid = []
+    totals = out.scores("verdict" if graded else "checks")
     for pid in out.problems:
         cells = [cell(out.get(pid, e), url("/item", run=entry.id, p=pid, e=e)) for e in epochs]
-        scores = out.scores("verdict" if graded else "checks").get(pid, [])
+        scores = totals.get(pid, [])
         grid.append([esc(pid), *cells, f"{sum(scores)}/{len(scores)}" if scores else "–"])
     body = _header(entry, view) + legend() + table(headers, grid, "grid")
     return page(f"Run: {view.name}", body, refresh if in_progress(view) else 0)
@@ -128,7 +129,7 @@ def compare_page(lib: Library, a: Optional[Pair], b: Optional[Pair]) -> str:
     if a is None or b is None:
         return page("Compare two runs", form + "<p>Choose two runs.</p>")
     (ea, va), (eb, vb) = a, b
-    cmp = compare_run_data(va.data, vb.data, (va.name, vb.name))
+    cmp = compare_run_data(va.data, vb.data, (va.name, vb.name), outcomes=(va.outcomes, vb.outcomes))
     numbers = table(ROW_HEADERS, [[esc(c) for c in row] for row in rows(cmp)], "numbers") if rows(cmp) else ""
     says = "<ul class=\"says\">" + "".join(f"<li>{esc(s.replace('`', ''))}</li>" for s in cmp.statements) + "</ul>"
     oa, ob = va.outcomes, vb.outcomes
