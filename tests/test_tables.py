@@ -104,3 +104,24 @@ def test_importing_the_analysis_package_does_not_import_pandas():
     code = "import sys, critpt_harness.analysis, critpt_harness.analysis.summary; print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_folders_of_runs_and_globs_name_the_run_folders_below_them(graded_runs, tmp_path):
+    import shutil
+
+    from critpt_harness.analysis.folders import find_runs
+    from critpt_harness.errors import RunFolderError
+
+    root = tmp_path / "runs"
+    shutil.copytree(graded_runs["A"], root / "model-a" / "2026-01-01")
+    shutil.copytree(graded_runs["B"], root / "model-b" / "2026-01-02")
+    fake = root / "mlruns" / "1" / "abc" / "artifacts"  # MLflow keeps a copy of config.yaml: not a run folder
+    fake.mkdir(parents=True)
+    shutil.copy(graded_runs["A"] / "config.yaml", fake / "config.yaml")
+    expected = [root / "model-a" / "2026-01-01", root / "model-b" / "2026-01-02"]
+    assert find_runs([str(root)], "table.runs") == expected
+    assert find_runs([str(root / "*")], "table.runs") == expected
+    assert find_runs([str(root / "model-b" / "*"), str(root / "model-b")], "table.runs") == expected[1:]
+    with pytest.raises(RunFolderError, match=r"table.runs: '.*nothing\*' matches no run folder"):
+        find_runs([str(root / "nothing*")], "table.runs")
+    assert list(runs_df(str(root))["model"]) == ["model-a", "model-b"]

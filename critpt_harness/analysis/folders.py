@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 from typing import Any, List
 
 from ..errors import ConfigError, RunFolderError
-from ..report.command import resolve_runs
 
 DEFAULT_ROOT = "runs"
-_SKIP = {"mlruns", "reports", "catalog", "official", "batches", "requests"}  # never hold run folders
+# never hold run folders (MLflow's store keeps copies of config.yaml among its artifacts)
+_SKIP = {"mlruns", "artifacts", "reports", "catalog", "official", "batches", "requests"}
 _DEPTH = 4
+_GLOB = set("*?[")
 
 
 def as_list(value: Any, key: str) -> List[str]:
@@ -28,20 +30,22 @@ def as_list(value: Any, key: str) -> List[str]:
 
 def runs_below(root: Path, depth: int = _DEPTH) -> List[Path]:
     """Run folders (with a config.yaml) at or below ``root``, sorted by path."""
+    if root.name in _SKIP or root.name.startswith("."):
+        return []
     if (root / "config.yaml").is_file():
         return [root]
     if depth == 0 or not root.is_dir():
         return []
     found: List[Path] = []
     for child in sorted(root.iterdir()):
-        if child.is_dir() and not child.name.startswith(".") and child.name not in _SKIP:
+        if child.is_dir():
             found += runs_below(child, depth - 1)
     return found
 
 
 def find_runs(patterns: List[str], key: str) -> List[Path]:
-    """The run folders that ``patterns`` name (empty: every one under runs/). A folder that is not
-    itself a run folder stands for the run folders below it."""
+    """The run folders that ``patterns`` (paths or globs) name; empty: every one under runs/. A folder
+    that is not itself a run folder stands for the run folders below it."""
     if not patterns:
         found = runs_below(Path(DEFAULT_ROOT))
         if not found:
@@ -49,12 +53,19 @@ def find_runs(patterns: List[str], key: str) -> List[Path]:
                                  f"name run folders or globs, e.g. {key}='[runs/*/*]'")
         return found
     out: List[Path] = []
-    for path in resolve_runs(patterns):
-        if not path.exists():
-            raise RunFolderError(f"{key}: {path} does not exist")
-        below = runs_below(path)
-        if not below:
-            raise RunFolderError(f"{key}: {path} is not a run folder and holds none (no config.yaml)")
+    for raw in patterns:
+        pattern = os.path.expanduser(raw)
+        if _GLOB & set(pattern):
+            below = [r for p in sorted(glob.glob(pattern)) for r in runs_below(Path(p))]
+            if not below:
+                raise RunFolderError(f"{key}: {raw!r} matches no run folder (none with a config.yaml below it)")
+        else:
+            path = Path(pattern)
+            if not path.exists():
+                raise RunFolderError(f"{key}: {path} does not exist")
+            below = runs_below(path)
+            if not below:
+                raise RunFolderError(f"{key}: {path} is not a run folder and holds none (no config.yaml)")
         out += below
     unique = {p.resolve(): p for p in out}
     return list(unique.values())

@@ -8,6 +8,7 @@ here needs pandas.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -109,10 +110,18 @@ def stages(view: RunView) -> Dict[str, str]:
             "graded": graded}
 
 
+RECENT_S = 600  # a run whose records changed this recently, with items still to come, is taken as going on
+
+
 def in_progress(view: RunView) -> bool:
-    """Generation has not reached every planned item yet (a run going on, or one stopped early)."""
+    """Generation has not reached every planned item and wrote a record lately (a run stopped early is not)."""
     planned = len(view.manifest.get("problem_ids") or []) * max(view.data.epochs_planned, 1)
-    return bool(planned) and view.data.usage.items < planned
+    if not planned or view.data.usage.items >= planned:
+        return False
+    try:
+        return time.time() - RunFolder(view.path).generations_file.stat().st_mtime < RECENT_S
+    except FileNotFoundError:
+        return False
 
 
 # The rows: each field is a column (named after it, typed by its annotation, in this order); a dict

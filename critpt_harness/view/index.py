@@ -116,8 +116,13 @@ class RunEntry:
         self._view: Optional[RunView] = None
         self._signature: Tuple = ()
         self._latest: Dict[Key, int] = {}
+        self.lock = threading.RLock()  # pages are served from a thread pool
 
     def view(self) -> RunView:
+        with self.lock:
+            return self._current()
+
+    def _current(self) -> RunView:
         grown = self.index.refresh()
         signature = _signature(RunFolder(self.path))
         if self._view is None or grown or signature != self._signature:
@@ -129,9 +134,10 @@ class RunEntry:
         return self._view
 
     def record(self, key: Key) -> Optional[GenerationRecord]:
-        self.view()
-        position = self._latest.get(key)
-        return None if position is None else self.index.record(position)
+        with self.lock:
+            self._current()
+            position = self._latest.get(key)
+            return None if position is None else self.index.record(position)
 
 
 class Library:
@@ -141,7 +147,7 @@ class Library:
     def __init__(self, patterns: List[str], cfg: Optional[ReportConfig] = None, key: str = "view.runs"):
         self.patterns, self.key, self.cfg = patterns, key, cfg or ReportConfig()
         self.entries: Dict[str, RunEntry] = {}
-        self.lock = threading.RLock()  # pages are served from a thread pool
+        self.lock = threading.RLock()  # guards the entries; each entry guards its own index
 
     @staticmethod
     def run_id(path: Path) -> str:
