@@ -16,7 +16,7 @@ import json
 import re
 import shutil
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -70,6 +70,20 @@ def scripted(correct: Dict[int, int]):
         value = float(n) if seen[n] <= correct[n] else n + 0.5
         return "Filled.\n\n```python\n" + fence.group(1).replace("x = ...", f"x = {value}") + "\n```"
     return reply
+
+
+def cli(capsys, *args: str) -> Tuple[int, str, str]:
+    """`critpt-harness <args>` in this process (exit code, stdout, stderr): quicker than a subprocess."""
+    from critpt_harness.cli import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def _run(overrides: List[str]) -> None:

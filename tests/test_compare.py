@@ -19,7 +19,7 @@ from critpt_harness.report.data import load_run
 from critpt_harness.report.paired import compare_run_data, paired, rows, sign_flip_p, welch
 
 from .conftest import run_cli
-from .reading_runs import CORRECT_A, CORRECT_B, EPOCHS, OFFICIAL_A, OFFICIAL_B, PROBLEMS, gold_id
+from .reading_runs import CORRECT_A, CORRECT_B, EPOCHS, OFFICIAL_A, OFFICIAL_B, PROBLEMS, cli, gold_id
 
 
 def _load(a: Path, b: Path):
@@ -111,20 +111,21 @@ def _snapshot(folder: Path):
     return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
 
 
-def test_the_compare_command(graded_runs, tmp_path):
+def test_the_compare_command(graded_runs, tmp_path, capsys, monkeypatch):
     before = {k: _snapshot(p) for k, p in graded_runs.items()}
     out = run_cli("compare", str(graded_runs["A"]), str(graded_runs["B"]), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "correct in the local grading" in out.stdout and "+25.00" in out.stdout and "0.375" in out.stdout
     assert "LOCAL grading" in out.stdout
-    data = json.loads(run_cli("compare", str(graded_runs["A"]), str(graded_runs["B"]), "--format", "json",
-                              cwd=tmp_path).stdout)
+    monkeypatch.chdir(tmp_path)
+    code, text, _ = cli(capsys, "compare", str(graded_runs["A"]), str(graded_runs["B"]), "--format", "json")
+    data = json.loads(text)
     assert data["paired"][0]["p_value"] == pytest.approx(0.375) and data["path_a"] == str(graded_runs["A"])
     assert {k: _snapshot(p) for k, p in graded_runs.items()} == before  # compare writes nothing
-    one = run_cli("compare", str(graded_runs["A"]), cwd=tmp_path)
-    assert one.returncode == 2 and "exactly two run folders" in one.stderr
-    bad = run_cli("compare", str(graded_runs["A"]), str(graded_runs["B"]), "--format", "pdf", cwd=tmp_path)
-    assert bad.returncode == 2 and "compare.format='pdf'" in bad.stderr
+    code, _, err = cli(capsys, "compare", str(graded_runs["A"]))
+    assert code == 2 and "exactly two run folders" in err
+    code, _, err = cli(capsys, "compare", str(graded_runs["A"]), str(graded_runs["B"]), "--format", "pdf")
+    assert code == 2 and "compare.format='pdf'" in err
 
 
 def test_the_multi_run_report_uses_compares_numbers(graded_runs, tmp_path):

@@ -18,7 +18,7 @@ from critpt_harness.errors import ConfigError
 from critpt_harness.report.data import load_run
 
 from .conftest import run_cli
-from .reading_runs import CORRECT_A, CORRECT_B, EPOCHS, OFFICIAL_A, PROBLEMS, gold_id
+from .reading_runs import CORRECT_A, CORRECT_B, EPOCHS, OFFICIAL_A, PROBLEMS, cli, gold_id
 
 
 def test_runs_df_has_one_typed_row_per_run_with_the_reports_label(graded_runs, official_runs):
@@ -63,34 +63,39 @@ def test_epochs_df_and_items_df_hold_each_grading_and_item(graded_runs):
     assert str(items["started_at"].dtype).startswith("datetime64") and items["records"].eq(1).all()
 
 
-def test_the_table_command_in_every_format(graded_runs, tmp_path):
+def test_the_table_command_in_every_format(graded_runs, tmp_path, capsys, monkeypatch):
     args = [str(graded_runs["A"]), str(graded_runs["B"])]
     expected = items_df(args)
-    out = run_cli("table", *args, "--level", "item", "--format", "csv", cwd=tmp_path)
+    out = run_cli("table", *args, "--level", "item", "--format", "csv", cwd=tmp_path)  # as a user runs it
     assert out.returncode == 0, out.stderr
     back = pd.read_csv(io.StringIO(out.stdout))
     assert list(back.columns) == list(expected.columns) and len(back) == len(expected)
     assert list(back["verdict"]) == list(expected["verdict"])
-    data = json.loads(run_cli("table", *args, "--format", "json", cwd=tmp_path).stdout)
-    assert [r["model"] for r in data] == ["model-a", "model-b"] and data[0]["mean"] == pytest.approx(0.625)
-    md = run_cli("table", *args, "--format=markdown", "--level", "epoch", cwd=tmp_path).stdout.splitlines()
+    monkeypatch.chdir(tmp_path)
+    code, text, _ = cli(capsys, "table", *args, "--format", "json")
+    data = json.loads(text)
+    assert code == 0 and [r["model"] for r in data] == ["model-a", "model-b"] and data[0]["mean"] == pytest.approx(0.625)
+    assert data[0]["path"] == args[0] and data[1]["ranked"] is False
+    md = cli(capsys, "table", *args, "--format=markdown", "--level", "epoch")[1].splitlines()
     assert md[0].startswith("| run | path | model |") and len(md) == 2 + 2 * EPOCHS
     target = tmp_path / "out" / "items.parquet"
-    done = run_cli("table", *args, "--level", "item", "--format", "parquet", "--output", str(target), cwd=tmp_path)
-    assert done.returncode == 0 and f"written to {target}" in done.stdout
+    code, text, _ = cli(capsys, "table", *args, "--level", "item", "--format", "parquet", "--output", str(target))
+    assert code == 0 and f"written to {target}" in text
     parquet = pd.read_parquet(target)
     assert parquet["verdict"].tolist() == expected["verdict"].tolist()
     assert parquet["check.parses"].dtype == "boolean" and parquet["prompt_tokens"].dtype == "Int64"
 
 
-def test_the_table_command_refuses_bad_options_with_exit_2(graded_runs, tmp_path):
+def test_the_table_command_refuses_bad_options_with_exit_2(graded_runs, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     run = str(graded_runs["A"])
     for args, said in ((["--format", "xlsx"], "table.format='xlsx'"), (["--level", "problem"], "table.level"),
                        (["--format", "parquet"], "--output FILE.parquet"), (["--output"], "--output needs a value")):
-        out = run_cli("table", run, *args, cwd=tmp_path)
-        assert out.returncode == 2 and said in out.stderr, (args, out.stderr)
-    missing = run_cli("table", str(tmp_path / "nothing"), cwd=tmp_path)
-    assert missing.returncode != 0 and "does not exist" in missing.stderr
+        code, _, err = cli(capsys, "table", run, *args)
+        assert code == 2 and said in err, (args, err)
+    code, _, err = cli(capsys, "table", str(tmp_path / "nothing"))
+    assert code != 0 and "does not exist" in err
+    assert not (tmp_path / "runs").exists()  # a reader command makes no run folder
 
 
 def test_without_pandas_the_table_says_which_extra_to_install(monkeypatch):

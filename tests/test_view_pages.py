@@ -211,8 +211,9 @@ def test_the_view_command_prints_its_url_and_serves_until_stopped(graded_runs, t
 
 @pytest.mark.parametrize("args, said", [(["--port", "99999"], "view.port=99999"), (["--port"], "--port needs a value"),
                                         (["nowhere"], "does not exist")])
-def test_the_view_command_refuses_bad_options(graded_runs, tmp_path, args, said):
-    from .conftest import run_cli
+def test_the_view_command_refuses_bad_options(graded_runs, tmp_path, capsys, monkeypatch, args, said):
+    from .reading_runs import cli
 
-    out = run_cli("view", *([str(graded_runs["A"])] if args[0] != "nowhere" else []), *args, cwd=tmp_path)
-    assert out.returncode != 0 and said in out.stderr, out.stderr
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, "view", *([str(graded_runs["A"])] if args[0] != "nowhere" else []), *args)
+    assert code != 0 and said in err, err

@@ -4,6 +4,7 @@ epoch or item, to standard output or a file."""
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -24,8 +25,9 @@ def _markdown(df: Any) -> str:
 def render(df: Any, fmt: str) -> str:
     if fmt == "csv":
         return df.to_csv(index=False)
-    if fmt == "json":
-        return df.to_json(orient="records", date_format="iso", force_ascii=False, indent=1) + "\n"
+    if fmt == "json":  # pandas writes the values (NA as null, times in ISO); json lays them out without \/
+        return json.dumps(json.loads(df.to_json(orient="records", date_format="iso")), indent=1,
+                          ensure_ascii=False) + "\n"
     return _markdown(df)
 
 

@@ -151,14 +151,17 @@ def attributions_section(doc: Document, runs: List[RunData], table: OfficialTabl
 
 def paired_section(doc: Document, runs: List[RunData], names: Dict, level: int = 1) -> None:
     """Each run against the first, with `critpt-harness compare`'s numbers (report/paired.py)."""
+    from .outcomes import read_outcomes
     from .paired import PAIRED_TEST, ROW_HEADERS, compare_run_data, rows
 
     if len(runs) < 2:
         return
     base = runs[0]
+    base_outcomes = read_outcomes(base.path)
     table = []
     for run in runs[1:]:
-        cmp = compare_run_data(run, base, (names[run.path], names[base.path]))
+        cmp = compare_run_data(run, base, (names[run.path], names[base.path]),
+                               outcomes=(read_outcomes(run.path), base_outcomes))
         table += [[names[run.path], names[base.path], *row] for row in rows(cmp)]
     if table:
         doc.add(Heading(level, f"Paired comparisons (each run as A against {names[base.path]} as B)"),
