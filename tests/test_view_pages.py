@@ -97,7 +97,7 @@ def test_two_runs_side_by_side(graded_runs, official_runs):
     runs = ids(c)
     page = c.get("/compare", params={"a": runs["model-a"], "b": runs["model-b"]}).text
     assert "correct in the local grading" in page and "+25.00" in page and "0.375" in page
-    assert "Per problem (correct (local grading))" in page and page.count("<td>A better</td>") == 3 and page.count("<td>B better</td>") == 1
+    assert "Per problem: correct in the local grading" in page and page.count("<td>A better</td>") == 3 and page.count("<td>B better</td>") == 1
     official = c.get("/compare", params={"a": runs["first"], "b": runs["second"]}).text
     assert "Per-problem correctness needs local grading" in official
     assert "Welch" in official and "95% interval" in official and "Scores per epoch" in official

@@ -146,8 +146,8 @@ def compare_page(lib: Library, a: Optional[Pair], b: Optional[Pair]) -> str:
                                           "B better" if sum(x) / len(x) < sum(y) / len(y) else "same")
         grid.append([esc(pid), a_cells, f"{sum(x)}/{len(x)}" if x else "–", b_cells,
                      f"{sum(y)}/{len(y)}" if y else "–", esc(diff)])
-    what = "correct (local grading)" if measure == "verdict" else "passed every check"
-    per_problem = (f"<h2>Per problem ({esc(what)})</h2>" + legend()
+    what = "correct in the local grading" if measure == "verdict" else "passed every pre-submission check"
+    per_problem = (f"<h2>Per problem: {esc(what)}</h2>" + legend()
                    + table(["problem", f"A: {esc(va.name)}", "A", f"B: {esc(vb.name)}", "B", ""], grid, "pairs"))
     note = ("" if measure == "verdict" else
             "<p class=\"note\">Per-problem correctness needs local grading: the official grader returns only each "
