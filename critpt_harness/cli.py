@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, List
 
-from .commands import NAMES, STAGES, STARTS
+from .commands import NAMES, READS_ONLY, STAGES, STARTS
 
 # Start-up matters for short commands (`--help`, resuming a finished run, `report`): this
 # module imports nothing heavy at the top; hydra, the config schemas and each command's
@@ -163,12 +163,16 @@ def _task(cfg: "DictConfig") -> None:
         harness_cfg = _to_config(cfg)
         _pick_latest(harness_cfg)
         _end_of_startup()
-        # a default-named run is always a new folder; what the command makes goes again if it fails before a record
-        path, created = claim_folder(Path(harness_cfg.run_dir), new=harness_cfg.command in STARTS
-                                     and not _given("run_dir"))
-        harness_cfg.run_dir = str(path)
-        run = RunFolder(path)
-        file_handler = _attach_file_log(run)
+        reads_only = harness_cfg.command in READS_ONLY  # view, table, compare: the run folders stay untouched
+        created = None
+        if not reads_only:
+            # a default-named run is always a new folder; what the command makes goes again if it fails before
+            # a record
+            path, created = claim_folder(Path(harness_cfg.run_dir), new=harness_cfg.command in STARTS
+                                         and not _given("run_dir"))
+            harness_cfg.run_dir = str(path)
+        run = RunFolder(harness_cfg.run_dir)
+        file_handler = None if reads_only else _attach_file_log(run)
         # Written once the run folder exists: harness.log is there after any command on a run, failed or not
         # (a failed start of a new run removes its folder, log and all).
         logging.getLogger(__name__).info("critpt-harness %s started: %s", harness_cfg.command, " ".join(_ARGV))
@@ -191,7 +195,7 @@ def _task(cfg: "DictConfig") -> None:
         finally:
             if outcome != "ok" and created is not None and run.discard_unstarted(created):
                 discarded = True  # a failed start leaves no folder behind for check/report to pick
-            if run.exists():
+            if run.exists() and not reads_only:
                 run.record_command(harness_cfg.command, _ARGV, outcome)
                 logging.getLogger(__name__).info("critpt-harness %s finished: %s", harness_cfg.command, outcome)
     except HarnessError as exc:
@@ -316,6 +320,13 @@ def _main(argv: List[str] | None) -> None:
         args = ["queue.wait=true" if a == "--wait" and command == "queue" else a for a in args]
     if command == "check":  # `check --all`: every failing problem's reason, not the first 8
         args = ["checks.show_all=true" if a == "--all" else a for a in args]
+    try:  # `view runs/a --port 9000` -> view.runs=['runs/a'] view.port=9000
+        from .commands.arguments import to_overrides
+
+        args = to_overrides(command, args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     _ARGV = [command, *args]
     from .config import overrides
     from .errors import ConfigError

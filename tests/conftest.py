@@ -109,3 +109,7 @@ def llm_overrides(url: str, run_dir: Path, *extra: str) -> List[str]:
             "generation.retry.initial_wait=0.01",
             "generation.retry.max_wait=0.05", "generation.progress=false", "generation.preflight=false",
             *NO_CATALOGS, *extra]
+
+
+# Run folders for the readers' tests (view, table, compare, tracking), made once per session.
+from .reading_runs import graded_runs, official_runs  # noqa: E402,F401

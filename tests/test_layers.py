@@ -29,6 +29,9 @@ LAYERS: Tuple[Tuple[str, ...], ...] = (
     ("submission",),
     ("grading",),
     ("report",),
+    ("analysis",),  # run folders as rows and DataFrames, `table`, `compare`
+    ("tracking",),  # experiment tracking at stage ends (reads runs as analysis does)
+    ("view",),  # the run viewer (pages over analysis' rows)
     ("commands",),
     ("cli", "hydra_app", "__main__"),
 )

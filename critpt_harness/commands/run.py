@@ -17,18 +17,23 @@ from .grading import cmd_grade_local
 from .results import cmd_catalog
 from .sandbox import announce
 from .submission import cmd_submit
+from ..tracking import check as check_tracking, stage_end
 
 
 def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     subset = bool(cfg.dataset.ids or cfg.dataset.limit)  # a subset is never submitted: no grader key needed
     check_keys(cfg, evaluator=cfg.dataset.public and not subset)
     announce(cfg, echo, judge=not cfg.dataset.public)  # a use that cannot be isolated refuses here, before any call
+    check_tracking(cfg)
     cmd_generate(cfg, run, echo)
+    stage_end(cfg, run, "generate", echo)
     cmd_assemble(cfg, run, echo)
+    stage_end(cfg, run, "assemble", echo)
     manifest = run.manifest()
     if manifest.get("public_set") is False:  # only the public set can be graded officially
         echo("a private problem set: graded here, not by the official grader")
         cmd_grade_local(cfg, run, echo)
+        stage_end(cfg, run, "grade-local", echo)
     elif manifest.get("subset"):
         s = manifest["subset"]
         echo(f"a subset ({s['problems']} of {s['of']} problems): stopping after the checks, nothing is submitted. "
@@ -40,6 +45,7 @@ def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
         queue_add(cfg, run, echo)
     else:
         cmd_submit(cfg, run, echo)
+        stage_end(cfg, run, "submit", echo)
     if not cfg.catalog.enabled:
         echo("catalog: skipped (catalog.enabled=false)")
     elif is_offline(cfg.model.provider):  # keep the offline default offline: nothing to compare with
@@ -52,5 +58,6 @@ def cmd_run(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     from ..report.command import report_stage  # a failed report is a warning, never a failed run
 
     report_stage(cfg, run, echo)
+    stage_end(cfg, run, "report", echo)
 
 

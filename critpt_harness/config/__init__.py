@@ -13,18 +13,21 @@ from typing import List
 from .catalog import CatalogConfig
 from .grading import GraderConfig
 from .report import ReportConfig
+from .reading import CompareConfig, TableConfig, ViewConfig
 from .data import DataConfig, DatasetConfig, InteropConfig, PromptsConfig, download_retry
 from .generation import GenerationConfig, ResumeConfig, ToolsConfig
 from .model import ModelConfig, PricingConfig, ServeConfig, is_local_url, keyless, web_search_mode
 from .sandbox import SandboxChoice, SandboxConfig
 from .submission import ChecksConfig, EvaluatorConfig, QueueConfig
+from .tracking import TrackingConfig
 from .sweeps import _first, _job_suffix, _stamp, slugify, sweep_keys, varying_overrides
 
 __all__ = ["HarnessConfig", "register", "validate", "model_label", "CatalogConfig", "GraderConfig", "ReportConfig",
            "DataConfig", "DatasetConfig", "InteropConfig", "PromptsConfig", "download_retry", "GenerationConfig", "ResumeConfig",
            "ToolsConfig", "ModelConfig", "PricingConfig", "ServeConfig", "is_local_url", "keyless",
            "web_search_mode", "SandboxChoice", "SandboxConfig", "ChecksConfig", "EvaluatorConfig", "QueueConfig",
-           "slugify", "sweep_keys", "varying_overrides"]
+           "slugify", "sweep_keys", "varying_overrides", "ViewConfig", "TableConfig", "CompareConfig",
+           "TrackingConfig"]
 
 
 @dataclass
@@ -47,6 +50,12 @@ class HarnessConfig:
     data: DataConfig = field(default_factory=DataConfig)
     # sandbox.backend=auto|bwrap|subprocess|docker for every sandbox (tools/sandbox.py).
     sandbox: SandboxChoice = field(default_factory=SandboxChoice)
+    # tracking=mlflow: log the run to an experiment tracker at each stage end (config/tracking.py).
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    # The read-only commands: `view`, `table`, `compare` (config/reading.py).
+    view: ViewConfig = field(default_factory=ViewConfig)
+    table: TableConfig = field(default_factory=TableConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
     # Free-form notes copied into the manifest and the batch metadata.
     tags: List[str] = field(default_factory=list)
 

@@ -94,6 +94,11 @@ CLASSIFICATION: Dict[str, bool] = {
     "interop": False,
     "report": False,
     "grader": False,
+    "tracking": False,
+    # the read-only commands
+    "view": False,
+    "table": False,
+    "compare": False,
     # Copied into generation.tools.sandbox (identity there) by configs/config.yaml.
     "sandbox": False,
 }

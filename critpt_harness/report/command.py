@@ -23,7 +23,7 @@ from ..config.report import FORMATS, ReportConfig
 from .data import RunData, dump, load_run
 from .leaderboard import Entry, OfficialTable, build, display_names, load_official, place, run_entry
 from .render import Bullets, Document, Heading, Para, Table, to_html, to_markdown
-from .comparison import attributions_section, leaderboard_section, unranked_section
+from .comparison import attributions_section, leaderboard_section, paired_section, unranked_section
 from .fmt import interval, pct, usd
 from .sections import headline, run_sections
 
@@ -167,6 +167,7 @@ def _document(runs: List[RunData], table: OfficialTable, entries: List[Entry], p
         doc = Document(f"CritPt report: {len(runs)} runs")
         doc.add(Para(made))
         _comparison_table(doc, runs, entries, table)
+        paired_section(doc, runs, names)
         leaderboard_section(doc, entries, table, png, png_file, alt)
         unranked_section(doc, runs, names)
         for run in runs:

@@ -168,3 +168,26 @@ def attributions_section(doc: Document, runs: List[RunData], table: OfficialTabl
     if snaps:
         items.append("catalog data: " + "; ".join(snaps) + ". The report reads these stored files only.")
     doc.add(Heading(level, "Sources and attributions"), Bullets(items))
+
+
+def paired_section(doc: Document, runs: List[RunData], names: Dict, level: int = 1) -> None:
+    """Each run against the first, with `critpt-harness compare`'s numbers (report/paired.py)."""
+    from .outcomes import read_outcomes
+    from .paired import PAIRED_TEST, ROW_HEADERS, compare_run_data, rows
+
+    if len(runs) < 2:
+        return
+    base = runs[0]
+    base_outcomes = read_outcomes(base.path)
+    table = []
+    for run in runs[1:]:
+        cmp = compare_run_data(run, base, (names[run.path], names[base.path]),
+                               outcomes=(read_outcomes(run.path), base_outcomes))
+        table += [[names[run.path], names[base.path], *row] for row in rows(cmp)]
+    if table:
+        doc.add(Heading(level, f"Paired comparisons (each run as A against {names[base.path]} as B)"),
+                Para(f"Where both runs have per-problem outcomes: {PAIRED_TEST}, difference and t-interval over "
+                     "problems. Where only per-epoch accuracies exist (the official grader's): the difference of "
+                     "the means over epochs, unpaired, which cannot say on which problems the runs differ. "
+                     "`critpt-harness compare A B` prints the same numbers with what they do and do not show."),
+                Table(["A", "B", *ROW_HEADERS], table, align_right=(3, 4, 5, 6, 8)))

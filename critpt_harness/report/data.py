@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple, Type, TypeVar
 
 import yaml
 
-from ..contracts import ChecksFile, EpochGrade, LocalGradesFile, Manifest, ResultsFile, RunFile
+from ..contracts import ChecksFile, EpochGrade, LocalGradesFile, Manifest, RecordSummary, ResultsFile, RunFile
 from ..errors import RunFolderError
 from ..fidelity import differences as official_differences
 from ..provenance import Provenance, decide
@@ -185,8 +185,9 @@ def _snapshot(run: RunFolder, manifest: Manifest, cfg: ReportConfig) -> Optional
     return None
 
 
-def load_run(path: Path, cfg: ReportConfig) -> RunData:
-    """Read one run folder; a folder without results is fine (it is 'not graded')."""
+def load_run(path: Path, cfg: ReportConfig, records: Optional[List[RecordSummary]] = None) -> RunData:
+    """Read one run folder; a folder without results is fine (it is 'not graded'). ``records``: the
+    summaries of generations.jsonl when the caller has read them already (the viewer's index)."""
     run = RunFolder(path)
     if not run.path.exists():
         raise RunFolderError(f"run folder {run.path} does not exist: check run_dir or report.runs")
@@ -205,7 +206,7 @@ def load_run(path: Path, cfg: ReportConfig) -> RunData:
     notes: List[str] = []
     name = str(model.get("name") or manifest.model or "?")
     label = str(model.get("label") or name)
-    records = read_records(run, notes)
+    records = read_records(run, notes) if records is None else records
     epochs = _epochs(results.epochs, run.results_file, notes) if results else []
     local_epochs = _epochs(local.epochs, local_file, notes, local.graded_at,
                            "grade-local" + (f", golden answers from {local.golden_set}" if local.golden_set

@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple, Type
 
 from ..contracts import RecordSummary
 from ..runfiles import read_jsonl_as
@@ -62,8 +62,9 @@ def parse_time(text: Optional[str]) -> Optional[datetime]:
         return None
 
 
-def read_records(run: RunFolder, notes: List[str]) -> List[RecordSummary]:
-    records, misfits = read_jsonl_as(run.generations_file, RecordSummary)
+def read_records(run: RunFolder, notes: List[str], model: Type[RecordSummary] = RecordSummary) -> List[RecordSummary]:
+    """The records' summaries (``model``: RecordSummary or a wider one); misfits are noted."""
+    records, misfits = read_jsonl_as(run.generations_file, model)
     if misfits:
         notes.append(f"{run.generations_file}: {misfits} records do not match the schema; left out")
     return records

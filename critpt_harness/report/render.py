@@ -58,6 +58,13 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align_right: Sequence[int] = ()) -> List[str]:
+    """The lines of a Markdown table (cells escaped)."""
+    out = ["| " + " | ".join(_md_cell(h) for h in headers) + " |",
+           "| " + " | ".join("---:" if i in align_right else "---" for i in range(len(headers))) + " |"]
+    return out + ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+
+
 def to_markdown(doc: Document) -> str:
     out = [f"# {doc.title}", ""]
     for b in doc.blocks:
@@ -68,10 +75,7 @@ def to_markdown(doc: Document) -> str:
         elif isinstance(b, Bullets):
             out += [f"- {item}" for item in b.items] + [""]
         elif isinstance(b, Table):
-            out.append("| " + " | ".join(_md_cell(h) for h in b.headers) + " |")
-            out.append("| " + " | ".join("---:" if i in b.align_right else "---" for i in range(len(b.headers))) + " |")
-            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
-            out.append("")
+            out += markdown_table(b.headers, b.rows, b.align_right) + [""]
         elif isinstance(b, Image):
             if b.file:
                 out += [f"![{b.alt}]({b.file})", ""]
