@@ -230,7 +230,6 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
             progress.refresh()
             bar.refresh()
 
-    semaphore = asyncio.Semaphore(cfg.generation.concurrency)
     writer = JsonlAppender(run.generations_file)
     # Hopeless failures in a row (see fatal_reason): K of them stop new items from starting.
     streak: List[str] = []
@@ -238,15 +237,14 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
     limit = cfg.generation.stop_after_fatal
 
     async def worker(unit: List[Problem], epoch: int) -> None:
-        async with semaphore:
-            if stop.is_set() or (budget is not None and not budget.allows(progress.in_flight)):
-                return
-            progress.in_flight += 1
-            progress.refresh()
-            try:
-                records = await run_unit(model, unit, epoch, cfg.generation)
-            finally:
-                progress.in_flight -= 1
+        if stop.is_set() or (budget is not None and not budget.allows(progress.in_flight)):
+            return
+        progress.in_flight += 1
+        progress.refresh()
+        try:
+            records = await run_unit(model, unit, epoch, cfg.generation)
+        finally:
+            progress.in_flight -= 1
         for record in records:
             writer.write_model(record)
             progress.usage = progress.usage + record.usage
@@ -271,8 +269,14 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
         log_line()
 
     tick = asyncio.create_task(ticker() if lines else redraw()) if cfg.generation.progress else None
+    queue = iter(todo)
+
+    async def drain() -> None:  # concurrency of these, each taking the next pending item: nothing per item waits
+        for unit, epoch in queue:
+            await worker(unit, epoch)
+
     try:
-        await asyncio.gather(*(worker(u, e) for u, e in todo))
+        await asyncio.gather(*(drain() for _ in range(min(cfg.generation.concurrency, len(todo)))))
     finally:
         if tick is not None:
             tick.cancel()

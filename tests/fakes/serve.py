@@ -23,6 +23,7 @@ def main() -> None:
     args = parser.parse_args()
     server: Union[FakeLLMServer, FakeGrader] = (FakeLLMServer(latency=args.latency) if args.kind == "llm"
                                                  else FakeGrader(api_key=args.api_key))
+    server.keep_requests = False  # served in the foreground, nobody reads them
     server.start(args.port)
     print(server.url, flush=True)
     try:
