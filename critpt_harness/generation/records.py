@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..contracts import GenerationRecord
-from ..runfiles import read_jsonl
+from ..contracts import AnswerRecord, GenerationRecord
+from ..runfiles import read_jsonl, read_jsonl_as
 from ..runs import RunFolder
 
 log = logging.getLogger(__name__)
@@ -72,3 +72,17 @@ def ok_records(run: RunFolder) -> List[GenerationRecord]:
             except ValueError:
                 log.warning("%s: a record does not match the schema; skipped", run.generations_file)
     return out
+
+
+def answers(run: RunFolder, messages: bool = True) -> List[GenerationRecord]:
+    """Every ok record, as the batch stage needs it (duplicates included: it reports them). Without
+    ``messages`` each holds only its final reply, code and checks (the conversation, reasoning and
+    tool calls are not read): 3,500 answers are then a few MB, not all the run's text."""
+    if messages:
+        return ok_records(run)
+    found, misfits = read_jsonl_as(run.generations_file, AnswerRecord)
+    if misfits:
+        log.warning("%s: %d records do not match the schema; skipped", run.generations_file, misfits)
+    fields = [name for name in AnswerRecord.model_fields if name != "schema_version"]
+    return [GenerationRecord.model_validate({**{k: getattr(a, k) for k in fields}, "replies": a.replies[-1:]})
+            for a in found if a.status == "ok"]
