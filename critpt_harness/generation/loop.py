@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from tqdm import tqdm
 
@@ -31,7 +31,7 @@ from ..tools.sandbox import resolve_backend
 from ..tools.calls import ToolBudget, execute, key_env_names, set_key_names, tool_specs
 from ..secrets import redact
 from .progress import Progress
-from .records import Key, record_statuses
+from .records import Key, pending_units, record_statuses
 
 log = logging.getLogger(__name__)
 # Progress lines for logs without a terminal; the CLI shows this logger's INFO on stderr.
@@ -159,13 +159,6 @@ async def run_unit(model: ChatModel, unit: List[Problem], epoch: int, gen: Gener
     if len(unit) == 1 and unit[0].problem_type == "main":
         return [await run_item(model, unit[0], epoch, gen)]
     return await run_chain(model, unit, epoch, gen)
-
-
-def pending_units(units: Iterable[List[Problem]], epochs: int, done: Iterable[Key]) -> List[Tuple[List[Problem], int]]:
-    """(unit, epoch) pairs with at least one problem not yet answered."""
-    finished = set(done)
-    return [(u, e) for e in range(epochs) for u in units
-            if any((p.problem_id, e) not in finished for p in u)]
 
 
 async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List[Problem]], run: RunFolder,

@@ -1,13 +1,17 @@
-"""The run's generation records, read back: the latest per (problem, epoch), their statuses, the usable ones."""
+"""The run's generation records, read back: the latest per (problem, epoch), their statuses, what is
+still to ask, the usable ones."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
 from ..contracts import AnswerRecord, GenerationRecord
 from ..runfiles import read_jsonl, read_jsonl_as
 from ..runs import RunFolder
+
+if TYPE_CHECKING:
+    from ..data.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,13 @@ def record_statuses(run: RunFolder) -> Dict[Key, str]:
         if statuses.get(key) != "ok" or status == "ok":
             statuses[key] = status
     return statuses
+
+
+def pending_units(units: Iterable[List["Problem"]], epochs: int, done: Iterable[Key]) -> List[Tuple[List["Problem"], int]]:
+    """(unit, epoch) pairs with at least one problem not yet answered."""
+    finished = set(done)
+    return [(u, e) for e in range(epochs) for u in units
+            if any((p.problem_id, e) not in finished for p in u)]
 
 
 def ok_records(run: RunFolder) -> List[GenerationRecord]:
