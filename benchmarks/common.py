@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +95,7 @@ def timed(argv: Sequence[str], env: Dict[str, str], cwd: str) -> Timed:
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(list(argv), stdout=out, stderr=err, env=env, cwd=cwd)
+        peak = _PeakMemory(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -101,7 +104,29 @@ def timed(argv: Sequence[str], env: Dict[str, str], cwd: str) -> Timed:
         stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{stdout[-3000:]}\n{stderr[-3000:]}")
-    return Timed(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout, stderr)
+    return Timed(wall, usage.ru_utime + usage.ru_stime, peak.mb or usage.ru_maxrss / 1024, stdout, stderr)
+
+
+class _PeakMemory(threading.Thread):
+    """The process's own peak resident memory (Linux VmHWM, read while it runs). Not ru_maxrss:
+    on Linux that also counts the parent's memory at the fork before the exec."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.path, self.mb = Path(f"/proc/{pid}/status"), 0.0
+        self.start()
+
+    def run(self) -> None:
+        while True:
+            try:
+                text = self.path.read_text()
+            except OSError:
+                return
+            found = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
+            if found is None:  # a zombie: it has exited
+                return
+            self.mb = max(self.mb, int(found.group(1)) / 1024)
+            time.sleep(0.05)
 
 
 def harness(*args: str) -> List[str]:

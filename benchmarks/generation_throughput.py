@@ -76,8 +76,10 @@ def generate_once(args: argparse.Namespace, how: Setup, url: str, epochs: int, c
         items = 70 * epochs
         if f"{items}/{items} items done" not in out.stdout:
             raise SystemExit(f"generate did not finish every item:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
-        calls = [c["duration_s"] for raw in Path(f"{tmp}/run/generations.jsonl").read_text().splitlines()
-                 for c in json.loads(raw).get("tool_calls") or [] if "duration_s" in c]
+        calls = []
+        with open(f"{tmp}/run/generations.jsonl", encoding="utf-8") as records:  # a line at a time
+            for raw in records:
+                calls += [c["duration_s"] for c in json.loads(raw).get("tool_calls") or [] if "duration_s" in c]
     return Result(out.wall, out.cpu, out.rss_mb, calls)
 
 
