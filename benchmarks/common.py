@@ -156,7 +156,7 @@ def median(values: Sequence[float]) -> float:
 
 def line(name: str, value: float, unit: str, runs: Sequence[float], target: str = "", ok: Optional[bool] = None,
          extra: str = "", shortcuts: str = "") -> None:
-    shown = ", ".join(f"{v:.2f}" for v in runs)
+    shown = ", ".join(f"{v:.2f}" for v in runs[:7]) + (f", ... ({len(runs)} in all)" if len(runs) > 7 else "")
     verdict = "" if ok is None else ("ok" if ok else "MISSED")
     print(f"{name:<34}{value:8.2f} {unit:<3} {('target ' + target) if target else '':<28}{verdict:<7}"
           f"(median of {len(runs)}: {shown}){extra}{shortcuts}", flush=True)

@@ -92,7 +92,10 @@ def figure(args: argparse.Namespace, how: Setup, url: str, epochs: int, concurre
     name = f"{70 * epochs} items, concurrency {concurrency}"
     extra = (f"; ideal {best:.2f} s, ratio {wall / best:.2f}; cpu {median([r.cpu for r in results]):.2f} s, "
              f"peak {median([r.rss_mb for r in results]):.0f} MB")
-    line(name, wall, "s", walls, f"<= {target:.2f} s", wall <= target, extra, how.label)
+    if args.protocol == "code":  # the sandbox's time is on top of the ideal: its own line has the target
+        line(name, wall, "s", walls, extra=extra + " (the model's time only)", shortcuts=how.label)
+    else:
+        line(name, wall, "s", walls, f"<= {target:.2f} s", wall <= target, extra, how.label)
     return results
 
 
