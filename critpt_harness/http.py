@@ -1,5 +1,6 @@
 """The HTTP client every download uses: timeouts, user agent, the offline switch, and a GET
-through the retry policy (:mod:`.retry`; failures are typed in :mod:`.failures`).
+through the retry policy (:mod:`.retry`; failures are typed in :mod:`.failures`); and the
+transport of the model clients (the openai SDK's client over small connection pools).
 """
 
 from __future__ import annotations
