@@ -272,6 +272,25 @@ class RecordSummary(BaseModel):
     duration_s: float
 
 
+class AnswerRecord(BaseModel):
+    """The fields of a GenerationRecord (same names and types) that a batch and its checks need:
+    read with ``model_validate_json``, the conversation, reasoning and tool calls are skipped unbuilt."""
+
+    model_config = ConfigDict(extra="ignore")
+    schema_version: Optional[int] = None
+    problem_id: str
+    epoch: int
+    status: Literal["ok", "failed"]
+    model: str
+    parsing: bool
+    replies: List[str] = Field(default_factory=list)
+    extracted_code: Optional[str] = None
+    checks: List[CheckResult] = Field(default_factory=list)
+    started_at: str
+    finished_at: str
+    duration_s: float
+
+
 # The run folder's own files by name (the ledger, named by evaluator.ledger_path, is versioned by
 # submission.ledger.Ledger itself; its lines are SubmissionAttempt too).
 RUN_FILES: Dict[str, type] = {"manifest.json": Manifest, "results.json": ResultsFile,

@@ -49,13 +49,32 @@ def test_the_budget_stops_new_items_and_a_higher_one_resumes(public_dir, tmp_pat
 
 def test_the_estimate_learns_from_earlier_runs_of_the_model(public_dir, tmp_path):
     with FakeLLMServer() as llm:
-        for name in ("a", "b"):
+        for name in ("a", "b"):  # under the model's runs root, runs/<model>/ (the tests run in tmp_path)
             lines: list = []
-            cfg = make_config(*llm_overrides(llm.url, tmp_path / "runs" / name, f"dataset.path={public_dir}",
-                                             "dataset.limit=3", "generation.epochs=1", *PRICE))
+            cfg = make_config(*llm_overrides(llm.url, tmp_path / "runs" / "fake-model" / name,
+                                             f"dataset.path={public_dir}", "dataset.limit=3", "generation.epochs=1",
+                                             *PRICE))
             cmd_generate(cfg, RunFolder(cfg.run_dir), echo=lines.append)
     estimate = next(line for line in lines if line.startswith("cost estimate"))
-    assert "the mean of 3 items of this model's earlier runs" in estimate
+    assert "the mean of 3 items of this model's earlier runs in runs/fake-model" in estimate
+
+
+def test_earlier_runs_are_never_looked_for_beside_a_run_folder_outside_the_runs_root(public_dir, tmp_path):
+    """run_dir=/tmp/x must not make every folder of /tmp an "earlier run" (nor a price source)."""
+    with FakeLLMServer() as llm:
+        sibling = make_config(*llm_overrides(llm.url, tmp_path / "scratch" / "other", f"dataset.path={public_dir}",
+                                             "dataset.limit=3", "generation.epochs=1", *PRICE))
+        cmd_generate(sibling, RunFolder(sibling.run_dir), echo=lambda _: None)
+        add_snapshot(tmp_path / "scratch" / "other")
+        lines: list = []
+        cfg = make_config(*llm_overrides(llm.url, tmp_path / "scratch" / "x", f"dataset.path={public_dir}",
+                                         "dataset.limit=3", "generation.epochs=1", "model.max_output_tokens=100",
+                                         *PRICE))
+        cmd_generate(cfg, RunFolder(cfg.run_dir), echo=lines.append)
+    estimate = next(line for line in lines if line.startswith("cost estimate"))
+    assert "model.max_output_tokens x turns" in estimate and "earlier runs" not in estimate
+    unpriced = make_config(*llm_overrides("http://127.0.0.1:1/v1", tmp_path / "scratch" / "y"))
+    assert model_price(unpriced, RunFolder(unpriced.run_dir)) is None  # the sibling's snapshot is not read
 
 
 def test_a_budget_without_a_price_is_refused_and_the_mock_is_free(public_dir, tmp_path):
@@ -76,4 +95,4 @@ def test_a_stored_catalog_snapshot_prices_the_model(tmp_path):
                       "model.api_key_env=FAKE_LLM_KEY", f"run_dir={tmp_path / 'runs' / 'gpt-4o' / 'new'}")
     price = model_price(cfg, RunFolder(cfg.run_dir))
     assert (price.input_per_million, price.output_per_million) == (2.5, 10.0)
-    assert "Artificial Analysis" in price.source and str(old / "catalog") in price.source
+    assert "Artificial Analysis" in price.source and "snapshot runs/gpt-4o/2026-01-01_00-00-00/catalog" in price.source

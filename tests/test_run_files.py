@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from critpt_harness.contracts import (SCHEMA_VERSION, ChecksFile, GenerationRecord, Manifest, RecordSummary,
+from critpt_harness.contracts import (SCHEMA_VERSION, AnswerRecord, ChecksFile, GenerationRecord, Manifest, RecordSummary,
                                      ResultsFile, SubmissionAttempt)
 from critpt_harness.errors import RunFolderError
 from critpt_harness.commands.run import cmd_run
@@ -163,10 +163,12 @@ def test_an_older_file_is_brought_to_todays_shape_by_its_model(tmp_path, monkeyp
     assert seen == [1, 1]  # an unversioned file is version 1; a current one is not upgraded
 
 
-def test_the_records_summary_is_a_part_of_the_generation_record():
-    """The report's narrow view of generations.jsonl cannot drift from what generation writes."""
+@pytest.mark.parametrize("narrow", [RecordSummary, AnswerRecord])
+def test_the_records_summary_is_a_part_of_the_generation_record(narrow):
+    """The narrow views of generations.jsonl (the report's, the assembler's) cannot drift from what
+    generation writes."""
     full = GenerationRecord.model_fields
-    for name, field in RecordSummary.model_fields.items():
+    for name, field in narrow.model_fields.items():
         if name != "schema_version":
             assert name in full and field.annotation == full[name].annotation, name
             assert field.is_required() == full[name].is_required(), name

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Dict, Iterator, List, Optional, Tuple
 
-from .base import CatalogClient, CatalogModel, CatalogResponse
+from .base import CatalogClient
+from .replies import CatalogModel, CatalogResponse
 from ..config.catalog import AIModelsMapConfig
 from .endpoints import Endpoint, Param, Snap, in_range, iso_date, one_of, snaps
 from .errors import CatalogNotFound, CatalogWriteDisabled

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
-from .base import CatalogClient, CatalogModel, CatalogResponse
+from .base import CatalogClient
+from .replies import CatalogModel, CatalogResponse
 from .endpoints import Endpoint, Param, Snap, snaps
 from .stored import (Candidate, CatalogPrice, ContextMetric, Metrics, PublishedScore, SnapshotFiles, StoredFile, keys,
                      num)

@@ -8,17 +8,15 @@ its stored files; nothing here names an API.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Type, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+from pydantic import ValidationError
 
 from ..failures import HTTPStatusError, RetryAfterTooLong, unreachable
 from ..http import async_client
@@ -27,57 +25,13 @@ from ..secrets import redact, require_key
 from .cache import CacheEntry, ResponseCache, kept_headers, lifetime, no_store
 from ..config.catalog import ApiConfig, CatalogConfig
 from .endpoints import Endpoint, Snap, follow_pages
+from .replies import M, CatalogResponse, Fetched
 from .errors import CatalogBadRequest, CatalogQuotaExhausted, CatalogSchemaError, CatalogUnavailable, explain
 from .ratelimit import RateLimiter
 from .stored import Candidate, CatalogPrice, ContextMetric, PublishedScore, SnapshotFiles
 
 log = logging.getLogger(__name__)
-M = TypeVar("M", bound="CatalogResponse")
 C = TypeVar("C", bound="CatalogClient")
-
-
-class CatalogModel(BaseModel):
-    """Server data. A reply declares the structure it must have and the fields the harness
-    reads; every other field is kept as sent (and readable as an attribute where present),
-    so a new field never breaks a snapshot."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
-
-
-@dataclass
-class Fetched:
-    """One response as received (or as served from the cache)."""
-
-    url: str  # with the query string; never carries a key (keys travel in headers)
-    status: int
-    text: str
-    fetched_at: str  # when the server produced this content for us (ISO 8601, UTC)
-    # network | cache (fresh, no request) | revalidated (304) | stale (expired, used after an error)
-    origin: str = "network"
-    headers: Dict[str, str] = field(default_factory=dict)
-
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-class CatalogResponse(CatalogModel):
-    """A typed reply that remembers the raw JSON and where it came from."""
-
-    _fetches: List[Fetched] = PrivateAttr(default_factory=list)
-    _raw: Any = PrivateAttr(default=None)
-
-    @property
-    def fetches(self) -> List[Fetched]:
-        return self._fetches
-
-    @property
-    def raw(self) -> Any:
-        """The JSON as the server sent it (pages merged for paginated endpoints)."""
-        return self._raw
-
-    def with_source(self: M, raw: Any, fetches: List[Fetched]) -> M:
-        self._raw, self._fetches = raw, list(fetches)
-        return self
 
 
 def cache_root(cfg: CatalogConfig) -> Path:

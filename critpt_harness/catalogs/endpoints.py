@@ -13,14 +13,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from string import Formatter
-from typing import (TYPE_CHECKING, Any, Awaitable, Callable, Dict, Generic, List, Mapping, Optional, Sequence, Tuple,
-                    Type, TypeVar, Union, overload)
+from typing import (Any, Awaitable, Callable, Dict, Generic, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar,
+                    Union, overload)
 from urllib.parse import quote
 
-if TYPE_CHECKING:
-    from .base import CatalogClient, CatalogResponse, Fetched
+from .replies import CatalogResponse, Client, Fetched
 
-R = TypeVar("R", bound="CatalogResponse")
+R = TypeVar("R", bound=CatalogResponse)
 Check = Callable[[str, Any], Any]
 
 
@@ -130,9 +129,9 @@ class Endpoint(Generic[R]):
     def __get__(self, obj: None, owner: Any) -> "Endpoint[R]": ...
 
     @overload
-    def __get__(self, obj: "CatalogClient", owner: Any) -> Callable[..., Awaitable[R]]: ...
+    def __get__(self, obj: "Client", owner: Any) -> Callable[..., Awaitable[R]]: ...
 
-    def __get__(self, obj: Optional["CatalogClient"], owner: Any
+    def __get__(self, obj: Optional["Client"], owner: Any
                 ) -> Union["Endpoint[R]", Callable[..., Awaitable[R]]]:
         if obj is None:
             return self
@@ -145,14 +144,14 @@ class Endpoint(Generic[R]):
         return call
 
 
-async def follow_pages(client: "CatalogClient", endpoint: Endpoint[R], path: str, params: Dict[str, Any],
+async def follow_pages(client: "Client", endpoint: Endpoint[R], path: str, params: Dict[str, Any],
                       max_items: Optional[int]) -> R:
     """Follow ``pagination.next_cursor`` while ``has_more`` holds, until ``max_items`` are in
     (default catalog.<api>.max_items; 0 = no cap), asking only for what is missing; one merged reply."""
     cap = getattr(client.cfg, "max_items", 0) if max_items is None else max_items
     size = min(getattr(client.cfg, "page_size", endpoint.pages), endpoint.pages)
     items: List[Any] = []
-    fetches: List["Fetched"] = []
+    fetches: List[Fetched] = []
     first: Dict[str, Any] = {}
     pagination: Dict[str, Any] = {}
     cursor: Optional[str] = None

@@ -17,7 +17,8 @@ import httpx
 from pydantic import ConfigDict
 from pydantic.alias_generators import to_camel
 
-from .base import CatalogClient, CatalogModel, CatalogResponse
+from .base import CatalogClient
+from .replies import CatalogModel, CatalogResponse
 from ..config.catalog import LLMRegistryConfig
 from .endpoints import Endpoint, Param, Snap, in_range, snaps
 from .stored import Candidate, CatalogPrice, ContextMetric, Metrics, PublishedScore, SnapshotFiles, keys, num

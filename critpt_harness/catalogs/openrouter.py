@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Dict, Iterator, List, Mapping, Optional, Tuple
 
-from .base import CatalogClient, CatalogModel, CatalogResponse
+from .base import CatalogClient
+from .replies import CatalogModel, CatalogResponse
 from ..config.catalog import OpenRouterConfig
 from .endpoints import Endpoint, Param, Snap, at_least, one_of, snaps
 from .stored import Candidate, CatalogPrice, ContextMetric, Metrics, SnapshotFiles, StoredFile, keys, num

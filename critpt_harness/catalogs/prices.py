@@ -28,6 +28,8 @@ def is_snapshot(folder: Path) -> bool:
 
 def catalog_price(prices: List[CatalogPrice]) -> Optional[Price]:
     """The price of the first catalog, in the registry's order, that has one."""
+    if not prices:  # no snapshot priced it: the clients (httpx, pydantic models) need not load
+        return None
     from .registry import CLIENTS
 
     for api, client in CLIENTS.items():

@@ -24,7 +24,8 @@ from ..runs import RunFolder, now_iso
 from ..providers import is_offline
 from ..secrets import redact
 from . import registry
-from .base import CatalogClient, Fetched, cache_root
+from .base import CatalogClient, cache_root
+from .replies import Fetched
 from ..config.catalog import CatalogConfig
 from .errors import CatalogAuthError, CatalogError, CatalogSchemaError
 

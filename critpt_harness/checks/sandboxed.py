@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..config import ChecksConfig
 from ..contracts import GenerationRecord
@@ -97,23 +98,31 @@ def _parse(stdout: str) -> Tuple[Dict[str, dict], Optional[str]]:
 
 
 async def execution_checks(items: Sequence[Tuple[Problem, str]], cfg: ChecksConfig) -> Dict[str, ExecCheck]:
-    """Check each (problem, code); one sandbox process runs them all, and a crash
-    or time-out of one answer fails that answer only (the rest run again)."""
+    """Check each (problem, code) of one epoch, by problem id (see run_checks)."""
+    return await run_checks([(problem.problem_id, problem, code) for problem, code in items], cfg)
+
+
+async def run_checks(items: Sequence[Tuple[str, Problem, str]], cfg: ChecksConfig) -> Dict[str, ExecCheck]:
+    """Check each (key, problem, code); one sandbox process runs them all (its start, with
+    sympy's import, is most of the cost: ~1 s against well under 1 ms per answer), and a
+    crash or time-out of one answer fails that answer only (the rest run again)."""
     results: Dict[str, ExecCheck] = {}
     pending: List[Dict[str, Any]] = []
-    for problem, code in items:
+    for key, problem, code in items:
         shape = template_shape(problem.code_template)
         if not shape.executable:
-            results[problem.problem_id] = ExecCheck("skipped", [f"not executable: {shape.reason}"])
+            results[key] = ExecCheck("skipped", [f"not executable: {shape.reason}"])
         else:
-            pending.append({"id": problem.problem_id, "template": problem.code_template, "code": code,
+            pending.append({"id": key, "template": problem.code_template, "code": code,
                             "timeout": cfg.timeout_per_problem, "n_values": shape.n_values,
                             "return_names": list(shape.return_names),
                             "choices": {k: list(v) for k, v in shape.choices.items()}})
     sandbox = cfg.sandbox
     while pending:
         budget = cfg.timeout_per_problem * len(pending) + cfg.startup_seconds
-        limits = replace(sandbox, timeout=budget, max_output_chars=10_000_000)
+        # The process holds every answer: its CPU limit grows with them, as its time limit does.
+        limits = replace(sandbox, timeout=budget, cpu_seconds=max(sandbox.cpu_seconds, math.ceil(budget)),
+                         max_output_chars=10_000_000)
         out = await run_python(_BOOTSTRAP, limits, stdin=json.dumps(pending), with_package=True)
         done, crashed_in = _parse(out.stdout)
         for event in done.values():
@@ -164,24 +173,35 @@ def summarize(records: Sequence[GenerationRecord], executed: Optional[Dict[str, 
     return summary
 
 
-async def check_records(records: Sequence[GenerationRecord], problems: Dict[str, Problem],
-                        cfg: ChecksConfig) -> Dict[str, Any]:
-    """The check summary of one epoch's records (execution checks when configured). Where no
-    sandbox that isolates can run (``auto``), the execution checks are skipped, and the summary
-    says why (``execution_skipped``); a backend named explicitly that cannot run raises."""
-    executed, skipped = None, None
+async def check_epochs(records: Mapping[int, Sequence[GenerationRecord]], problems: Dict[str, Problem],
+                       cfg: ChecksConfig) -> Dict[int, Dict[str, Any]]:
+    """Each epoch's check summary; the execution checks of every epoch run in one sandbox
+    process (when configured), so its start is paid once, not once per epoch. Where no sandbox
+    that isolates can run (``auto``), the execution checks are skipped and each summary says why
+    (``execution_skipped``); a backend named explicitly that cannot run raises."""
+    executed: Dict[str, ExecCheck] = {}
+    skipped = None
     if cfg.execute:
         try:
             await choose_async(cfg.sandbox)
         except SandboxUnavailable as exc:
             if cfg.sandbox.backend != "auto":
                 raise
-            skipped = str(exc)
-        else:
-            items = [(problems[r.problem_id], r.extracted_code) for r in records
-                     if r.extracted_code and r.problem_id in problems]
-            executed = await execution_checks(items, cfg)
-    summary = summarize(records, executed)
-    if skipped:
-        summary["execution_skipped"] = skipped
-    return summary
+            skipped = str(exc)  # no sandbox isolates here: the static checks still run
+    if cfg.execute and skipped is None:
+        executed = await run_checks([(f"{epoch}/{r.problem_id}", problems[r.problem_id], r.extracted_code)
+                                     for epoch, recs in records.items() for r in recs
+                                     if r.extracted_code and r.problem_id in problems], cfg)
+    summaries = {}
+    for epoch, recs in records.items():
+        ran = {r.problem_id: executed[f"{epoch}/{r.problem_id}"] for r in recs if f"{epoch}/{r.problem_id}" in executed}
+        summaries[epoch] = summarize(recs, ran if cfg.execute and skipped is None else None)
+        if skipped:
+            summaries[epoch]["execution_skipped"] = skipped
+    return summaries
+
+
+async def check_records(records: Sequence[GenerationRecord], problems: Dict[str, Problem],
+                        cfg: ChecksConfig) -> Dict[str, Any]:
+    """The check summary of one epoch's records (execution checks when configured)."""
+    return (await check_epochs({0: records}, problems, cfg))[0]

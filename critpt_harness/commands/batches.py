@@ -30,12 +30,19 @@ def _run_problems(stored: Dict[str, Any]) -> Dict[str, Problem]:
     return {p.problem_id: p for p in load_problems(DatasetConfig(**known)).problems}
 
 
-def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[GenerationRecord],
-                  problems: Dict[str, Problem], echo: Echo) -> Dict[str, Any]:
-    from ..checks.sandboxed import check_records
+def _checks(cfg: HarnessConfig, run: RunFolder, by_epoch: Dict[int, List[GenerationRecord]],
+            problems: Dict[str, Problem]) -> Dict[int, Dict[str, Any]]:
+    """Every epoch's checks (the execution checks of all of them in one sandbox), each written to
+    its epoch's checks file."""
+    from ..checks.sandboxed import check_epochs
 
-    summary = asyncio.run(check_records(records, problems, cfg.checks))
-    write_json_atomic(run.checks_file(epoch), summary)
+    summaries = asyncio.run(check_epochs(by_epoch, problems, cfg.checks))
+    for epoch, summary in summaries.items():
+        write_json_atomic(run.checks_file(epoch), summary)
+    return summaries
+
+
+def _say_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, summary: Dict[str, Any], echo: Echo) -> None:
     skipped = len(summary.get("not_executable", []))
     ran = f", {skipped} not executable" if cfg.checks.execute else ", execution checks off"
     if summary.get("execution_skipped"):  # no sandbox isolates here: said in full once, by announce
@@ -49,17 +56,16 @@ def _epoch_checks(cfg: HarnessConfig, run: RunFolder, epoch: int, records: List[
     if len(failures) > len(shown):
         echo(f"    ... {len(failures) - len(shown)} more: `critpt-harness check run_dir={run.path} --all` lists "
              f"every one (all are in {run.checks_file(epoch)})")
-    return summary
 
 
 SHOWN_FAILURES = 8  # failing problems listed per epoch unless checks.show_all (`check --all`)
 
 
-def _records_by_epoch(run: RunFolder) -> Dict[int, List[GenerationRecord]]:
-    from ..generation.records import ok_records
+def _records_by_epoch(run: RunFolder, messages: bool) -> Dict[int, List[GenerationRecord]]:
+    from ..generation.records import answers
 
     by_epoch: Dict[int, List[GenerationRecord]] = defaultdict(list)
-    for r in ok_records(run):
+    for r in answers(run, messages=messages):
         by_epoch[r.epoch].append(r)
     return by_epoch
 
@@ -68,11 +74,13 @@ def cmd_check(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None:
     """Run every pre-submission check on each epoch's answers and show a table."""
     stored = run.stored_config()
     problems = _run_problems(stored)
-    by_epoch = _records_by_epoch(run)
+    by_epoch = _records_by_epoch(run, messages=False)
     if not by_epoch:
         raise RunFolderError(f"{run.generations_file} holds no finished answers: run `critpt-harness generate` first")
     announce(cfg, echo, tools=False, run=run)
-    summaries = {e: _epoch_checks(cfg, run, e, recs, problems, echo) for e, recs in sorted(by_epoch.items())}
+    summaries = _checks(cfg, run, dict(sorted(by_epoch.items())), problems)
+    for epoch, summary in summaries.items():
+        _say_checks(cfg, run, epoch, summary, echo)
     echo(check_table(summaries, list(problems)))
 
 
@@ -105,12 +113,13 @@ def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List
     label = model.get("label") or model.get("name")
     flags = GenerationFlags(parsing=bool(gen.get("parsing")), use_python=bool(gen.get("use_python")),
                             use_web_search=bool(gen.get("use_web_search")))
-    by_epoch = _records_by_epoch(run)
+    by_epoch = _records_by_epoch(run, messages=cfg.evaluator.messages == "full")
     # The templates are needed only to run the answers; without that, no problem set is loaded.
     problems = _run_problems(stored) if cfg.checks.execute else {}
     announce(cfg, echo, tools=False, run=run)
     epochs = int(gen.get("epochs", 1))
     built: List[int] = []
+    said: List[str] = []
     errors: List[str] = []
     empty = [e for e in range(epochs) if not by_epoch.get(e)]
     if empty:  # said once, not one "missing 70 problems" per epoch
@@ -134,8 +143,11 @@ def cmd_assemble(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> List
             continue
         write_json_atomic(run.batch_file(epoch), batch.model_dump(mode="json", exclude_none=True))
         built.append(epoch)
-        echo(f"epoch {epoch}: batch of {len(batch.submissions)} written to {run.batch_file(epoch)}")
-        _epoch_checks(cfg, run, epoch, records, problems, echo)
+        said.append(f"epoch {epoch}: batch of {len(batch.submissions)} written to {run.batch_file(epoch)}")
+    summaries = _checks(cfg, run, {e: by_epoch[e] for e in built}, problems) if built else {}
+    for epoch, line in zip(built, said):
+        echo(line)
+        _say_checks(cfg, run, epoch, summaries[epoch], echo)
     if errors:
         raise BatchError("\n".join(errors))
     return built

@@ -103,8 +103,7 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
     from ..data.sets import load_problems
     from ..generation.budget import BudgetReached
     from ..generation.budget import plan as plan_budget
-    from ..generation.loop import generate_async
-    from ..generation.records import record_statuses
+    from ..generation.records import pending_units, record_statuses
 
     check_keys(cfg, evaluator=False)
     problems = load_problems(cfg.dataset)
@@ -118,15 +117,24 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
                                    [p.problem_description for p in problems.problems])
     echo(estimate)
     statuses = record_statuses(run)
-    progress = asyncio.run(generate_async(cfg, problems.units(), run, budget=budget, statuses=statuses))
-    if progress.done or progress.failed:
-        statuses = record_statuses(run)
     total = len(problems) * cfg.generation.epochs
+    done_now = failed_now = prompt_tokens = completion_tokens = 0
+    units = problems.units()
+    if pending_units(units, cfg.generation.epochs, [k for k, status in statuses.items() if status == "ok"]):
+        from ..generation.loop import generate_async  # a finished run resumes without the loop's imports
+
+        progress = asyncio.run(generate_async(cfg, units, run, budget=budget, statuses=statuses))
+        done_now, failed_now = progress.done, progress.failed
+        prompt_tokens, completion_tokens = progress.usage.prompt_tokens, progress.usage.completion_tokens
+        if done_now or failed_now:
+            statuses = record_statuses(run)
+    else:
+        log.info("generation: all %d items already done", total)
     ok = sum(1 for (pid, e), status in statuses.items() if status == "ok" and e < cfg.generation.epochs)
     failed = sorted(f"{pid}@{e}" for (pid, e), status in statuses.items() if status == "failed")
     money = f"; cost this session ${budget.session:,.2f}, run total ${budget.spent:,.2f}" if budget.price else ""
-    echo(f"generation: {ok}/{total} items done ({progress.done} now, {progress.failed} failed now); "
-         f"tokens in/out this session {progress.usage.prompt_tokens}/{progress.usage.completion_tokens}{money}")
+    echo(f"generation: {ok}/{total} items done ({done_now} now, {failed_now} failed now); "
+         f"tokens in/out this session {prompt_tokens}/{completion_tokens}{money}")
     if budget.stopped:
         raise BudgetReached(f"generation.max_cost_usd=${budget.limit:,.2f} reached (${budget.spent:,.2f} spent in "
                             f"{run.path}): {ok}/{total} items done, nothing lost. Run the same command with a higher "

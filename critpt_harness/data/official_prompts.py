@@ -10,7 +10,9 @@ same strings the official pipeline builds:
   is rendered first (recursively) and its result is the value of that variable.
   The protocol is the variable ``PROMPT_SPECS_STYLE`` (``two-step`` /
   ``one-step``); the parse turn's code template is ``PROMPT_SPECS_ANSWER_CODE_TEMPLATE``,
-  inserted verbatim.
+  inserted verbatim. Rendering (:mod:`.prompt_templates`) compiles each template once per
+  process; the system prompts are rendered once each and the parse turn once around its
+  code template, so an item costs no template work.
 - ``src/critpt/generation/prompts.py``: the tool variants. With the python tool one
   phrase of the system prompt is replaced by another; with web search one sentence
   (after a newline) is appended three times. The phrases are read from that file's
@@ -26,10 +28,10 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional
 
 
 from ..config import PromptsConfig, is_local_url
@@ -38,6 +40,7 @@ from ..runs import default_cache_dir
 from ..failures import HTTPStatusError, unreachable
 from ..http import OFFLINE_ENV, async_client, get_bytes, offline
 from ..retry import RetryPolicy
+from .prompt_templates import Templates
 
 log = logging.getLogger(__name__)
 
@@ -75,33 +78,6 @@ def verify(name: str, content: bytes, source: str, expected: Optional[Mapping[st
 
 # ---------------------------------------------------------------- rendering
 
-def render_key(templates: Mapping[str, Any], root: str, variables: Mapping[str, str]) -> str:
-    """Render ``templates[root]``: each variable it names is the rendered value of that key
-    (recursively), unless ``variables`` gives it (used verbatim)."""
-    from jinja2 import Environment, StrictUndefined, meta
-
-    env = Environment(undefined=StrictUndefined)
-    done: Dict[str, str] = {}
-
-    def value(name: str, chain: Tuple[str, ...]) -> str:
-        if name in variables:
-            return variables[name]
-        if name in done:
-            return done[name]
-        if name in chain:
-            raise PromptsError(f"prompt template: circular reference {' -> '.join(chain + (name,))}")
-        if name not in templates:
-            raise PromptsError(f"prompt template: {chain[-1] if chain else 'root'} uses {name}, which it does "
-                               "not define")
-        source = str(templates[name])
-        refs = meta.find_undeclared_variables(env.parse(source))
-        context = {ref: value(ref, chain + (name,)) for ref in sorted(refs)}
-        done[name] = env.from_string(source).render(context)
-        return done[name]
-
-    return value(root, ())
-
-
 def _builder_phrases(source: str) -> Dict[str, str]:
     """The string constants bound to needle / replacement / reminder in build_system_prompt."""
     try:
@@ -122,12 +98,19 @@ def _builder_phrases(source: str) -> Dict[str, str]:
 
 @dataclass(frozen=True)
 class OfficialText:
-    """The official prompt files, parsed; renders every prompt the protocol needs."""
+    """The official prompt files, parsed; renders every prompt the protocol needs. Each template is
+    compiled once, each system prompt rendered once, and the parse turn once around its code
+    template: an item only pastes in its own template."""
 
     templates: Mapping[str, Any]
     phrases: Mapping[str, str]
     digest: str
     origin: str
+    jinja: Templates = field(init=False, repr=False, compare=False)
+    _rendered: Dict[Any, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "jinja", Templates(self.templates))
 
     @classmethod
     def parse(cls, files: Mapping[str, bytes], origin: str) -> "OfficialText":
@@ -144,15 +127,23 @@ class OfficialText:
         return cls(templates=templates, phrases=phrases, digest=digest, origin=origin)
 
     def system_prompt(self, parsing: bool, use_python: bool = False, use_web_search: bool = False) -> str:
-        text = render_key(self.templates, SYSTEM_ROOT, {STYLE_VAR: "one-step" if parsing else "two-step"})
-        if use_python:
-            text = text.replace(self.phrases["needle"], self.phrases["replacement"])
-        if use_web_search:
-            text += self.phrases["reminder"] * WEB_REPEATS
-        return text
+        key = (parsing, use_python, use_web_search)
+        if key not in self._rendered:
+            text = self.jinja.render(SYSTEM_ROOT, {STYLE_VAR: "one-step" if parsing else "two-step"})
+            if use_python:
+                text = text.replace(self.phrases["needle"], self.phrases["replacement"])
+            if use_web_search:
+                text += self.phrases["reminder"] * WEB_REPEATS
+            self._rendered[key] = text
+        return str(self._rendered[key])
 
     def parse_turn(self, code_template: str) -> str:
-        return render_key(self.templates, PARSE_ROOT, {CODE_VAR: code_template})
+        if PARSE_ROOT not in self._rendered:  # None: the template does more than paste the code in
+            self._rendered[PARSE_ROOT] = self.jinja.splice(PARSE_ROOT, CODE_VAR)
+        around = self._rendered[PARSE_ROOT]
+        if around is None:
+            return self.jinja.render(PARSE_ROOT, {CODE_VAR: code_template})
+        return f"{around[0]}{code_template}{around[1]}"
 
 
 # ---------------------------------------------------------------- getting the files

@@ -2,7 +2,7 @@
 
 The price comes from ``model.pricing`` (USD per million tokens; reasoning tokens
 bill as output), else from a catalog snapshot already stored on this machine
-(the run's own, ``runs/catalog/*``, or another run of the model), with its
+(the run's own, ``runs/catalog/*``, or another run of the model under ``runs/<model>/``), with its
 source. ``generation.max_cost_usd`` caps the run folder's total: no new item
 starts once what is spent plus what is in flight could pass it.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-from ..config import HarnessConfig
+from ..config import HarnessConfig, model_label, slugify
 from ..contracts import Usage
 from ..errors import HarnessError
 from ..providers import is_offline
@@ -38,16 +38,29 @@ class Price:
         return (prompt_tokens * self.input_per_million + completion_tokens * self.output_per_million) / 1e6
 
 
-def _snapshots(run: RunFolder) -> List[Path]:
-    """Stored catalog snapshots, the most relevant first: this run's, shared ones, other runs'."""
+def runs_root(cfg: HarnessConfig) -> Path:
+    """Where this model's run folders go by default: runs/<model>/."""
+    return Path("runs") / slugify(model_label(cfg))
+
+
+def earlier_runs(cfg: HarnessConfig, run: RunFolder) -> List[Path]:
+    """This model's other run folders under its runs root, newest first. Never the run folder's
+    own parent: for run_dir=/tmp/x that would be every folder in /tmp."""
+    root = runs_root(cfg)
+    if not root.is_dir():
+        return []
+    here = run.path.resolve()
+    return sorted((p for p in root.iterdir() if p.is_dir() and p.resolve() != here), reverse=True)
+
+
+def _snapshots(cfg: HarnessConfig, run: RunFolder) -> List[Path]:
+    """Stored catalog snapshots, the most relevant first: this run's, shared ones, this model's other runs'."""
     from ..catalogs.prices import is_snapshot
 
     shared = Path("runs") / "catalog"
     places = [run.path / "catalog"]
     places += sorted((p for p in shared.iterdir() if p.is_dir()), reverse=True) if shared.is_dir() else []
-    parent = run.path.parent
-    places += sorted((p / "catalog" for p in parent.iterdir() if p.is_dir() and p != run.path), reverse=True) \
-        if parent.is_dir() else []
+    places += [p / "catalog" for p in earlier_runs(cfg, run)]
     return [p for p in places if is_snapshot(p)]
 
 
@@ -59,7 +72,7 @@ def model_price(cfg: HarnessConfig, run: RunFolder) -> Optional[Price]:
         return Price(0.0, 0.0, f"the offline {m.provider} model (free)")
     from ..catalogs.prices import snapshot_price
 
-    found = snapshot_price(_snapshots(run), m.name, m.label, dict(m.catalog_ids or {}))
+    found = snapshot_price(_snapshots(cfg, run), m.name, m.label, dict(m.catalog_ids or {}))
     if found is None:
         return None
     price, folder = found
@@ -78,9 +91,8 @@ def spent(run: RunFolder, price: Price) -> float:
 def expected_tokens(cfg: HarnessConfig, run: RunFolder, descriptions: Sequence[str]) -> Tuple[Optional[float], Optional[float], str]:
     """(prompt, completion) tokens per item: this model's past runs here, else from the config."""
     samples: List[Tuple[int, int]] = []
-    parent = run.path.parent
-    for folder in sorted(parent.iterdir(), reverse=True) if parent.is_dir() else []:
-        if folder == run.path or not (folder / "generations.jsonl").is_file():
+    for folder in earlier_runs(cfg, run):
+        if not (folder / "generations.jsonl").is_file():
             continue
         for raw in read_jsonl(folder / "generations.jsonl"):
             usage = raw.get("usage") or {}
@@ -92,7 +104,7 @@ def expected_tokens(cfg: HarnessConfig, run: RunFolder, descriptions: Sequence[s
             break
     if samples:
         return (statistics.fmean(s[0] for s in samples), statistics.fmean(s[1] for s in samples),
-                f"the mean of {len(samples)} items of this model's earlier runs in {parent}")
+                f"the mean of {len(samples)} items of this model's earlier runs in {runs_root(cfg)}")
     turns = 1 if cfg.generation.parsing else 2
     question = statistics.fmean(len(d) for d in descriptions) / 4 + 500 if descriptions else 1000
     cap = cfg.model.max_output_tokens

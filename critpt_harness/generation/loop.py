@@ -8,9 +8,10 @@ failed (and retried by the next run); it never aborts the whole run.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from tqdm import tqdm
 
@@ -31,7 +32,7 @@ from ..tools.sandbox import choose_async
 from ..tools.calls import ToolBudget, execute, key_env_names, set_key_names, tool_specs
 from ..secrets import redact
 from .progress import Progress
-from .records import Key, record_statuses
+from .records import Key, pending_units, record_statuses
 
 log = logging.getLogger(__name__)
 # Progress lines for logs without a terminal; the CLI shows this logger's INFO on stderr.
@@ -161,13 +162,6 @@ async def run_unit(model: ChatModel, unit: List[Problem], epoch: int, gen: Gener
     return await run_chain(model, unit, epoch, gen)
 
 
-def pending_units(units: Iterable[List[Problem]], epochs: int, done: Iterable[Key]) -> List[Tuple[List[Problem], int]]:
-    """(unit, epoch) pairs with at least one problem not yet answered."""
-    finished = set(done)
-    return [(u, e) for e in range(epochs) for u in units
-            if any((p.problem_id, e) not in finished for p in u)]
-
-
 async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List[Problem]], run: RunFolder,
                          model: Optional[ChatModel] = None, budget: Optional[Budget] = None,
                          statuses: Optional[Dict[Key, str]] = None) -> Progress:
@@ -230,7 +224,6 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
             progress.refresh()
             bar.refresh()
 
-    semaphore = asyncio.Semaphore(cfg.generation.concurrency)
     writer = JsonlAppender(run.generations_file)
     # Hopeless failures in a row (see fatal_reason): K of them stop new items from starting.
     streak: List[str] = []
@@ -238,15 +231,14 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
     limit = cfg.generation.stop_after_fatal
 
     async def worker(unit: List[Problem], epoch: int) -> None:
-        async with semaphore:
-            if stop.is_set() or (budget is not None and not budget.allows(progress.in_flight)):
-                return
-            progress.in_flight += 1
-            progress.refresh()
-            try:
-                records = await run_unit(model, unit, epoch, cfg.generation)
-            finally:
-                progress.in_flight -= 1
+        if stop.is_set() or (budget is not None and not budget.allows(progress.in_flight)):
+            return
+        progress.in_flight += 1
+        progress.refresh()
+        try:
+            records = await run_unit(model, unit, epoch, cfg.generation)
+        finally:
+            progress.in_flight -= 1
         for record in records:
             writer.write_model(record)
             if not progress.done + progress.failed:  # the first record: now `latest` may point here
@@ -273,9 +265,20 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
         log_line()
 
     tick = asyncio.create_task(ticker() if lines else redraw()) if cfg.generation.progress else None
+    queue = iter(todo)
+
+    async def drain() -> None:  # concurrency of these, each taking the next pending item: nothing per item waits
+        for unit, epoch in queue:
+            await worker(unit, epoch)
+
+    # The cyclic collector ran every ~700 allocations, walking the requests' short-lived objects
+    # (0.7 s of 17 s CPU at 3,500 items; the loop makes no cycles): fewer, larger passes meanwhile.
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 10_000), *threshold[1:])
     try:
-        await asyncio.gather(*(worker(u, e) for u, e in todo))
+        await asyncio.gather(*(drain() for _ in range(min(cfg.generation.concurrency, len(todo)))))
     finally:
+        gc.set_threshold(*threshold)
         if tick is not None:
             tick.cancel()
             if lines:

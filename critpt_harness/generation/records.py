@@ -1,13 +1,17 @@
-"""The run's generation records, read back: the latest per (problem, epoch), their statuses, the usable ones."""
+"""The run's generation records, read back: the latest per (problem, epoch), their statuses, what is
+still to ask, the usable ones."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
-from ..contracts import GenerationRecord
-from ..runfiles import read_jsonl
+from ..contracts import AnswerRecord, GenerationRecord
+from ..runfiles import read_jsonl, read_jsonl_as
 from ..runs import RunFolder
+
+if TYPE_CHECKING:
+    from ..data.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,13 @@ def record_statuses(run: RunFolder) -> Dict[Key, str]:
     return statuses
 
 
+def pending_units(units: Iterable[List["Problem"]], epochs: int, done: Iterable[Key]) -> List[Tuple[List["Problem"], int]]:
+    """(unit, epoch) pairs with at least one problem not yet answered."""
+    finished = set(done)
+    return [(u, e) for e in range(epochs) for u in units
+            if any((p.problem_id, e) not in finished for p in u)]
+
+
 def ok_records(run: RunFolder) -> List[GenerationRecord]:
     """Every ok record (duplicates included: the batch stage reports them)."""
     out = []
@@ -72,3 +83,17 @@ def ok_records(run: RunFolder) -> List[GenerationRecord]:
             except ValueError:
                 log.warning("%s: a record does not match the schema; skipped", run.generations_file)
     return out
+
+
+def answers(run: RunFolder, messages: bool = True) -> List[GenerationRecord]:
+    """Every ok record, as the batch stage needs it (duplicates included: it reports them). Without
+    ``messages`` each holds only its final reply, code and checks (the conversation, reasoning and
+    tool calls are not read): 3,500 answers are then a few MB, not all the run's text."""
+    if messages:
+        return ok_records(run)
+    found, misfits = read_jsonl_as(run.generations_file, AnswerRecord)
+    if misfits:
+        log.warning("%s: %d records do not match the schema; skipped", run.generations_file, misfits)
+    fields = [name for name in AnswerRecord.model_fields if name != "schema_version"]
+    return [GenerationRecord.model_validate({**{k: getattr(a, k) for k in fields}, "replies": a.replies[-1:]})
+            for a in found if a.status == "ok"]

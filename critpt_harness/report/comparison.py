@@ -157,7 +157,7 @@ def attributions_section(doc: Document, runs: List[RunData], table: OfficialTabl
         for a in r.catalog.attributions:
             seen.setdefault(a, None)
     used = {m.catalog for r in runs if r.catalog for m in r.catalog.matches if m.entry_id}
-    for catalog, text in ATTRIBUTIONS.items():  # the registry's order
+    for catalog, text in ATTRIBUTIONS.items() if used else ():  # the registry's order (not loaded without data)
         if catalog in used and not any(text.split(",")[0] in a for a in seen):
             seen.setdefault(text, None)
     items += list(seen)

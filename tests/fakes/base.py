@@ -60,6 +60,7 @@ class FakeServer(BackgroundServer):
     def __init__(self) -> None:
         super().__init__()
         self.requests: List[Request] = []
+        self.keep_requests = True  # False: nothing reads them (a benchmark's thousands of bodies would pile up)
         self.faults: Deque[Fault] = deque()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -73,7 +74,8 @@ class FakeServer(BackgroundServer):
 
     def _take_fault(self, req: Request) -> Optional[Fault]:
         with self._lock:
-            self.requests.append(req)
+            if self.keep_requests:
+                self.requests.append(req)
             return self.faults.popleft() if self.faults else None
 
     async def respond(self, req: Request) -> Reply:  # pragma: no cover - overridden

@@ -18,11 +18,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("kind", choices=["llm", "grader"])
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per LLM reply")
+    parser.add_argument("--tool-rounds", type=int, default=1, help="python tool calls per item, when offered")
     parser.add_argument("--api-key", default="grader-key", help="key the fake grader accepts")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = a free one)")
     args = parser.parse_args()
-    server: Union[FakeLLMServer, FakeGrader] = (FakeLLMServer(latency=args.latency) if args.kind == "llm"
+    server: Union[FakeLLMServer, FakeGrader] = (FakeLLMServer(latency=args.latency, tool_rounds=args.tool_rounds) if args.kind == "llm"
                                                  else FakeGrader(api_key=args.api_key))
+    server.keep_requests = False  # served in the foreground, nobody reads them
     server.start(args.port)
     print(server.url, flush=True)
     try:

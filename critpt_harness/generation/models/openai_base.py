@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Optional
 from ...config import GenerationConfig, ModelConfig, keyless
 from ...errors import ModelUnusable
 from ...failures import fatal_reason
+from ...http import sdk_http_client
 from ...retry import RetryPolicy
 from .base import CallTooLong, ChatModel, OnRetry
 
@@ -86,7 +87,8 @@ class OpenAIModelBase:
         read = cfg.idle_timeout if self.streaming else cfg.request_timeout + 5
         self.client = openai.AsyncOpenAI(api_key=api_key, base_url=cfg.base_url, max_retries=0,
                                          timeout=openai.Timeout(read, connect=min(30.0, read)),
-                                         default_headers=dict(cfg.extra_headers) or None)
+                                         default_headers=dict(cfg.extra_headers) or None,
+                                         http_client=sdk_http_client(openai))
         # Told how many characters just streamed in (the progress display counts them).
         self.on_stream: Optional[Callable[[int], None]] = None
         # A keyless local server: the placeholder key is never sent (the SDK's per-request Omit
