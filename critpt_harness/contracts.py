@@ -254,6 +254,15 @@ class SubmissionAttempt(RunFile):
     url: Optional[str] = None
 
 
+class ToolCallSummary(BaseModel):
+    """What a summary keeps of a record's tool call (one of GenerationRecord.tool_calls): where it
+    ran and how long it took; its code and output are skipped unbuilt."""
+
+    model_config = ConfigDict(extra="ignore")
+    isolation: Optional[str] = None
+    duration_s: Optional[float] = None
+
+
 class RecordSummary(BaseModel):
     """The fields of a GenerationRecord (same names and types) that a summary of a run needs: read
     with ``model_validate_json``, the long texts of a line are skipped without becoming Python objects."""
@@ -265,7 +274,7 @@ class RecordSummary(BaseModel):
     status: Literal["ok", "failed"]
     usage: Usage = Field(default_factory=Usage)
     checks: List[CheckResult] = Field(default_factory=list)
-    tool_calls: List[Dict[str, Any]] = Field(default_factory=list)
+    tool_calls: List[ToolCallSummary] = Field(default_factory=list)
     web_searches: int = 0
     started_at: str
     finished_at: str

@@ -5,12 +5,14 @@ is refused naming both versions, and an older (unversioned) one still reads."""
 from __future__ import annotations
 
 import json
+from typing import Any, Dict, List
 
 import pytest
 
-from critpt_harness.contracts import (SCHEMA_VERSION, AnswerRecord, ChecksFile, GenerationRecord, Manifest, RecordSummary,
+from critpt_harness.contracts import (SCHEMA_VERSION, AnswerRecord, ChecksFile, GenerationRecord, Manifest, RecordSummary, ToolCallSummary,
                                      ResultsFile, SubmissionAttempt)
 from critpt_harness.errors import RunFolderError
+from critpt_harness.tools.spawn import SandboxResult
 from critpt_harness.commands.run import cmd_run
 from critpt_harness.report.command import build_report
 from critpt_harness.config.report import ReportConfig
@@ -169,7 +171,11 @@ def test_the_records_summary_is_a_part_of_the_generation_record(narrow):
     generation writes."""
     full = GenerationRecord.model_fields
     for name, field in narrow.model_fields.items():
-        if name != "schema_version":
+        if name == "tool_calls" and field.annotation == List[ToolCallSummary]:
+            # the record keeps each call as a dict (tools.calls.execute): the summary's keys are among them
+            written = {"duration_s", *SandboxResult("", "", 0, False, 0.1, False, True).record()}
+            assert set(ToolCallSummary.model_fields) <= written and full[name].annotation == List[Dict[str, Any]]
+        elif name != "schema_version":
             assert name in full and field.annotation == full[name].annotation, name
             assert field.is_required() == full[name].is_required(), name
 

@@ -60,6 +60,23 @@ def test_the_runs_page_lists_each_run_with_the_reports_label(graded_runs, offici
     assert by_score.index(">model-a<") < by_score.index(">model-b<") < by_score.index(">mock<")
 
 
+def test_runs_being_indexed_in_the_background_are_listed_and_their_own_pages_do_not_wait(graded_runs):
+    """Large runs take seconds to index: the server answers at once, the runs page lists a run still
+    being indexed as such (and reloads), and a run's own page indexes that run without waiting."""
+    lib = Library([str(graded_runs["A"]), str(graded_runs["B"])])
+    a, b = lib.found()
+    c = TestClient(make_app(lib))
+    with b.lock:  # the indexer is held at B (it indexes A first, then waits here)
+        lib.index_in_background()
+        page = c.get("/").text
+        assert "1 of 2 run folder(s); 1 still being indexed" in page and 'http-equiv="refresh"' in page
+        assert "indexing …" in runs_table(page) and ">model-a<" in runs_table(page) and a.ready and not b.ready
+        assert "LOCAL grading" in c.get("/run", params={"run": a.id}).text  # an indexed run's page: at once
+    assert lib.indexed.wait(30)
+    page = c.get("/").text
+    assert "2 of 2 run folder(s)." in page and "indexing …" not in page and ">model-b<" in runs_table(page)
+
+
 def test_the_run_page_is_the_problem_by_epoch_grid(graded_runs):
     c = client(graded_runs["A"])
     run = ids(c)["model-a"]

@@ -297,7 +297,7 @@ def item_rows(view: RunView) -> List[ItemRow]:
             rec.usage.prompt_tokens, rec.usage.completion_tokens, rec.usage.reasoning_tokens,
             cost.total_usd if cost else None, rec.duration_s, rec.started_at, rec.finished_at, len(rec.turns),
             sum(max(t.attempts - 1, 0) for t in rec.turns), sum(t.latency_s for t in rec.turns), len(rec.tool_calls),
-            sum(float(c.get("duration_s") or 0) for c in rec.tool_calls), rec.web_searches, out.static_passed,
+            sum(c.duration_s or 0.0 for c in rec.tool_calls), rec.web_searches, out.static_passed,
             out.checks_passed, out.executed, out.verdict, out.verdict_reason or None,
             {c.name: c.passed for c in rec.checks}))
     return rows

@@ -109,7 +109,7 @@ def usage(records: List[RecordSummary]) -> UsageSummary:
 
 def tool_isolation(records: List[RecordSummary]) -> Set[str]:
     """The sandbox backends the python tool ran model-written code under."""
-    return {str(c["isolation"]) for r in records for c in r.tool_calls if c.get("isolation")}
+    return {c.isolation for r in records for c in r.tool_calls if c.isolation}
 
 
 def record_checks(records: List[RecordSummary], skip: Set[int]) -> List[CheckCounts]:

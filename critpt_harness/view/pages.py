@@ -43,8 +43,14 @@ COLUMNS: Sequence[Tuple[str, str, Callable[[RunRow], str], Callable[[RunRow], An
 GRADINGS = ("official", "local", "dry run", "not graded")
 
 
+# Seconds the runs page waits for runs still being indexed before it shows them as such.
+INDEX_WAIT = 0.3
+
+
 def runs_page(lib: Library, params: Dict[str, str], refresh: int) -> str:
-    pairs = lib.runs()
+    found = lib.ready(wait=INDEX_WAIT)
+    pairs = [(e, v) for e, v in found if v is not None]
+    pending = [e for e, v in found if v is None]
     rows = [(e, run_row(v), in_progress(v)) for e, v in pairs]
     q, grading = params.get("q", "").strip().lower(), params.get("grading", "")
     if q:
@@ -70,9 +76,12 @@ def runs_page(lib: Library, params: Dict[str, str], refresh: int) -> str:
     compare = ('<form method="get" action="/compare" class="filter">' + select("a", options, None, "compare A")
                + " " + select("b", options, options[1][0] if len(options) > 1 else None, "with B")
                + "<button>side by side</button></form>") if len(options) > 1 else ""
-    shown = f"<p>{len(rows)} of {len(pairs)} run folder(s).</p>"
-    return page("Runs", form + shown + table(headers, body_rows, "runs") + compare,
-                refresh if any(g for _, _, g in rows) else 0)
+    for entry in pending:  # shown as soon as the background index reaches them (the page reloads)
+        body_rows.append([link(url("/run", run=entry.id), entry.id), "indexing …"] + [""] * (len(COLUMNS) - 2))
+    shown = f"<p>{len(rows)} of {len(found)} run folder(s)" + (
+        f"; {len(pending)} still being indexed (this page reloads)" if pending else "") + ".</p>"
+    again = min(refresh or 2, 2) if pending else (refresh if any(g for _, _, g in rows) else 0)
+    return page("Runs", form + shown + table(headers, body_rows, "runs") + compare, again)
 
 
 def _header(entry: RunEntry, view: RunView) -> str:
@@ -122,7 +131,7 @@ def _epoch_scores(view: RunView) -> str:
 
 
 def compare_page(lib: Library, a: Optional[Pair], b: Optional[Pair]) -> str:
-    options = [(e.id, v.name) for e, v in lib.runs()]
+    options = [(e.id, v.name if v is not None else e.id) for e, v in lib.ready()]
     form = ('<form method="get" action="/compare" class="filter">'
             + select("a", options, a[0].id if a else None, "A") + " "
             + select("b", options, b[0].id if b else None, "B") + "<button>side by side</button></form>")

@@ -29,10 +29,9 @@ def serve_viewer(cfg: Any, *, echo: Callable[[str], None] = print, stop: Optiona
     if not 0 <= v.port <= 65535:
         raise ConfigError(f"view.port={v.port}: a port from 0 (any free one) to 65535 (--port)")
     lib = Library(as_list(v.runs, "view.runs"), cfg.report)
-    echo("critpt-harness view: indexing the run folders (once; then only what is appended is read) ...")
+    runs = lib.found()
     t0 = time.perf_counter()
-    runs = lib.runs()  # index once, now: the pages then only read what is new
-    items = sum(len(view.records) for _, view in runs)
+    lib.index_in_background()  # once; then a look reads only what was appended or changed
     server = ViewerServer(lib, v.refresh_seconds)
     try:
         server.start_at(v.host, v.port)
@@ -40,13 +39,16 @@ def serve_viewer(cfg: Any, *, echo: Callable[[str], None] = print, stop: Optiona
         raise ConfigError(f"cannot listen on {v.host}:{v.port} ({exc}): pass --port N (0 = any free port) or "
                           "view.host=<an address of this machine>") from None
     try:
-        echo(f"  {len(runs)} run folder(s), {items:,} records indexed in {time.perf_counter() - t0:.1f} s; "
-             "read-only")
+        echo(f"critpt-harness view: {len(runs)} run folder(s), read-only; indexed in the background (the runs page "
+             "shows each as it is ready)")
         if v.host not in ("127.0.0.1", "localhost", "::1"):
             echo(f"warning: view.host={v.host}: the run folders are visible to that network")
         echo(f"  open {server.root}/   (Ctrl-C stops it)")
         if ready:
             ready(server)
+        if lib.indexed.wait(3600 * 24) and runs:
+            echo(f"  indexed {sum(len(e.cached.records) for e in runs if e.cached):,} records in "
+                 f"{time.perf_counter() - t0:.1f} s")
         (stop or threading.Event()).wait()
     except KeyboardInterrupt:
         echo("stopping the viewer")
