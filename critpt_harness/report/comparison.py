@@ -60,8 +60,9 @@ def comparison(doc: Document, run: RunData, table: OfficialTable, entries: List[
     doc.add(Heading(level, "Place in the CritPt leaderboard"))
     if mine is not None:
         p = place(entries, mine)
-        doc.add(Para(f"This run ({mine.percent:.2f}%) places **{p.rank} of {p.out_of}** among the official table "
-                     f"and the CritPt scores in the catalog snapshot"
+        doc.add(Para(f"This run ({mine.percent:.2f}%) places **{p.rank} of {p.out_of}** among the official table's "
+                     f"scores (CritPt {table.version or 'v1'}; the catalogs' CritPt scores, whose version is not "
+                     "stated, are listed in the leaderboard but not counted)"
                      + (f"; just above: {', '.join(p.above)}" if p.above else "")
                      + (f"; just below: {', '.join(p.below)}" if p.below else "") + "."))
     elif run.graded and run.provenance.ranked and other_version(run, table):
@@ -114,16 +115,19 @@ def leaderboard_section(doc: Document, entries: List[Entry], table: OfficialTabl
     doc.add(Para(f"Official table: {table.source}, {table.as_of} ({table.source_url}); {table.metric}"
                  f"{f', on CritPt {table.version}' if table.version else ''}. "
                  "Catalog rows are the CritPt scores the snapshot's catalogs publish (their own measurements, "
-                 "possibly under other settings). Runs: mean over graded epochs with the 95% t-interval."))
+                 "possibly under other settings, on a CritPt version they do not state): shown, not counted in a "
+                 "run's place, which is among the official table's rows only. Runs: mean over graded epochs with "
+                 "the 95% t-interval."))
     rows = []
     rank = 0
     for e in entries:
-        if e.kind != "run":
+        if e.kind == "official":
             rank += 1
         ci = f"{e.ci_low:.2f} – {e.ci_high:.2f}" if e.ci_low is not None and e.ci_high is not None else ""
         name = f"**{e.name}**" if e.kind == "run" else e.name
-        rows.append([str(rank) if e.kind != "run" else "→", name, f"{e.percent:.2f}" if e.kind == "run"
-                     else f"{e.percent:.1f}", ci, e.kind, e.source])
+        mark = str(rank) if e.kind == "official" else "→" if e.kind == "run" else "·"
+        kind = "catalog (version not stated)" if e.kind == "catalog" else e.kind
+        rows.append([mark, name, f"{e.percent:.2f}" if e.kind == "run" else f"{e.percent:.1f}", ci, kind, e.source])
     doc.add(Table(["#", "model", "CritPt %", "95% interval", "kind", "source"], rows, align_right=(0, 2)))
     if png is not None:
         doc.add(Image(png, alt or "CritPt leaderboard", png_file))

@@ -148,8 +148,10 @@ def build(table: OfficialTable, runs: List[RunData], with_catalogs: bool = True)
 
 
 def place(entries: List[Entry], run: Entry) -> Placement:
-    """Rank of a run among the published entries (other runs left out); ties go to the run."""
-    others = [e for e in entries if e.kind != "run"]
+    """Rank of a run among the official table's entries, the published scores made on a known CritPt
+    version (catalog rows do not say which version they were made on; other runs are left out);
+    ties go to the run."""
+    others = [e for e in entries if e.kind == "official"]
     better = [e for e in others if e.percent > run.percent]
     worse = [e for e in others if e.percent <= run.percent]
     return Placement(len(better) + 1, len(others) + 1, [f"{e.name} {e.percent:.1f}%" for e in better[-2:]],
