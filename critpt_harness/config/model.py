@@ -32,8 +32,10 @@ class ServeConfig:
 
 @dataclass
 class ModelConfig:
+    # (??? for name and provider: each configs/model/*.yaml sets them or asks for them, so no model
+    # inherits another's name.)
+
     # The model's id at the provider (required), sent to it and, unless `label` is set, to the grader.
-    # ??? here: each configs/model/*.yaml sets it or asks for it, so no model inherits another's name.
     name: str = "???"
     # "mock" (built-in, offline) or "openai_compatible" (any Chat Completions endpoint); required too.
     provider: str = "???"

@@ -24,8 +24,9 @@ class ModelPrice:
 
 @dataclass
 class ReportConfig:
-    # Run folders or globs: report.runs=runs/*/* or report.runs='[runs/a/*,runs/b/*]'; empty = the run_dir.
     # (Any, not List[str], so that one unbracketed glob is accepted as it is typed.)
+
+    # Run folders or globs: report.runs=runs/*/* or report.runs='[runs/a/*,runs/b/*]'; empty = the run_dir.
     runs: Any = field(default_factory=list)
     # Where a report over several runs goes; empty = runs/reports/<UTC time>.
     # A single run's report goes into its own folder unless this is set.
