@@ -337,16 +337,17 @@ def _main(argv: List[str] | None) -> None:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    config_module.register()
     # Hydra takes overrides as one run of positional arguments: put command= in that run.
     first = next((i for i, a in enumerate(args) if "=" in a and not a.startswith("-")), len(args))
     args.insert(first, f"command={command}")
     sys.argv = [sys.argv[0] if sys.argv else "critpt-harness", *args]
-    from .hydra_app import hydra_main, run_once
+    from .hydra_app import hydra_main, run_cached, run_once
 
     if any(a.startswith("-") for a in args):
+        config_module.register()
         hydra_main(_task)
-    else:
+    elif not run_cached(args, _task):  # this command line composed before: no Hydra at all
+        config_module.register()
         run_once(args, _task)
 
 

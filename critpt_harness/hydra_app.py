@@ -6,7 +6,8 @@ commands/help.py's, without Hydra). Hydra is imported only inside these function
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Dict, List
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
 
 Task = Callable[[Any], None]  # the Hydra task: one command on the composed config (cli._task)
 
@@ -56,6 +57,8 @@ def _sweep_failures() -> List[tuple]:
 
 
 def in_sweep() -> bool:
+    if "hydra" not in sys.modules:  # the composition came from the cache: a single run
+        return False
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -102,6 +105,100 @@ def hydra_main(task: Task) -> None:
         sys.exit(max(int(code) for _, _, code in failures))
 
 
+# ---------------------------------------------------------------- the composition, remembered
+# Importing Hydra and composing the config take ~0.6 s of every command's start. A single run (no
+# flags, no hydra.* override) composed once is kept as JSON in the harness cache, keyed by everything
+# the composition depends on: the overrides, every config file and schema module (size and time),
+# and the versions of the harness, Hydra, OmegaConf and Python. The same command line then reads it
+# back onto the typed schema with OmegaConf alone; anything changed composes anew through Hydra.
+
+def _composition_key(overrides: List[str], roots: Optional[List[Path]] = None) -> str:
+    import hashlib
+    from importlib.util import find_spec
+
+    from . import __version__
+
+    parts = [__version__, sys.version, *overrides]
+    if roots is None:
+        roots = [_configs_dir(), Path(__file__).resolve().parent / "config"]
+        for name in ("hydra", "omegaconf"):  # a reinstall (another version) rewrites the package's files
+            spec = find_spec(name)
+            if spec is not None and spec.origin:
+                st = Path(spec.origin).stat()
+                parts.append(f"{name}:{spec.origin}:{st.st_size}:{st.st_mtime_ns}")
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".py")):
+            st = path.stat()
+            parts.append(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def _configs_dir() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("critpt_harness.configs")))
+
+
+def _composition_file(overrides: List[str]) -> Optional[Path]:
+    """Where this command line's composition is kept; None when it must go through Hydra every time
+    (Hydra's flags, a sweep, hydra.* overrides) or the config files cannot be read."""
+    if any(a.startswith("-") or a.lstrip("+~").startswith("hydra.") for a in overrides):
+        return None
+    from .runs import default_cache_dir
+
+    try:
+        return default_cache_dir() / "compositions" / f"{_composition_key(overrides)}.json"
+    except OSError:
+        return None
+
+
+def _remember(path: Optional[Path], cfg: Any) -> None:
+    """Keep a composition Hydra made (all but its own hydra node); a cache that cannot be written
+    is no error: the next start composes again."""
+    if path is None:
+        return
+    import json
+    import os
+    import tempfile
+
+    from omegaconf import OmegaConf
+
+    data = OmegaConf.to_container(cfg, resolve=False)  # interpolations stay as written (run_dir's time)
+    if not isinstance(data, dict):
+        return
+    data.pop("hydra", None)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".compose-")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def run_cached(overrides: List[str], task: Task) -> bool:
+    """Run the task on this command line's remembered composition; False when there is none."""
+    path = _composition_file(overrides)
+    if path is None or not path.is_file():
+        return False
+    import json
+
+    from omegaconf import OmegaConf
+
+    from .config import HarnessConfig, register_resolvers
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        cfg = OmegaConf.merge(OmegaConf.structured(HarnessConfig), data)
+    except Exception:  # a damaged or foreign file: compose anew (and replace it)
+        return False
+    OmegaConf.set_struct(cfg, True)  # as Hydra leaves it: no key can be added later
+    register_resolvers()
+    task(cfg)
+    return True
+
+
 def run_once(overrides: List[str], task: Task) -> None:
     """One job with nothing but overrides: what hydra.main does in run mode, except that
     hydra.main first composes the whole config once more only to read ``hydra.mode`` (its
@@ -118,12 +215,18 @@ def run_once(overrides: List[str], task: Task) -> None:
         return
 
     version.setbase("1.3")
+    remember = _composition_file(overrides)
+
+    def remembered(cfg: Any) -> None:
+        _remember(remember, cfg)
+        task(cfg)
+
     search_path = create_config_search_path(CONFIG_PATH)
     app: Any = run_and_report(lambda: Hydra.create_main_hydra2(task_name="critpt-harness",
                                                                 config_search_path=search_path))
     try:
         # hydra.main adds the same override when the config does not set hydra.mode
-        run_and_report(lambda: app.run(config_name=CONFIG_NAME, task_function=task,
+        run_and_report(lambda: app.run(config_name=CONFIG_NAME, task_function=remembered,
                                        overrides=[*overrides, "hydra.mode=RUN"]))
     finally:
         GlobalHydra.instance().clear()

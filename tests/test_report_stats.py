@@ -73,7 +73,7 @@ def test_place_counts_published_entries_above_the_run():
     entries = [Entry("a", 12.6, "official", ""), Entry("b", 5.7, "official", ""), Entry("c", 2.0, "catalog", ""),
                Entry("other run", 9.0, "run", "")]
     p = place(entries, Entry("me", 5.7, "run", ""))
-    assert (p.rank, p.out_of) == (2, 4)  # a tie goes to the run; other runs are not counted
+    assert (p.rank, p.out_of) == (2, 3)  # a tie goes to the run; other runs and catalog rows are not counted
     assert p.above == ["a 12.6%"] and p.below[0] == "b 5.7%"
 
 

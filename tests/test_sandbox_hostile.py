@@ -523,3 +523,28 @@ def test_docker_time_limit_and_pids_limit():
     assert result.isolation == "docker" and int(result.stdout.strip()) < 16
     slow = asyncio.run(run_python("while True: pass", replace(cfg, timeout=5)))
     assert slow.timed_out
+
+
+def test_a_folder_closed_to_other_users_is_named_where_uid_65534_would_stop():
+    from critpt_harness.tools.backends import closed_to_others
+
+    tmp_path = Path(tempfile.mkdtemp(prefix="critpt-closed-", dir="/var/tmp"))  # pytest's own tmp is 0700
+    try:
+        _closed_or_open(closed_to_others, tmp_path)
+    finally:
+        shutil.rmtree(tmp_path)
+
+
+def _closed_or_open(closed_to_others, tmp_path):
+    open_dir = tmp_path / "open" / "pkg"
+    open_dir.mkdir(parents=True)
+    for p in (tmp_path, tmp_path / "open", open_dir):
+        os.chmod(p, 0o755)
+    assert closed_to_others(str(open_dir)) is None
+    closed = tmp_path / "closed"
+    (closed / "pkg").mkdir(parents=True)
+    os.chmod(closed / "pkg", 0o755)
+    os.chmod(closed, 0o700)  # a mktemp -d folder, a home directory
+    assert closed_to_others(str(closed / "pkg")) == str(closed)
+    os.chmod(closed, 0o711)  # passable, not listable: enough to reach the package inside
+    assert closed_to_others(str(closed / "pkg")) is None

@@ -22,7 +22,7 @@ from .submission import ChecksConfig, EvaluatorConfig, QueueConfig
 from .tracking import TrackingConfig
 from .sweeps import _first, _job_suffix, _stamp, slugify, sweep_keys, varying_overrides
 
-__all__ = ["HarnessConfig", "register", "validate", "model_label", "CatalogConfig", "GraderConfig", "ReportConfig",
+__all__ = ["HarnessConfig", "register", "register_resolvers", "validate", "model_label", "CatalogConfig", "GraderConfig", "ReportConfig",
            "DataConfig", "DatasetConfig", "InteropConfig", "PromptsConfig", "download_retry", "GenerationConfig", "ResumeConfig",
            "ToolsConfig", "ModelConfig", "PricingConfig", "ServeConfig", "is_local_url", "keyless",
            "web_search_mode", "SandboxChoice", "SandboxConfig", "ChecksConfig", "EvaluatorConfig", "QueueConfig",
@@ -65,9 +65,16 @@ def register() -> None:
     group files are merged onto its typed nodes, and a schema stored in a group would be one of that
     group's options (`model=schema`)."""
     from hydra.core.config_store import ConfigStore
-    from omegaconf import OmegaConf
 
     ConfigStore.instance().store(name="harness_schema", node=HarnessConfig)
+    register_resolvers()
+
+
+def register_resolvers() -> None:
+    """The resolvers run_dir's default uses (OmegaConf alone: a composition read back from the
+    cache needs no Hydra)."""
+    from omegaconf import OmegaConf
+
     for name, fn in (("slug", slugify), ("first", _first), ("job_suffix", _job_suffix), ("stamp", _stamp)):
         if not OmegaConf.has_resolver(name):  # cached: run_dir reads one time however often it is read
             OmegaConf.register_new_resolver(name, fn, use_cache=name == "stamp")

@@ -24,6 +24,8 @@ def _stamp() -> str:
 def _job_suffix() -> str:
     """Inside a -m sweep, '_<what varies>' (e.g. '_generation-one_step'), so each job's run folder
     says what it ran and jobs started in the same second get distinct folders."""
+    if "hydra" not in sys.modules:  # a composition read back from the cache: never a sweep job
+        return ""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 

@@ -170,6 +170,22 @@ def bwrap_command(exe: str, python: str, workdir: str, cfg: SandboxConfig, with_
     return cmd + ["--", python, *argv]
 
 
+def closed_to_others(path: str) -> Optional[str]:
+    """The first directory on the way to ``path`` (or ``path`` itself) that a uid other than its
+    owner's cannot pass (no o+x; no o+r on ``path``): where uid 65534 stops, as root."""
+    parts = Path(path).resolve().parts
+    for i in range(1, len(parts) + 1):
+        here = str(Path(*parts[:i]))
+        try:
+            mode = os.stat(here).st_mode
+        except OSError:
+            return here
+        need = 0o005 if i == len(parts) else 0o001
+        if mode & need != need:
+            return here
+    return None
+
+
 def is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 from ..config.sandbox import SandboxConfig
+from .backends import NOBODY, PACKAGE_DIR, closed_to_others, is_root
 from .spawn import SandboxUnavailable, spawn
 
 # The limits the probe runs under: small, so the fork and file attempts are quick.
@@ -229,8 +230,14 @@ def _judge(out: Dict[str, object], bait: _Bait, cfg: SandboxConfig) -> List[Row]
     for name in bait.writes:
         rows.append(Row(f"write {name}", name not in reached, str(out.get(f"write {name}"))))
     rows.append(Row("write own folder", out.get("write own folder") == "wrote", str(out.get("write own folder"))))
-    rows.append(Row("import critpt_harness (checks, judge)", out.get("import package") == "imported",
-                    str(out.get("import package"))))
+    imported = out.get("import package") == "imported"
+    detail = str(out.get("import package"))
+    blocked = None if imported or not is_root() else closed_to_others(PACKAGE_DIR)
+    if blocked:  # as root the code runs as uid 65534 (root ignores the process limit)
+        detail += (f": {blocked} is closed to other users, so uid {NOBODY} (the code's uid when the harness "
+                   f"runs as root) cannot read the package at {PACKAGE_DIR}: put the checkout where that uid can "
+                   "read it (not under a 0700 folder), or use bwrap")
+    rows.append(Row("import critpt_harness (checks, judge)", imported, detail))
     for name in ("tcp", "udp", "unix"):
         if cfg.block_network:
             rows.append(Row(f"network: {name} to the harness", name not in reached, str(out.get(name))))
