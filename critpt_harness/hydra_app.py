@@ -217,16 +217,35 @@ def run_once(overrides: List[str], task: Task) -> None:
     version.setbase("1.3")
     remember = _composition_file(overrides)
 
+    started: List[bool] = []  # the task began: its own errors are not the composition's
+
     def remembered(cfg: Any) -> None:
+        started.append(True)
         _remember(remember, cfg)
         task(cfg)
+
+    def composed_and_run() -> Any:
+        from hydra.errors import ConfigCompositionException
+        from omegaconf.errors import ValidationError
+
+        try:
+            return app.run(config_name=CONFIG_NAME, task_function=remembered, overrides=[*overrides, "hydra.mode=RUN"])
+        except ConfigCompositionException as exc:  # a value the schema's type refuses: said as a config error
+            cause = exc.__cause__
+            if started or not isinstance(cause, ValidationError) or not getattr(cause, "full_key", None):
+                raise
+            from .config.overrides import value_message
+
+            shown = str(exc).removeprefix("Error merging override ").strip() or str(cause.full_key)
+            print(f"error: {value_message(shown, str(cause.full_key), str(getattr(cause, 'msg', '')))}",
+                  file=sys.stderr)
+            sys.exit(2)
 
     search_path = create_config_search_path(CONFIG_PATH)
     app: Any = run_and_report(lambda: Hydra.create_main_hydra2(task_name="critpt-harness",
                                                                 config_search_path=search_path))
     try:
         # hydra.main adds the same override when the config does not set hydra.mode
-        run_and_report(lambda: app.run(config_name=CONFIG_NAME, task_function=remembered,
-                                       overrides=[*overrides, "hydra.mode=RUN"]))
+        run_and_report(composed_and_run)
     finally:
         GlobalHydra.instance().clear()

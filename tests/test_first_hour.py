@@ -47,6 +47,20 @@ def test_typos_anywhere_in_the_schema_name_the_closest_key(typo, meant, capsys):
     assert f"the closest: {meant}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("override, says", [
+    ("generation.epochs=abc", "generation.epochs=abc: Value 'abc' of type 'str' could not be converted to "
+                              "Integer. generation.epochs takes int; e.g. generation.epochs=5."),
+    ("generation.progress=maybe", "generation.progress takes bool; e.g. generation.progress=true."),
+])
+def test_a_value_of_the_wrong_type_is_a_config_error_naming_the_key_and_its_type(override, says, public_dir,
+                                                                                  tmp_path):
+    out = run_cli("run", override, f"dataset.path={public_dir}", cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("error: ") and says in out.stderr
+    assert "reference_type" not in out.stderr and "HYDRA_FULL_ERROR" not in out.stderr  # not Hydra's trace
+    _no_runs(tmp_path)
+
+
 def test_plus_adds_a_key_only_inside_an_open_mapping(public_dir, tmp_path):
     out = run_cli("run", "+generation.epoch=3", f"dataset.path={public_dir}", cwd=tmp_path)
     assert out.returncode == 2

@@ -99,3 +99,14 @@ def missing_message(keys: List[str]) -> str:
                 "at the endpoint>, e.g. model=openai_compatible model.name=my-model "
                 "model.base_url=http://localhost:8000/v1 model.api_key_env=MY_KEY")
     return f"{shown} must be set (??? in the chosen config): pass " + " ".join(f"{k}=..." for k in keys)
+
+
+def value_message(override: str, key: str, reason: str) -> str:
+    """A value the schema's type refuses (Hydra's "Error merging override"), said with the key's
+    type and default instead of Hydra's trace of reference types."""
+    found, _ = lookup(key)
+    reason = reason.splitlines()[0].rstrip(".") if reason else "the value does not fit the key's type"
+    if found is None:
+        return f"{override}: {reason}"
+    example = f"; e.g. {key}={found.default}" if found.default and not found.default.startswith("???") else ""
+    return f"{override}: {reason}. {key} takes {found.annotation.replace('typing.', '')}{example}."
