@@ -6,6 +6,10 @@ isolate, a run with tools refuses before any model call, the offline default sti
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +17,7 @@ from critpt_harness.commands import handler
 from critpt_harness.runs import RunFolder
 from critpt_harness.tools import sandbox as sb
 from critpt_harness.tools.sandbox import SandboxUnavailable
+from critpt_harness.tools.spawn import _start_error
 
 from .conftest import make_config, run_cli
 
@@ -100,3 +105,25 @@ def test_check_sandbox_prints_what_held(tmp_path):
         line = next(line for line in out.stdout.splitlines() if line.startswith(row))
         assert " held " in f"{line} ", line
     assert "NOT HELD" not in out.stdout
+
+
+def test_a_start_refused_to_the_unprivileged_uid_names_the_closed_folder():
+    """As root the code runs as uid 65534: an interpreter behind a 0700 folder (pyenv under /root)
+    cannot start, and the refusal names that folder rather than guessing."""
+    top = Path(tempfile.mkdtemp())
+    top.chmod(0o755)
+    closed = top / "home"
+    (closed / "bin").mkdir(parents=True)
+    closed.chmod(0o700)
+    python = closed / "bin" / "python"
+    python.write_text("")
+    try:
+        said = _start_error(PermissionError(13, "Permission denied", str(python)), root=True)
+        assert f"cannot reach it: {closed.resolve()} is not open to other users" in said
+        closed.chmod(0o755)
+        python.chmod(0o755)
+        assert "is not open to other users" not in _start_error(PermissionError(13, "x", str(python)), root=True)
+        assert "uid" not in _start_error(PermissionError(13, "x", str(python)), root=False)
+    finally:
+        os.chmod(closed, 0o755)
+        shutil.rmtree(top)

@@ -24,7 +24,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from ..config.sandbox import SandboxConfig
 from ..errors import HarnessError
 from ..fidelity import UNISOLATED
-from .backends import NOBODY, WORKDIR, bwrap_command, docker_command, is_root, minimal_env, package_path
+from .backends import (NOBODY, WORKDIR, bwrap_command, closed_to_others, docker_command, is_root, minimal_env,
+                       package_path)
 from .confine import Confinement, landlock_confinement, preexec, rlimits
 
 _MARK = "@@critpt-sandbox@@ "
@@ -236,8 +237,10 @@ def _kill_group(pid: int) -> None:
 def _start_error(exc: BaseException, root: bool) -> str:
     text = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, PermissionError) and root:
-        text += (f" (the code runs as uid {NOBODY}, which cannot reach it: a directory on its path, such as a "
-                 "home directory, is not readable by that uid)")
+        closed = closed_to_others(exc.filename) if isinstance(exc.filename, str) else None
+        where = f"{closed} is not open to other users" if closed else ("a directory on its path, such as a "
+                                                                        "home directory, is not readable by that uid")
+        text += f" (the code runs as uid {NOBODY}, which cannot reach it: {where})"
     return text
 
 
