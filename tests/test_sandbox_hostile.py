@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -320,6 +321,28 @@ def test_the_judge_runs_hostile_code_in_bwrap_too(project):
     assert verdict["isolation"] == "bwrap" and verdict["status"] in ("incorrect", "correct"), verdict
     assert not any(word in json.dumps(verdict) for word in SECRET_WORDS + ("READ:", "WROTE:", "CONNECTED"))
     assert_untouched(root, listener)
+
+
+@needs_bwrap
+def test_an_answer_that_leaves_processes_running_gets_its_verdict_without_waiting_for_them():
+    """The processes an answer leaves behind hold its pipe open: the verdict is taken when the
+    answer's own process ends and what it left is killed with its process group, rather than
+    the judge waiting for them (here 10 minutes) or for its deadline (60 s)."""
+    leaves = ("import os, time\n"
+              "def answer():\n"
+              "    for _ in range(3):\n"
+              "        if os.fork() == 0:\n"
+              "            time.sleep(600)\n"
+              "            os._exit(0)\n"
+              "    return 7\n")
+    items = [JudgeItem(id="P1", candidate=leaves, golden="def real_answer():\n    return 7\n"),
+             JudgeItem(id="P2", candidate="def answer():\n    return 8\n", golden="def real_answer():\n    return 8\n")]
+    start = time.monotonic()
+    verdicts = asyncio.run(run_judge(items, SandboxConfig(backend="bwrap", timeout=300, max_processes=32),
+                                     timeout=60, workers=1))
+    elapsed = time.monotonic() - start
+    assert verdicts["P1"]["status"] == "correct" and verdicts["P2"]["status"] == "correct", verdicts
+    assert elapsed < 30, f"the judge waited {elapsed:.0f}s for processes the answer left behind"
 
 
 # -- masking, end to end ---------------------------------------------------------------------------

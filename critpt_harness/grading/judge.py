@@ -78,6 +78,7 @@ def _prewarm(items: List[Dict[str, Any]]) -> None:
 
 def _child(item: Dict[str, Any], timeout: float, write_fd: int) -> None:  # pragma: no cover - in a fork
     try:
+        _own_group(0)
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # model prints must not reach the judge's output
             os.dup2(devnull, fd)
@@ -97,6 +98,22 @@ def _child(item: Dict[str, Any], timeout: float, write_fd: int) -> None:  # prag
         os._exit(0)
 
 
+def _own_group(pid: int) -> None:
+    """Each answer in a process group of its own, so what it leaves running ends with its verdict
+    (set in the child and the parent alike: whichever runs first)."""
+    try:
+        os.setpgid(pid, 0)
+    except OSError:  # the child has already exited, or set it itself
+        pass
+
+
+def _end_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:  # nothing left in it
+        pass
+
+
 @dataclass
 class _Running:
     item: Dict[str, Any]
@@ -105,11 +122,13 @@ class _Running:
     deadline: float
     buffer: bytes = b""
     phase: Optional[str] = None
+    answered: bool = False  # its verdict has arrived (processes it left may still hold the pipe open)
 
     def read(self, chunk: bytes, timeout: float) -> None:
         """Take the child's messages; each new phase gets its own deadline (compare: two tries)."""
         self.buffer += chunk
-        phase, _ = _last_messages(self.buffer)
+        phase, verdict = _last_messages(self.buffer)
+        self.answered = verdict is not None
         if phase != self.phase:
             self.phase = phase
             self.deadline = time.monotonic() + (2 if phase == "compare" else 1) * timeout + _SLACK
@@ -143,6 +162,7 @@ def _no_verdict(item: Dict[str, Any], phase: Optional[str], timeout: float, kill
 def _reap(run: _Running, timeout: float, kill: bool) -> Optional[Dict[str, Any]]:
     """The verdict of a child that has exited (or is killed now); None while it still runs."""
     if kill:
+        _end_group(run.pid)
         try:
             os.kill(run.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -150,6 +170,7 @@ def _reap(run: _Running, timeout: float, kill: bool) -> Optional[Dict[str, Any]]
     pid, raw = os.waitpid(run.pid, 0 if kill else os.WNOHANG)
     if pid == 0:
         return None
+    _end_group(run.pid)  # before the next fork can take the number: what the answer left running ends here
     os.close(run.fd)
     phase, result = _last_messages(run.buffer)
     if result is not None and result.get("status") in STATUSES:
@@ -177,9 +198,10 @@ def sandbox_main() -> None:  # pragma: no cover - runs in the sandbox (covered t
                 os.close(read_fd)
                 _child(item, timeout, write_fd)
             os.close(write_fd)
+            _own_group(pid)
             running[read_fd] = _Running(item, pid, read_fd, time.monotonic() + timeout + _SLACK)
         wait = max(0.0, min(r.deadline for r in running.values()) - time.monotonic())
-        if closed:
+        if closed or any(r.answered for r in running.values()):
             wait = min(wait, 0.02)
         ready, _, _ = select.select([fd for fd in running if fd not in closed], [], [], wait)
         for fd in ready:
@@ -190,14 +212,14 @@ def sandbox_main() -> None:  # pragma: no cover - runs in the sandbox (covered t
                 closed.add(fd)
         now = time.monotonic()
         for fd, run in list(running.items()):
-            if fd in closed or run.deadline <= now:
+            if fd in closed or run.answered or run.deadline <= now:
                 verdict = _reap(run, timeout, kill=run.deadline <= now)
                 if verdict is not None:
                     del running[fd]
                     closed.discard(fd)
                     out.write(prefix + json.dumps(verdict, default=str) + "\n")
                     out.flush()
-    # Processes the answers started and left behind share our process group: end them
+    # Anything else left in our own process group ends too
     # (only when we lead that group, as in the sandbox, never a caller's group).
     if os.getpgid(0) == os.getpid():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
