@@ -341,14 +341,16 @@ def _main(argv: List[str] | None) -> None:
     first = next((i for i, a in enumerate(args) if "=" in a and not a.startswith("-")), len(args))
     args.insert(first, f"command={command}")
     sys.argv = [sys.argv[0] if sys.argv else "critpt-harness", *args]
-    from .hydra_app import hydra_main, run_cached, run_once
+    from .hydra_app import composition_file, hydra_main, run_cached, run_once
 
     if any(a.startswith("-") for a in args):
         config_module.register()
         hydra_main(_task)
-    elif not run_cached(args, _task):  # this command line composed before: no Hydra at all
+        return
+    remember = composition_file(args)
+    if not run_cached(remember, _task):  # this command line composed before: no Hydra at all
         config_module.register()
-        run_once(args, _task)
+        run_once(args, _task, remember)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ def config_groups() -> Dict[str, List[str]]:
     read from the folder without Hydra (`--help` lists them; unknown options are refused with them)."""
     from importlib import resources
 
-    root = resources.files("critpt_harness.configs")
+    root = resources.files("critpt_harness.configs")  # a Traversable: also inside a zipped install
     return {g.name: sorted(f.name[:-5] for f in g.iterdir() if f.name.endswith(".yaml"))
             for g in sorted(root.iterdir(), key=lambda p: p.name)
             if g.is_dir() and not g.name.startswith(("_", "."))}
@@ -139,7 +139,7 @@ def _configs_dir() -> Path:
     return Path(str(resources.files("critpt_harness.configs")))
 
 
-def _composition_file(overrides: List[str]) -> Optional[Path]:
+def composition_file(overrides: List[str]) -> Optional[Path]:
     """Where this command line's composition is kept; None when it must go through Hydra every time
     (Hydra's flags, a sweep, hydra.* overrides) or the config files cannot be read."""
     if any(a.startswith("-") or a.lstrip("+~").startswith("hydra.") for a in overrides):
@@ -177,9 +177,8 @@ def _remember(path: Optional[Path], cfg: Any) -> None:
         pass
 
 
-def run_cached(overrides: List[str], task: Task) -> bool:
-    """Run the task on this command line's remembered composition; False when there is none."""
-    path = _composition_file(overrides)
+def run_cached(path: Optional[Path], task: Task) -> bool:
+    """Run the task on the composition remembered at ``path`` (composition_file); False when there is none."""
     if path is None or not path.is_file():
         return False
     import json
@@ -199,11 +198,12 @@ def run_cached(overrides: List[str], task: Task) -> bool:
     return True
 
 
-def run_once(overrides: List[str], task: Task) -> None:
+def run_once(overrides: List[str], task: Task, remember: Optional[Path] = None) -> None:
     """One job with nothing but overrides: what hydra.main does in run mode, except that
     hydra.main first composes the whole config once more only to read ``hydra.mode`` (its
     get_mode), which doubled the start-up. The config is composed once here, through the
-    same Hydra object, search path and error reporting hydra.main uses."""
+    same Hydra object, search path and error reporting hydra.main uses. ``remember``: where to keep
+    the composition (composition_file), None to keep nothing."""
     from hydra import version
     from hydra.core.global_hydra import GlobalHydra
 
@@ -215,8 +215,6 @@ def run_once(overrides: List[str], task: Task) -> None:
         return
 
     version.setbase("1.3")
-    remember = _composition_file(overrides)
-
     started: List[bool] = []  # the task began: its own errors are not the composition's
 
     def remembered(cfg: Any) -> None:

@@ -38,16 +38,16 @@ def cache(tmp_path, monkeypatch):
 def _compose(overrides, cached: bool):
     got = []
     if cached:
-        assert hydra_app.run_cached(list(overrides), got.append), overrides
+        assert hydra_app.run_cached(hydra_app.composition_file(list(overrides)), got.append), overrides
     else:
         register()
-        hydra_app.run_once(list(overrides), got.append)
+        hydra_app.run_once(list(overrides), got.append, hydra_app.composition_file(list(overrides)))
     return got[0]
 
 
 @pytest.mark.parametrize("overrides", CASES, ids=lambda o: " ".join(o)[:60])
 def test_a_remembered_composition_is_the_one_hydra_makes(cache, overrides):
-    assert not hydra_app.run_cached(list(overrides), lambda cfg: None)  # nothing remembered yet
+    assert not hydra_app.run_cached(hydra_app.composition_file(list(overrides)), lambda cfg: None)  # nothing remembered yet
     fresh = _compose(overrides, cached=False)
     assert len(list(cache.glob("*.json"))) == 1
     again = _compose(overrides, cached=True)
@@ -76,7 +76,7 @@ def test_the_key_changes_with_any_config_file_or_override(tmp_path):
 
 def test_flags_sweeps_and_hydra_keys_are_never_remembered(cache):
     for overrides in (["command=run", "--cfg", "job"], ["command=run", "hydra.verbose=true"], ["-m", "command=run"]):
-        assert hydra_app._composition_file(overrides) is None
+        assert hydra_app.composition_file(overrides) is None
 
 
 def test_a_damaged_file_or_an_unwritable_cache_composes_anew(cache, tmp_path, monkeypatch):
@@ -84,13 +84,13 @@ def test_a_damaged_file_or_an_unwritable_cache_composes_anew(cache, tmp_path, mo
     _compose(overrides, cached=False)
     (kept,) = cache.glob("*.json")
     kept.write_text("{not json")
-    assert not hydra_app.run_cached(list(overrides), lambda cfg: None)
+    assert not hydra_app.run_cached(hydra_app.composition_file(list(overrides)), lambda cfg: None)
     assert _compose(overrides, cached=False).generation.epochs == 3 and _compose(overrides, cached=True)
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the cache folder would be")
     monkeypatch.setenv("CRITPT_HARNESS_CACHE", str(blocked))
     assert _compose(overrides, cached=False).generation.epochs == 3  # nothing kept, no error
-    assert not hydra_app.run_cached(list(overrides), lambda cfg: None)
+    assert not hydra_app.run_cached(hydra_app.composition_file(list(overrides)), lambda cfg: None)
 
 
 def test_the_second_start_of_a_command_does_not_import_hydra(tmp_path):
