@@ -127,3 +127,20 @@ def test_a_start_refused_to_the_unprivileged_uid_names_the_closed_folder():
     finally:
         os.chmod(closed, 0o755)
         shutil.rmtree(top)
+
+
+def test_a_refusal_is_remembered_like_a_choice_so_later_stages_do_not_probe_again(nothing_isolates, monkeypatch):
+    looked: list = []
+    monkeypatch.setattr(sb, "bwrap_executables", lambda: looked.append(1) or [])
+    from critpt_harness.config.sandbox import SandboxConfig
+
+    said = []
+    for _ in range(2):
+        with pytest.raises(SandboxUnavailable) as refused:
+            sb.choose(SandboxConfig())
+        said.append(str(refused.value))
+    assert len(looked) == 1 and said[0] == said[1] and "no sandbox that isolates" in said[0]
+    sb.forget()
+    with pytest.raises(SandboxUnavailable):
+        sb.choose(SandboxConfig())
+    assert len(looked) == 2  # forget() probes anew

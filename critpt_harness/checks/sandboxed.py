@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..config import ChecksConfig
+from ..config.sandbox import SandboxConfig
 from ..contracts import GenerationRecord
 from ..data.problems import Problem
 from ..tools.sandbox import SandboxUnavailable, choose_async, run_python
@@ -173,29 +174,36 @@ def summarize(records: Sequence[GenerationRecord], executed: Optional[Dict[str, 
     return summary
 
 
+def refuses_unisolated(box: SandboxConfig) -> bool:
+    """Where no sandbox isolates, the execution checks are skipped under sandbox.backend=auto; a
+    backend named explicitly that cannot run is refused instead."""
+    return box.backend != "auto"
+
+
 async def check_epochs(records: Mapping[int, Sequence[GenerationRecord]], problems: Dict[str, Problem],
                        cfg: ChecksConfig) -> Dict[int, Dict[str, Any]]:
     """Each epoch's check summary; the execution checks of every epoch run in one sandbox
     process (when configured), so its start is paid once, not once per epoch. Where no sandbox
     that isolates can run (``auto``), the execution checks are skipped and each summary says why
     (``execution_skipped``); a backend named explicitly that cannot run raises."""
-    executed: Dict[str, ExecCheck] = {}
+    executed: Optional[Dict[str, ExecCheck]] = None  # None: the execution checks did not run
     skipped = None
     if cfg.execute:
         try:
             await choose_async(cfg.sandbox)
         except SandboxUnavailable as exc:
-            if cfg.sandbox.backend != "auto":
+            if refuses_unisolated(cfg.sandbox):
                 raise
             skipped = str(exc)  # no sandbox isolates here: the static checks still run
-    if cfg.execute and skipped is None:
-        executed = await run_checks([(f"{epoch}/{r.problem_id}", problems[r.problem_id], r.extracted_code)
-                                     for epoch, recs in records.items() for r in recs
-                                     if r.extracted_code and r.problem_id in problems], cfg)
+        else:
+            executed = await run_checks([(f"{epoch}/{r.problem_id}", problems[r.problem_id], r.extracted_code)
+                                         for epoch, recs in records.items() for r in recs
+                                         if r.extracted_code and r.problem_id in problems], cfg)
     summaries = {}
     for epoch, recs in records.items():
-        ran = {r.problem_id: executed[f"{epoch}/{r.problem_id}"] for r in recs if f"{epoch}/{r.problem_id}" in executed}
-        summaries[epoch] = summarize(recs, ran if cfg.execute and skipped is None else None)
+        ran = None if executed is None else {r.problem_id: executed[key] for r in recs
+                                             if (key := f"{epoch}/{r.problem_id}") in executed}
+        summaries[epoch] = summarize(recs, ran)
         if skipped:
             summaries[epoch]["execution_skipped"] = skipped
     return summaries

@@ -25,7 +25,9 @@ def uses(cfg: HarnessConfig, *, tools: bool = True, checks: bool = True,
     if tools and cfg.generation.use_python:
         out.append(("tools", cfg.generation.tools.sandbox, True))
     if checks and cfg.checks.execute:
-        out.append(("checks", cfg.checks.sandbox, cfg.checks.sandbox.backend != "auto"))
+        from ..checks.sandboxed import refuses_unisolated
+
+        out.append(("checks", cfg.checks.sandbox, refuses_unisolated(cfg.checks.sandbox)))
     if judge:
         out.append(("judge", cfg.grader.sandbox, True))
     return out

@@ -44,7 +44,7 @@ from .probe import Probe, run_probe
 from .spawn import UNISOLATED, SandboxResult, SandboxUnavailable, network_isolation_available, spawn, truncate
 
 __all__ = ["Isolation", "SandboxResult", "SandboxUnavailable", "UNISOLATED", "choose", "describe",
-           "network_isolation_available", "resolve_backend", "run_python", "truncate", "WAYS_ON"]
+           "network_isolation_available", "run_python", "truncate", "WAYS_ON"]
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,11 @@ def refusal(tried: List[Tuple[str, str]], chosen: str) -> str:
 
 
 _CHOSEN: Dict[Tuple[str, str, bool], Isolation] = {}
+_REFUSED: Dict[Tuple[str, str, bool], str] = {}  # the same refusal, without probing every backend again
+
+
+def _key(cfg: SandboxConfig) -> Tuple[str, str, bool]:
+    return (cfg.backend, cfg.python or sys.executable, cfg.block_network)
 
 
 def _candidates(name: str) -> List[Tuple[str, str, str]]:
@@ -123,12 +128,13 @@ async def _probe_candidate(name: str, label: str, exe: str, cfg: SandboxConfig) 
 
 
 async def choose_async(cfg: SandboxConfig) -> Isolation:
-    """The isolation for ``cfg`` (probed once per process and setting); raises SandboxUnavailable
+    """The isolation for ``cfg`` (probed once per process and setting, a refusal too); raises SandboxUnavailable
     when no backend that isolates can run (``auto``) or the one named cannot."""
-    python = cfg.python or sys.executable
-    key = (cfg.backend, python, cfg.block_network)
+    key = _key(cfg)
     if key in _CHOSEN:
         return _CHOSEN[key]
+    if key in _REFUSED:
+        raise SandboxUnavailable(_REFUSED[key])
     if cfg.backend not in BACKENDS:
         raise SandboxUnavailable(f"sandbox.backend={cfg.backend!r}: use one of {', '.join(BACKENDS)}")
     if cfg.backend == "subprocess":
@@ -151,7 +157,8 @@ async def choose_async(cfg: SandboxConfig) -> Isolation:
             if found is not None:
                 break
         if found is None:
-            raise SandboxUnavailable(refusal(tried, cfg.backend))
+            _REFUSED[key] = refusal(tried, cfg.backend)
+            raise SandboxUnavailable(_REFUSED[key])
         found.tried = tried
         iso = found
         for what, why in tried:  # said once: the backend in force is named by the caller
@@ -162,21 +169,16 @@ async def choose_async(cfg: SandboxConfig) -> Isolation:
 
 def choose(cfg: SandboxConfig) -> Isolation:
     """choose_async from synchronous code (not inside a running event loop)."""
-    python = cfg.python or sys.executable
-    cached = _CHOSEN.get((cfg.backend, python, cfg.block_network))
+    cached = _CHOSEN.get(_key(cfg))
     return cached if cached is not None else asyncio.run(choose_async(cfg))
 
 
 def forget() -> None:
     """Probe again on the next call (tests; a machine whose set-up changed)."""
     _CHOSEN.clear()
-    if hasattr(landlock_problem, "cache_clear"):
+    _REFUSED.clear()
+    if hasattr(landlock_problem, "cache_clear"):  # a test may have put a plain function there
         landlock_problem.cache_clear()
-
-
-def resolve_backend(cfg: SandboxConfig) -> str:
-    """The backend a call uses (see choose)."""
-    return choose(cfg).backend
 
 
 async def run_python(code: str, cfg: SandboxConfig, *, stdin: Optional[str] = None,
