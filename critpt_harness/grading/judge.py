@@ -122,13 +122,17 @@ class _Running:
     deadline: float
     buffer: bytes = b""
     phase: Optional[str] = None
-    answered: bool = False  # its verdict has arrived (processes it left may still hold the pipe open)
+    verdict: Optional[Dict[str, Any]] = None
+
+    @property
+    def answered(self) -> bool:
+        """Its verdict has arrived (processes it left may still hold the pipe open)."""
+        return self.verdict is not None
 
     def read(self, chunk: bytes, timeout: float) -> None:
         """Take the child's messages; each new phase gets its own deadline (compare: two tries)."""
         self.buffer += chunk
-        phase, verdict = _last_messages(self.buffer)
-        self.answered = verdict is not None
+        phase, self.verdict = _last_messages(self.buffer)
         if phase != self.phase:
             self.phase = phase
             self.deadline = time.monotonic() + (2 if phase == "compare" else 1) * timeout + _SLACK
@@ -163,7 +167,7 @@ def _reap(run: _Running, timeout: float, kill: bool) -> Optional[Dict[str, Any]]
     """The verdict of a child that has exited (or is killed now); None while it still runs."""
     if kill:
         _end_group(run.pid)
-        try:
+        try:  # the answer may have left its group
             os.kill(run.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
@@ -172,10 +176,10 @@ def _reap(run: _Running, timeout: float, kill: bool) -> Optional[Dict[str, Any]]
         return None
     _end_group(run.pid)  # before the next fork can take the number: what the answer left running ends here
     os.close(run.fd)
-    phase, result = _last_messages(run.buffer)
+    result = run.verdict
     if result is not None and result.get("status") in STATUSES:
         return result
-    return _no_verdict(run.item, phase, timeout, kill, os.waitstatus_to_exitcode(raw))
+    return _no_verdict(run.item, run.phase, timeout, kill, os.waitstatus_to_exitcode(raw))
 
 
 def sandbox_main() -> None:  # pragma: no cover - runs in the sandbox (covered through run_judge)
