@@ -149,6 +149,10 @@ def test_a_multi_run_report_names_each_run_and_leaves_out_failed_starts(public_d
     assert "runs/mock/c" not in table and "runs/mock/c" not in md.split("## Report notes")[0]
     assert any("without any generation record skipped (failed or never started): runs/mock/c" in s for s in said)
     assert "# Run: mock (mock)" in md and "# Run: mock (openai_compatible)" in md
+    from critpt_harness.analysis.summary import load, named  # the viewer, table and compare name them alike
+
+    assert [v.name for v in named([load(mine), load(tmp_path / "runs" / "mock" / "b")])] == [
+        "mock (mock)", "mock (openai_compatible)"]
 
 
 # The property ---------------------------------------------------------------------------------------

@@ -18,13 +18,12 @@ from ..config.report import ReportConfig
 from ..contracts import RecordSummary, TurnTiming
 from ..report.cost import cost_of
 from ..report.data import RunData, load_run
+from ..report.leaderboard import display_names
 from ..report.outcomes import RunOutcomes, read_outcomes
 from ..report.records import latest, read_records
 from ..runs import RunFolder
 
-# Where a run's benchmark version may be recorded (the manifest's, newest layout first); runs made
-# before versions were recorded answered the pinned public set.
-VERSION_KEYS = (("dataset", "version"),)  # the manifest's record of the set (data/problems.py Origin)
+# Runs made before versions were recorded answered the pinned public set.
 PINNED_PUBLIC = "public set @17c2545 (version not recorded)"
 
 
@@ -56,38 +55,35 @@ def read_items(path: Path, notes: List[str]) -> List[ItemSummary]:
     return read_records(RunFolder(path), notes, ItemSummary)  # type: ignore[return-value]
 
 
-def load(path: Path, cfg: Optional[ReportConfig] = None, records: Optional[List[ItemSummary]] = None,
-         name: Optional[str] = None) -> RunView:
+def load(path: Path, cfg: Optional[ReportConfig] = None, records: Optional[List[ItemSummary]] = None) -> RunView:
     """The run at ``path``; ``records``: its generations.jsonl already read (the viewer's index)."""
     run = RunFolder(path)
     notes: List[str] = []
     items = read_items(path, notes) if records is None else records
     data = load_run(path, cfg or ReportConfig(), records=items)  # type: ignore[arg-type]  # ItemSummary is one
     data.notes[:0] = notes
-    return RunView(Path(path), name or data.label, data, run.stored_config(), run.manifest(), items,
+    return RunView(Path(path), data.label, data, run.stored_config(), run.manifest(), items,
                    read_outcomes(path, items))
 
 
 def named(views: List[RunView]) -> List[RunView]:
-    """Display names that tell runs apart: the label, plus the folder where two runs share one."""
-    labels = [v.data.label for v in views]
+    """Display names that tell runs apart, as the report gives them (report.leaderboard.display_names)."""
+    names = display_names([v.data for v in views])
     for v in views:
-        v.name = f"{v.data.label} ({v.path.name})" if labels.count(v.data.label) > 1 else v.data.label
+        v.name = names[v.data.path]
     return views
 
 
-def set_version(config: Dict[str, Any], manifest: Dict[str, Any]) -> str:
-    if manifest.get("public_set") is False or (config.get("dataset") or {}).get("public", True) is False:
+def set_version(view: RunView) -> str:
+    """Which version of the problem set: the manifest's record (as the provenance reads it), else the
+    configured one."""
+    p = view.data.provenance
+    if not p.public_set:
         return "private set"  # a private set has no CritPt version, whatever dataset.version says
-    for keys in VERSION_KEYS:
-        value: Any = manifest
-        for k in keys:
-            value = value.get(k) if isinstance(value, dict) else None
-        if value:
-            return str(value)
-    if (config.get("dataset") or {}).get("version"):
-        return str(config["dataset"]["version"])
-    return PINNED_PUBLIC
+    if p.version:
+        return str(p.version)
+    configured = (view.config.get("dataset") or {}).get("version")
+    return str(configured) if configured else PINNED_PUBLIC
 
 
 def _plain(value: Any) -> Any:
@@ -240,7 +236,7 @@ def run_row(view: RunView) -> RunRow:
     d, prov, u = view.data, view.data.provenance, view.data.usage
     correct = [x for v in view.outcomes.scores("verdict").values() for x in v]
     return RunRow(
-        view.name, str(view.path), d.model_name, d.label, d.provider, set_version(view.config, view.manifest),
+        view.name, str(view.path), d.model_name, d.label, d.provider, set_version(view),
         d.dataset_sha256, d.prompts_source, d.protocol, d.tools, d.effort, prov.kind, prov.label, prov.ranked,
         prov.grader, prov.problems, d.epochs_planned, prov.epochs, prov.distinct, d.stats.mean, d.stats.stderr,
         d.stats.ci_low, d.stats.ci_high, _plain({str(e.epoch): e.accuracy for e in d.epochs}), u.items, u.items_ok,

@@ -59,10 +59,6 @@ def select(name: str, options: Sequence[Sequence[str]], chosen: Optional[str] = 
     return f'<label>{esc(label)} <select name="{esc(name)}">{opts}</select></label>'
 
 
-def pct(x: Optional[float]) -> str:
-    return "–" if x is None else f"{100 * x:.2f}%"
-
-
 # Grid cells ---------------------------------------------------------------------------------------
 def cell_state(o: ItemOutcome) -> str:
     """The colour class of a grid cell: the most telling thing known about the item."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..analysis.summary import RunRow, RunView, in_progress, run_row
-from ..report.fmt import seconds, usd
+from ..report.fmt import pct, seconds, usd
 from ..report.paired import ROW_HEADERS, compare_run_data, rows
-from .html import cell, esc, facts, legend, link, page, pct, select, table, url
+from .html import cell, esc, facts, legend, link, page, select, table, url
 from .index import Library, RunEntry
 
 Pair = Tuple[RunEntry, RunView]
@@ -139,7 +139,8 @@ def compare_page(lib: Library, a: Optional[Pair], b: Optional[Pair]) -> str:
         return page("Compare two runs", form + "<p>Choose two runs.</p>")
     (ea, va), (eb, vb) = a, b
     cmp = compare_run_data(va.data, vb.data, (va.name, vb.name), outcomes=(va.outcomes, vb.outcomes))
-    numbers = table(ROW_HEADERS, [[esc(c) for c in row] for row in rows(cmp)], "numbers") if rows(cmp) else ""
+    paired = rows(cmp)
+    numbers = table(ROW_HEADERS, [[esc(c) for c in row] for row in paired], "numbers") if paired else ""
     says = "<ul class=\"says\">" + "".join(f"<li>{esc(s.replace('`', ''))}</li>" for s in cmp.statements) + "</ul>"
     oa, ob = va.outcomes, vb.outcomes
     problems = list(dict.fromkeys([*oa.problems, *ob.problems]))
