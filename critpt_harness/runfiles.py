@@ -37,6 +37,12 @@ def write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 def _versioned(path: Path) -> bool:
     """The run folder's own files (contracts.RUN_FILES), known by name: stamped with schema_version,
     checked on read. (The ledger, which evaluator.ledger_path may name anything, says so itself.)"""

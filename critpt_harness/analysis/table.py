@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any, Callable
 
 from ..config.reading import TABLE_FORMATS, TABLE_LEVELS
 from ..errors import ConfigError
 from ..report.render import markdown_table
-from ..runfiles import write_text_atomic
+from ..runfiles import write_bytes_atomic, write_text_atomic
 from .folders import as_list
 from .frames import TABLES_EXTRA, pandas, table, views
 
@@ -56,9 +55,7 @@ def cmd_table(cfg: Any, echo: Callable[[str], None] = print) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         df.to_parquet(buffer, index=False)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(buffer.getvalue())
-        os.replace(tmp, out)
+        write_bytes_atomic(out, buffer.getvalue())
     else:
         text = render(df, t.format)
         if not t.output:

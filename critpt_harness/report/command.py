@@ -17,7 +17,7 @@ from typing import Any, Callable, List, Optional
 
 from .. import __version__
 from ..errors import ConfigError, HarnessError, RunFolderError
-from ..runfiles import write_text_atomic
+from ..runfiles import write_bytes_atomic, write_text_atomic
 from ..runs import RunFolder, now_iso
 from ..config.report import FORMATS, ReportConfig
 from .data import RunData, dump, load_run
@@ -132,7 +132,8 @@ def build_report(paths: List[Path], cfg: ReportConfig, out_dir: Optional[Path] =
     doc = _document(runs, table, entries, png, "report.png" if png is not None else None, alt, notes)
     files: List[Path] = []
     if png is not None:
-        files.append(_write_bytes(out_dir / "report.png", png))
+        write_bytes_atomic(out_dir / "report.png", png)
+        files.append(out_dir / "report.png")
     if "md" in cfg.formats:
         files.append(_write(out_dir / "report.md", to_markdown(doc)))
     if "html" in cfg.formats:
@@ -212,13 +213,6 @@ def short_table(runs: List[RunData], entries: List[Entry], table: Optional[Offic
 
 def _write(path: Path, text: str) -> Path:
     write_text_atomic(path, text)
-    return path
-
-
-def _write_bytes(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
     return path
 
 
