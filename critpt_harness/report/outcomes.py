@@ -17,6 +17,7 @@ from ..contracts import ChecksFile, RecordSummary
 from ..errors import RunFolderError
 from ..runfiles import NewerVersionError, read_json, read_run_file
 from ..runs import RunFolder
+from .records import latest
 
 Key = Tuple[str, int]
 CORRECT = "correct"
@@ -107,10 +108,8 @@ def read_outcomes(path: Path, records: Optional[Iterable[RecordSummary]] = None)
         return items.setdefault((pid, epoch), ItemOutcome(pid, epoch))
 
     seen: List[str] = []
-    for r in records or ():
+    for r in latest(list(records or ())).values():
         it = item(r.problem_id, r.epoch)
-        if it.generation == "ok" and r.status != "ok":
-            continue
         it.generation = r.status
         it.static_failed = [c.name for c in r.checks if not c.passed] if r.checks else None
         seen.append(r.problem_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Dict, List, Optional, Set, Tuple, Type
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Type
 
 from ..contracts import RecordSummary
 from ..runfiles import read_jsonl_as
@@ -70,7 +70,7 @@ def read_records(run: RunFolder, notes: List[str], model: Type[RecordSummary] = 
     return records
 
 
-def latest(records: List[RecordSummary]) -> Dict[Tuple[str, int], RecordSummary]:
+def latest(records: Sequence[RecordSummary]) -> Dict[Tuple[str, int], RecordSummary]:
     """The newest record per (problem, epoch), an ok one winning (as generate does)."""
     out: Dict[Tuple[str, int], RecordSummary] = {}
     for r in records:

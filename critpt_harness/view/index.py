@@ -22,6 +22,7 @@ from ..analysis.folders import find_runs
 from ..analysis.summary import ItemSummary, RunView, load, named
 from ..config.report import ReportConfig
 from ..contracts import GenerationRecord
+from ..report.records import latest
 from ..runfiles import check_version
 from ..runs import RunFolder
 
@@ -76,14 +77,10 @@ class RecordIndex:
         self.records.append(item)
 
     def latest(self) -> Dict[Key, int]:
-        """The line (position in ``records``) of the newest record per item, an ok one winning."""
-        out: Dict[Key, int] = {}
-        for i, r in enumerate(self.records):
-            key = (r.problem_id, r.epoch)
-            old = out.get(key)
-            if old is None or self.records[old].status != "ok" or r.status == "ok":
-                out[key] = i
-        return out
+        """The line (position in ``records``) of the newest record per item, an ok one winning
+        (report.records.latest)."""
+        line = {id(r): i for i, r in enumerate(self.records)}
+        return {key: line[id(r)] for key, r in latest(self.records).items()}
 
     def record(self, position: int) -> GenerationRecord:
         """The whole record of one line, read at its offset."""
