@@ -223,6 +223,28 @@ def test_data_pull_into_a_folder_then_a_run_there_with_no_host_at_all(v9, public
     assert "CritPt v9" in (run.path / "report.md").read_text()
 
 
+def test_a_pulled_line_runs_as_printed_from_a_shell_with_a_templated_url(v9, public_dir, tmp_path):
+    """The printed command is pasted into a shell: its values are quoted for Hydra and for the shell
+    (a URL template's braces, a folder with a space), so the overrides arrive as pulled."""
+    import shlex
+
+    from critpt_harness.commands.data import cmd_data
+    from critpt_harness.runs import RunFolder
+
+    from .conftest import make_config
+
+    cache = tmp_path / "a cache"
+    lines: list = []
+    with FakeFileHost(public_dir) as problems:
+        cmd_data(make_config("data.action=pull", "data.prompts=false", "dataset.version=v9", f"dataset.cache_dir='{cache}'",
+                             f"dataset.url_template='{problems.url_template}'"), RunFolder(tmp_path / "unused"), lines.append)
+    words = shlex.split(lines[-1].strip())
+    assert words[0] == "CRITPT_HARNESS_OFFLINE=1" and words[1:3] == ["critpt-harness", "run"]
+    cfg = make_config(*words[3:])
+    assert cfg.dataset.url_template == problems.url_template and cfg.dataset.cache_dir == str(cache)
+    assert cfg.dataset.version == "v9"
+
+
 def test_data_list_shows_the_versions_and_what_is_cached(v9, public_dir, tmp_path):
     from critpt_harness.commands.data import cmd_data
     from critpt_harness.runs import RunFolder

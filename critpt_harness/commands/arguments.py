@@ -4,29 +4,15 @@ the command's entry in the table)."""
 
 from __future__ import annotations
 
-import re
 from typing import List
 
+from ..config.overrides import quoted
 from . import command
 
 # Hydra's own flags that take a value (`--cfg job`): that value is not a positional argument.
 _HYDRA_VALUED = ("--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir",
                  "-cd")
 _HYDRA_INFO = (("--info", "-i"), ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath"))  # optional value
-_PLAIN = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:")
-
-
-def quoted(value: str, always: bool = False) -> str:
-    """A value as one Hydra override value: quoted unless it is plain (``always``: a path named
-    `null` or `1` stays a string)."""
-    if value and set(value) <= _PLAIN and not always:
-        return value
-    # Hydra's quoted strings: a backslash escapes only a quote, or the backslashes before one.
-    body = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", value)
-    trailing = len(body) - len(body.rstrip("\\"))
-    return "'" + body + "\\" * trailing + "'"
-
-
 def _hydra_value(args: List[str], i: int) -> bool:
     """Is args[i + 1] the value of Hydra's flag args[i]?"""
     if i + 1 >= len(args):

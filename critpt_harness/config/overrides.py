@@ -18,6 +18,19 @@ from .fields import LIST, OPEN, lookup, open_mappings, schema
 _OVERRIDE = re.compile(r"^(\+\+|\+|~)?([A-Za-z_][\w./-]*)(@[\w.]*)?(=(.*))?$", re.S)
 _SWEEP = re.compile(r"^\s*(choice|range|interval|glob|shuffle|sort)\(")
 
+_PLAIN = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:")
+
+
+def quoted(value: str, always: bool = False) -> str:
+    """A value as one Hydra override value: quoted unless it is plain (``always``: a path named
+    `null` or `1` stays a string)."""
+    if value and set(value) <= _PLAIN and not always:
+        return value
+    # Hydra's quoted strings: a backslash escapes only a quote, or the backslashes before one.
+    body = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", value)
+    trailing = len(body) - len(body.rstrip("\\"))
+    return "'" + body + "\\" * trailing + "'"
+
 
 def closest(key: str, limit: int = 3) -> List[str]:
     """The schema's keys nearest to ``key``, from its own group when that group exists."""

@@ -8,11 +8,13 @@ Hugging Face cache (when huggingface_hub is installed) and the prompt cache.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
+from ..config.overrides import quoted
 from ..errors import DatasetError, PromptsError
 from ..runfiles import write_json_atomic
 from ..runs import default_cache_dir, now_iso
@@ -73,29 +75,30 @@ def pull(cfg: "HarnessConfig", echo: Echo = print) -> Pulled:
         text = official_prompts.load(prompt_cfg)
         prompts = official_prompts.cache_folder(prompt_cfg) if not cfg.prompts.path else Path(cfg.prompts.path)
         echo(f"official prompt text: {text.origin}, verified")
-    env = "CRITPT_HARNESS_OFFLINE=1"
-    args = [f"dataset.version={origin.version}"]
+    env = ["CRITPT_HARNESS_OFFLINE=1"]
+    args = [f"dataset.version={quoted(str(origin.version))}"]
     if cfg.data.dir:
         folder = Path(cfg.data.dir).expanduser() / f"critpt-{origin.version}"
         _copy(_problem_files(cfg, problems), folder)
         write_json_atomic(folder / SOURCE_FILE, {**origin.manifest(problems), "pulled_at": now_iso()})
-        args += [f"dataset.path={folder}"] + ([] if origin.verified else ["dataset.verify=false"])
+        args += [f"dataset.path={quoted(str(folder))}"] + ([] if origin.verified else ["dataset.verify=false"])
         echo(f"wrote {folder}")
     elif origin.source == "huggingface":
         from huggingface_hub import constants
 
-        env = f"HF_HUB_CACHE={constants.HF_HUB_CACHE} HF_HUB_OFFLINE=1 {env}"
-        args += ["dataset.source=huggingface", f"dataset.revision={origin.revision}"] + (
+        env[:0] = [f"HF_HUB_CACHE={constants.HF_HUB_CACHE}", "HF_HUB_OFFLINE=1"]
+        args += ["dataset.source=huggingface", f"dataset.revision={quoted(str(origin.revision))}"] + (
             [] if origin.verified else ["dataset.verify=false"])
     elif origin.source == "github":
-        args += [f"dataset.cache_dir={Path(cfg.dataset.cache_dir or default_cache_dir()).expanduser()}"] + (
-            [] if origin.verified else ["dataset.verify=false"])
-        args += [f"dataset.url_template='{cfg.dataset.url_template}'"] if cfg.dataset.url_template else []
+        cache = Path(cfg.dataset.cache_dir or default_cache_dir()).expanduser()
+        args += [f"dataset.cache_dir={quoted(str(cache))}"] + ([] if origin.verified else ["dataset.verify=false"])
+        args += [f"dataset.url_template={quoted(cfg.dataset.url_template)}"] if cfg.dataset.url_template else []
     else:
-        args += [f"dataset.path={origin.location}"]
+        args += [f"dataset.path={quoted(str(origin.location))}"]
     if prompts is not None:
-        args.append(f"prompts.path={prompts}")
-    return Pulled(problems, f"{env} critpt-harness run {' '.join(args)}")
+        args.append(f"prompts.path={quoted(str(prompts))}")
+    # Each value quoted for Hydra, each argument for the shell: the line runs as printed.
+    return Pulled(problems, f"{shlex.join(env)} critpt-harness run {shlex.join(args)}")
 
 
 # ------------------------------------------------------------------ data list
