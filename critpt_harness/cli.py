@@ -109,18 +109,18 @@ def _to_config(cfg: "DictConfig") -> "config_module.HarnessConfig":
     from . import config as config_module
     from .errors import ConfigError
 
-    # Named here, before run_dir's interpolation trips over one of them and names run_dir instead.
-    from .config.overrides import missing_keys, missing_message
-
-    missing = [k for k in missing_keys(OmegaConf.to_container(cfg, resolve=False)) if not k.startswith("hydra.")]
-    if missing:
-        raise ConfigError(missing_message(missing))
     try:
-        obj = OmegaConf.to_object(cfg)
-    except MissingMandatoryValue as exc:
-        key = exc.full_key or "a key"
-        raise ConfigError(f"{key} must be set (it is ??? in the chosen config): pass {key}=...") from exc
+        obj = OmegaConf.to_object(cfg)  # raises on any key left ???
     except OmegaConfBaseException as exc:
+        # Every key left ??? named, rather than run_dir when its interpolation tripped over one of them.
+        from .config.overrides import missing_keys, missing_message
+
+        missing = [k for k in missing_keys(OmegaConf.to_container(cfg, resolve=False)) if not k.startswith("hydra.")]
+        if missing:
+            raise ConfigError(missing_message(missing)) from exc
+        if isinstance(exc, MissingMandatoryValue):
+            key = exc.full_key or "a key"
+            raise ConfigError(f"{key} must be set (it is ??? in the chosen config): pass {key}=...") from exc
         raise ConfigError(f"config error at {getattr(exc, 'full_key', '?')}: {exc}") from exc
     if not isinstance(obj, config_module.HarnessConfig):  # the structured schema makes it one
         raise ConfigError(f"the composed config is a {type(obj).__name__}, not the harness's schema")
@@ -333,7 +333,8 @@ def _main(argv: List[str] | None) -> None:
     from .hydra_app import config_groups
 
     try:  # before Hydra: an unknown key gets our message, never Hydra's "+key" advice
-        args = overrides.check(args, command, config_groups())
+        if any("=" in a or a.startswith("~") for a in args):  # overrides (the rest passes through as is)
+            args = overrides.check(args, command, config_groups())
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
