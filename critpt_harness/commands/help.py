@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 from typing import Dict, List
 
-from . import COMMANDS, usage
+from . import command, usage
 
 WIDTH = 118
 SUMMARY = 320  # a key's first sentence, wrapped: up to about three lines
@@ -38,9 +38,9 @@ def command_help(name: str, groups: Dict[str, List[str]]) -> str:
     """``groups``: each config group's options (hydra_app.config_groups)."""
     from ..config import fields  # the schemas: not for the overview, which lists commands only
 
-    command = next(c for c in COMMANDS if c.name == name)
+    spec = command(name)
     rows: List[tuple] = []
-    for key in command.reads:
+    for key in spec.reads:
         if key in groups:
             rows.append((f"{key}=<name>", "a config of configs/" + key + "/: " + ", ".join(groups[key])))
         else:
@@ -49,16 +49,16 @@ def command_help(name: str, groups: Dict[str, List[str]]) -> str:
     wrap = textwrap.TextWrapper(width=WIDTH, initial_indent="", subsequent_indent=" " * (width + 2))
     keys = "\n".join(wrap.fill(f"  {k:<{width}}{text}") for k, text in rows)
     stage = ("\nWithout run_dir it works on the model's latest run (runs/<model>/latest), and says which.\n"
-             if command.stage else "")
-    words = f" {command.words}" if command.words else ""
+             if spec.stage else "")
+    words = f" {spec.words}" if spec.words else ""
     return f"""usage: critpt-harness {name}{words} [key=value ...]
 
-{textwrap.fill(f"critpt-harness {name}: {command.summary}.", WIDTH)}
+{textwrap.fill(f"critpt-harness {name}: {spec.summary}.", WIDTH)}
 {stage}
 keys it reads (key=value; `critpt-harness {name} --cfg job` prints every key with its value):
 {keys}
 
 example:
-  {command.example}
+  {spec.example}
 
 Every command: critpt-harness --help. API keys are read from the environment variables the config names."""

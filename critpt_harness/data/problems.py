@@ -18,10 +18,11 @@ from typing import Any, Dict, List, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..contracts import problem_order
 from ..errors import DatasetError
 from ..runs import canonical_sha256
 from . import versions
-from .versions import PUBLIC_IDS, BenchmarkVersion, sort_key
+from .versions import PUBLIC_IDS, BenchmarkVersion
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,7 @@ def check_public_coverage(ids: List[str], source: str, version: Optional[Benchma
 
 
 def _hashed(problems: List[Problem], source: str, public: bool, origin: Optional[Origin] = None) -> ProblemSet:
-    problems = sorted(problems, key=lambda p: sort_key(p.problem_id))
+    problems = sorted(problems, key=lambda p: problem_order(p.problem_id))
     digest = canonical_sha256([p.model_dump(mode="json") for p in problems])
     return ProblemSet(problems=tuple(problems), source=source, sha256=digest, public=public, origin=origin)
 

@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config import DatasetConfig
-from ..contracts import problem_order as sort_key
+from ..contracts import problem_order
 from ..errors import ConfigError, DatasetError
 from ..runs import canonical_sha256
 
@@ -89,7 +89,7 @@ class BenchmarkVersion(_Strict):
     def id_differences(self, ids: Iterable[str]) -> Tuple[List[str], List[str]]:
         """(this version's ids that are missing, ids that are not this version's)."""
         got, mine = set(ids), set(self.problem_ids or [])
-        return [i for i in self.problem_ids or [] if i not in got], sorted(got - mine, key=sort_key)
+        return [i for i in self.problem_ids or [] if i not in got], sorted(got - mine, key=problem_order)
 
     def check_ids(self, ids: Iterable[str], where: str) -> None:
         """Refuse a set whose ids are not exactly this version's, naming what differs."""
