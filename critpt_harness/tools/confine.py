@@ -97,17 +97,8 @@ def user_namespaces(as_root: bool) -> bool:
     """Whether the child (as uid 65534 when ``as_root``) may make a user namespace here (asked once)."""
     import subprocess
 
-    unshare = _libc_unshare()
-
-    def child() -> None:
-        if as_root:
-            os.setgroups([])
-            os.setresgid(NOBODY, NOBODY, NOBODY)
-            os.setresuid(NOBODY, NOBODY, NOBODY)
-        if unshare(CLONE_NEWUSER) != 0:
-            raise OSError("no user namespace")
-
-    try:
+    try:  # the same steps a landlock child takes (preexec), up to the namespace
+        child = preexec(Confinement(uid=NOBODY if as_root else -1, userns=True))
         return subprocess.run(["/bin/true"], preexec_fn=child, timeout=10).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
