@@ -102,6 +102,14 @@ def test_the_item_page_shows_the_conversation_as_the_model_saw_it(graded_runs):
     assert "python call" in page and "print(6 * 7)" in page and "exit code 0" in page and "isolation:" in page
     assert "output, as the model saw it" in page and "42" in page
     assert 'class="diff"' in page and "x = 4.5" in page  # epoch 1 of problem 4: the wrong answer, beside the template
+    from html import escape
+
+    from critpt_harness.runfiles import read_json
+    from critpt_harness.runs import RunFolder
+
+    executed = (read_json(RunFolder(graded_runs["A"]).checks_file(1)).get("execution") or {}).get(gold_id(4))
+    if executed:  # the execution check of that answer, where a sandbox ran it
+        assert f"<code>{escape(str(executed.get('returned')))}</code>" in page and "network blocked" in page
     assert "local verdict" in page and "incorrect" in page
     record = c.get("/api/item", params={"run": run, "p": gold_id(4), "e": 1}).json()
     assert record["problem_id"] == gold_id(4) and record["epoch"] == 1 and record["tool_calls"][0]["code"]

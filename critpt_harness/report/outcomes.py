@@ -31,9 +31,14 @@ class ItemOutcome:
     static_failed: Optional[List[str]] = None  # names of the record's failed static checks; None: no checks
     checks_passed: Optional[bool] = None  # passed every pre-submission check of its epoch; None: not assembled
     check_failures: List[str] = field(default_factory=list)
-    executed: Optional[str] = None  # pass | fail | skipped (the execution check); None: not run
+    execution: Optional[Dict[str, Any]] = None  # the execution check's entry (status, returned, problems, sandbox)
     verdict: Optional[str] = None  # correct | incorrect | timeout | not_gradable | judge_error; None: not graded here
     verdict_reason: str = ""
+
+    @property
+    def executed(self) -> Optional[str]:
+        """pass | fail | skipped (the execution check); None: not run."""
+        return None if self.execution is None else self.execution.get("status")
 
     @property
     def static_passed(self) -> Optional[bool]:
@@ -133,7 +138,7 @@ def read_outcomes(path: Path, records: Optional[Iterable[RecordSummary]] = None)
             it.check_failures = [str(b) for b in bad]
         for pid, e in (checks.get("execution") or {}).items():
             if isinstance(e, dict):
-                item(str(pid), epoch).executed = e.get("status")
+                item(str(pid), epoch).execution = e
         seen += [str(p) for p in answered or []]
     verdicts, source = _verdicts(run)
     for epoch, problems in verdicts.items():

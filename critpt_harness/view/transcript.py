@@ -13,9 +13,6 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 from ..contracts import GenerationRecord
-from ..errors import RunFolderError
-from ..runfiles import read_json
-from ..runs import RunFolder
 from .html import cell_words, esc, facts, link, page, table, url
 from .index import RunEntry
 from ..analysis.summary import RunView
@@ -126,16 +123,6 @@ def conversation(rec: GenerationRecord) -> str:
     return "".join(out)
 
 
-def _execution(run: RunFolder, epoch: int, pid: str) -> Optional[Dict[str, Any]]:
-    path = run.checks_file(epoch)
-    try:
-        data = read_json(path) if path.exists() else {}
-    except RunFolderError:
-        return None
-    found = (data.get("execution") or {}).get(pid)
-    return found if isinstance(found, dict) else None
-
-
 def item_page(entry: RunEntry, view: RunView, rec: GenerationRecord) -> str:
     pid, epoch = rec.problem_id, rec.epoch
     out = view.outcomes.get(pid, epoch)
@@ -164,7 +151,7 @@ def item_page(entry: RunEntry, view: RunView, rec: GenerationRecord) -> str:
     checks = table(["check", "passed", "message"],
                    [[esc(c.name), "yes" if c.passed else "<strong>no</strong>", esc(c.message)] for c in rec.checks],
                    "checks") if rec.checks else "<p>No static checks (the item failed before them).</p>"
-    executed = _execution(RunFolder(view.path), epoch, pid)
+    executed = out.execution
     if executed:
         box = executed.get("sandbox") or {}
         checks += facts([("executed", esc(executed.get("status"))),
