@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable, List
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple
 
 from .failures import HTTPStatusError
 from .retry import RetryPolicy
@@ -52,44 +52,50 @@ class ShardedTransport:
     """An httpx transport made of connection pools of at most POOL_SIZE connections, each request
     sent through the least busy one (a new pool when all are full). httpcore's pool walks every
     connection it holds on each request and on each response's close: at concurrency 200 that was
-    half the client's CPU. A request counts as busy until its response is closed."""
+    half the client's CPU. A request counts as busy until its response is closed. Pools are made
+    per URL scheme (``make_pool(scheme)``): plain http needs no TLS context."""
 
-    def __init__(self, make_pool: Callable[[], Any], max_pools: int = 64):
+    def __init__(self, make_pool: Callable[[str], Any], max_pools: int = 64):
         self._make_pool = make_pool
         self._max_pools = max_pools
-        self._pools: List[Any] = []
-        self._busy: List[int] = []
+        self._pools: Dict[str, List[Any]] = {}
+        self._busy: Dict[str, List[int]] = {}
+
+    @property
+    def transports(self) -> List[Any]:
+        return [pool for pools in self._pools.values() for pool in pools]
 
     @property
     def pools(self) -> int:
-        return len(self._pools)
+        return len(self.transports)
 
     @property
     def busy(self) -> int:
         """Requests whose response is not closed yet."""
-        return sum(self._busy)
+        return sum(sum(busy) for busy in self._busy.values())
 
-    def _pick(self) -> int:
-        i = min(range(len(self._busy)), key=self._busy.__getitem__) if self._busy else -1
-        if i < 0 or (self._busy[i] >= POOL_SIZE and len(self._pools) < self._max_pools):
-            self._pools.append(self._make_pool())
-            self._busy.append(0)
-            i = len(self._pools) - 1
-        return i
+    def _pick(self, scheme: str) -> Tuple[List[Any], List[int], int]:
+        pools, busy = self._pools.setdefault(scheme, []), self._busy.setdefault(scheme, [])
+        i = min(range(len(busy)), key=busy.__getitem__) if busy else -1
+        if i < 0 or (busy[i] >= POOL_SIZE and len(pools) < self._max_pools):
+            pools.append(self._make_pool(scheme))
+            busy.append(0)
+            i = len(pools) - 1
+        return pools, busy, i
 
     async def handle_async_request(self, request: Any) -> Any:
-        i = self._pick()
-        self._busy[i] += 1
+        pools, busy, i = self._pick(request.url.scheme)
+        busy[i] += 1
         done = False
 
         def release() -> None:
             nonlocal done
             if not done:
                 done = True
-                self._busy[i] -= 1
+                busy[i] -= 1
 
         try:
-            response = await self._pools[i].handle_async_request(request)
+            response = await pools[i].handle_async_request(request)
         except BaseException:
             release()
             raise
@@ -107,7 +113,7 @@ class ShardedTransport:
         return response
 
     async def aclose(self) -> None:
-        for pool in self._pools:
+        for pool in self.transports:
             await pool.aclose()
 
     async def __aenter__(self) -> "ShardedTransport":
@@ -118,14 +124,33 @@ class ShardedTransport:
 
 
 def sdk_http_client(openai: Any, **kwargs: Any) -> Any:
-    """The openai SDK's own HTTP client (its defaults) over a ShardedTransport, built from the httpx
-    the SDK uses (httpx, or httpx2 in later SDKs). One TLS context serves every pool (~45 ms each)."""
+    """The openai SDK's own HTTP client (its defaults) over a ShardedTransport whose pools do their I/O
+    on asyncio's transports (:mod:`.netio`), built from the httpx the SDK uses (httpx, or httpx2 in
+    later SDKs). One TLS context (~30-50 ms to load the CA certificates) serves every https pool and
+    is made with the first; plain http pools get one that refuses any TLS (none is ever asked of them).
+
+    Where the environment names a proxy (HTTPS_PROXY, ALL_PROXY, ...), the SDK's client as it comes:
+    httpx reads those variables only when it builds its own transport."""
+    import ssl
+    from urllib.request import getproxies  # what httpx reads them with
+
+    if any(scheme != "no" for scheme in getproxies()):  # NO_PROXY alone names no proxy
+        return openai.DefaultAsyncHttpxClient(**kwargs)
+    from .netio import use_asyncio
+
     base = next(c for c in openai.DefaultAsyncHttpxClient.__mro__ if c.__module__.partition(".")[0] != "openai")
     http = sys.modules[base.__module__.partition(".")[0]]
-    tls = http.create_ssl_context()
     limits = http.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE)
-    return openai.DefaultAsyncHttpxClient(
-        transport=ShardedTransport(lambda: http.AsyncHTTPTransport(verify=tls, limits=limits)), **kwargs)
+    contexts: Dict[str, Any] = {}
+
+    def pool(scheme: str) -> Any:
+        if scheme not in contexts:  # verifying, with no certificate trusted: fails closed if ever used
+            contexts[scheme] = http.create_ssl_context() if scheme == "https" else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        transport = http.AsyncHTTPTransport(verify=contexts[scheme], limits=limits)
+        use_asyncio(transport)
+        return transport
+
+    return openai.DefaultAsyncHttpxClient(transport=ShardedTransport(pool), **kwargs)
 
 
 async def get_bytes(client: "httpx.AsyncClient", url: str, policy: RetryPolicy) -> bytes:

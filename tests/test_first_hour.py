@@ -157,9 +157,12 @@ def test_ctrl_c_before_the_first_answer_keeps_nothing(public_dir, tmp_path):
         proc = subprocess.Popen(args, cwd=tmp_path, env=os.environ.copy(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
-        while not llm.requests and time.monotonic() < deadline:
+        while not llm.requests and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert llm.requests, "the preflight request never came"
+        if not llm.requests:  # say why: the command ended early, or is stuck before its first request
+            proc.kill()
+            out, err = proc.communicate(timeout=60)
+            raise AssertionError(f"the preflight request never came (exit {proc.returncode}):\n{out[-2000:]}\n{err[-3000:]}")
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

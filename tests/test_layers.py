@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "critpt_harness"
 # In order: each layer may import itself and those above it in this list.
 LAYERS: Tuple[Tuple[str, ...], ...] = (
     # foundations: shared by all, importing nothing above them
-    ("critpt_harness", "errors", "secrets", "failures", "retry", "http", "runs", "runfiles", "contracts", "provenance", "fidelity", "providers"),
+    ("critpt_harness", "errors", "secrets", "failures", "retry", "http", "netio", "runs", "runfiles", "contracts", "provenance", "fidelity", "providers"),
     ("config",),  # the schemas of every group
     ("data",),  # problems, the public id set, the official prompt files
     ("catalogs",),  # the public model catalogs (prices are read by the budget)
