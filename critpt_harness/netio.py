@@ -111,9 +111,9 @@ class Stream:
                 data, rest = data[:max_bytes], data[max_bytes:]
                 p.chunks.appendleft(rest)
             p.held -= len(data)
-            if not p.reading and p.held <= READ_LIMIT // 2:
+            if not p.reading and p.held <= READ_LIMIT // 2 and p.transport is not None:
                 p.reading = True
-                self._transport.resume_reading()
+                p.transport.resume_reading()
             return data
         if p.error is not None:
             raise self._core.ReadError(str(p.error) or type(p.error).__name__)
@@ -152,6 +152,9 @@ class Stream:
             raise self._core.ConnectError(str(exc)) from exc
         if transport is None:
             raise self._core.ConnectError("the connection closed during the TLS handshake")
+        # Reading is paused and resumed through the TLS layer from now on: resuming it does
+        # nothing for a socket paused beneath it (a large reply would then wait for ever).
+        self._protocol.transport = transport  # type: ignore[assignment]
         return Stream(self._core, transport, self._protocol)  # type: ignore[arg-type]
 
     def get_extra_info(self, info: str) -> Any:

@@ -81,6 +81,21 @@ def backends(client: "openai.AsyncOpenAI") -> List[Any]:
     return [type(pool._pool._network_backend) for pool in transport.transports]
 
 
+def _small_read_buffer(monkeypatch: pytest.MonkeyPatch) -> List[int]:
+    """netio.READ_LIMIT made small enough that a large reply pauses reading: how often it did."""
+    monkeypatch.setattr(netio, "READ_LIMIT", 16 * 1024)
+    paused = [0]
+    real = netio._Protocol.data_received
+
+    def received(self: Any, data: bytes) -> None:
+        was = self.reading
+        real(self, data)
+        paused[0] += was and not self.reading
+
+    monkeypatch.setattr(netio._Protocol, "data_received", received)
+    return paused
+
+
 def _count_tls_contexts(monkeypatch: pytest.MonkeyPatch) -> List[int]:
     """How many TLS contexts with the CA certificates loaded the model clients make."""
     http = importlib.import_module(_httpcore().__name__.replace("httpcore", "httpx"))
@@ -144,17 +159,19 @@ def test_a_reply_slower_than_the_read_timeout_is_the_sdks_timeout_error():
     assert asyncio.run(go()) < 2.0
 
 
-def test_a_reply_larger_than_the_read_buffer_arrives_whole():
-    big = "x" * (8 * netio.READ_LIMIT + 17)  # reading pauses and resumes on the way
+def test_a_reply_larger_than_the_read_buffer_arrives_whole(monkeypatch: pytest.MonkeyPatch):
+    paused = _small_read_buffer(monkeypatch)
+    big = "x" * (2 * 1024 * 1024 + 17)
 
     async def go() -> Any:
         async with Server(chat_reply(big)) as url:
-            client = sdk(url)
+            client = sdk(url, timeout=openai.Timeout(10.0, connect=5.0))
             reply = await client.post("/chat/completions", cast_to=object, body={**BODY, "pad": big})
             await client.close()
         return reply
 
     assert asyncio.run(go())["choices"][0]["message"]["content"] == big
+    assert paused[0] > 0  # reading paused on the way, and resumed
 
 
 def test_bytes_already_received_are_read_and_a_write_the_socket_takes_returns_without_yielding():
@@ -248,6 +265,20 @@ def test_tls_is_verified_and_kept_alive(tmp_path: Path, monkeypatch: pytest.Monk
     assert made == [1]
     assert [r["choices"][0]["message"]["content"] for r in replies] == ["secret"] * 2
     assert connections == 1
+
+    paused = _small_read_buffer(monkeypatch)
+    big = "y" * (2 * 1024 * 1024)  # reading pauses and resumes through the TLS layer
+
+    async def large() -> Any:
+        async with Server(chat_reply(big), tls=served) as url:
+            client = sdk(url, timeout=openai.Timeout(10.0, connect=5.0))
+            try:
+                return await client.post("/chat/completions", cast_to=object, body=BODY)
+            finally:
+                await client.close()
+
+    assert asyncio.run(large())["choices"][0]["message"]["content"] == big
+    assert paused[0] > 0
 
 
 def test_a_proxy_named_in_the_environment_is_used(monkeypatch: pytest.MonkeyPatch):
