@@ -163,10 +163,10 @@ class RetryAfterTooLong(Exception):
 
 
 def is_httpx_error(exc: BaseException, name: str) -> bool:
-    """``exc`` is httpx's ``name`` error. httpx is looked up, not imported: when nothing has
-    loaded it (a run that only calls the openai SDK), no failure can be one of its errors."""
-    httpx = sys.modules.get("httpx")
-    return httpx is not None and isinstance(exc, getattr(httpx, name))
+    """``exc`` is httpx's ``name`` error, or that of httpx2 (the fork later openai SDKs use). Each is
+    looked up, not imported: when nothing has loaded it, no failure can be one of its errors."""
+    return any(isinstance(exc, getattr(module, name, ())) for module in map(sys.modules.get, ("httpx", "httpx2"))
+               if module is not None)
 
 
 def causes(exc: Optional[BaseException]) -> Iterator[BaseException]:

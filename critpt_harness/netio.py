@@ -14,6 +14,9 @@ raised are the ones its httpx maps to its own (ReadTimeout, ConnectError, ...).
 from __future__ import annotations
 
 import asyncio
+import errno
+import re
+import select
 import ssl
 import sys
 from collections import deque
@@ -72,6 +75,31 @@ class _Protocol(asyncio.Protocol):
             setattr(self, name, None)
             if not future.done():
                 future.set_result(None)
+
+
+_NO_LIMIT = 24 * 3600.0  # for asyncio's own TLS handshake limit (60 s by default): the caller's timeout governs
+
+
+def _readable(transport: asyncio.BaseTransport) -> bool:
+    """Whether the socket has something to read now (no socket: as if closed)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or sock.fileno() < 0:
+        return True
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([sock.fileno()], [], [], 0)[0])  # pragma: no cover - Windows
+
+
+def _connect_error(exc: OSError) -> str:
+    """What a failed connect says. asyncio reports a host whose every address refused as one OSError
+    without an errno ("Multiple exceptions: [Errno 111] ..., [Errno 111] ..."): said as the refusal it
+    is, in the words failures.unreachable knows (httpcore's pool drops the exception's cause)."""
+    codes = re.findall(r"\[Errno (\d+)\]", str(exc))
+    if exc.errno is None and codes and all(int(c) == errno.ECONNREFUSED for c in codes):
+        return f"Connection refused at every address ({exc})"
+    return str(exc)
 
 
 def _expire(future: asyncio.Future) -> None:
@@ -136,19 +164,22 @@ class Stream:
                 raise self._core.WriteError(str(p.error))
 
     async def aclose(self) -> None:
-        self._transport.close()
+        # As anyio: at once. close() would keep the socket until a server that stopped reading took
+        # the rest of an upload, or, over TLS, until it answered the close_notify.
+        self._transport.abort()
 
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: Optional[str] = None,
                         timeout: Optional[float] = None) -> "Stream":
         loop = asyncio.get_running_loop()
-        try:
-            transport = await loop.start_tls(self._transport, self._protocol, ssl_context,
-                                             server_hostname=server_hostname, ssl_handshake_timeout=timeout)
+        try:  # the connect timeout, as a timeout (asyncio's own ends the handshake as an OSError)
+            transport = await asyncio.wait_for(loop.start_tls(
+                self._transport, self._protocol, ssl_context, server_hostname=server_hostname,
+                ssl_handshake_timeout=_NO_LIMIT), timeout)
         except (TimeoutError, asyncio.TimeoutError):
-            self._transport.close()
+            self._transport.abort()
             raise self._core.ConnectTimeout(f"TLS handshake took over {timeout} s") from None
         except (OSError, ssl.SSLError) as exc:
-            self._transport.close()
+            self._transport.abort()
             raise self._core.ConnectError(str(exc)) from exc
         if transport is None:
             raise self._core.ConnectError("the connection closed during the TLS handshake")
@@ -159,7 +190,8 @@ class Stream:
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":  # asked of an idle connection: the server closed it, or sent stray bytes
-            return bool(self._protocol.chunks) or self._protocol.eof
+            # what the loop has not read yet counts too: a FIN or an RST still in the kernel
+            return bool(self._protocol.chunks) or self._protocol.eof or _readable(self._transport)
         name = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername",
                 "socket": "socket"}.get(info)
         return self._transport.get_extra_info(name) if name else None
@@ -178,7 +210,7 @@ class Backend:
         except (TimeoutError, asyncio.TimeoutError):  # the same class from Python 3.11
             raise self._core.ConnectTimeout(f"no connection in {timeout} s") from None
         except OSError as exc:
-            raise self._core.ConnectError(str(exc)) from exc
+            raise self._core.ConnectError(_connect_error(exc)) from exc
         sock = transport.get_extra_info("socket")
         for option in socket_options or ():
             sock.setsockopt(*option)
@@ -189,9 +221,9 @@ class Backend:
                           socket_options: Optional[Iterable[Tuple[Any, ...]]] = None) -> Stream:
         loop = asyncio.get_running_loop()
         local = (local_address, 0) if local_address else None
-        # happy_eyeballs_delay: IPv6 and IPv4 addresses raced as anyio does (RFC 8305)
-        return await self._connect(lambda: loop.create_connection(_Protocol, host, port, local_addr=local,
-                                                                  happy_eyeballs_delay=0.25),
+        # IPv6 and IPv4 addresses raced as anyio does (RFC 8305), where the loop knows how (not uvloop's)
+        race = {"happy_eyeballs_delay": 0.25} if isinstance(loop, asyncio.BaseEventLoop) else {}
+        return await self._connect(lambda: loop.create_connection(_Protocol, host, port, local_addr=local, **race),
                                    timeout, socket_options)
 
     async def connect_unix_socket(self, path: str, timeout: Optional[float] = None,

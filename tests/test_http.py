@@ -57,6 +57,19 @@ def test_policy_retries_transient_errors_then_succeeds():
     assert (result, attempts, calls["n"]) == ("ok", 3, 3)
 
 
+def test_the_sdks_own_httpx_errors_are_known_too():
+    """Later openai SDKs bring httpx2; an error of theirs that reaches us unwrapped (a stream cut mid-way)
+    is retried and classified like httpx's."""
+    httpx2 = pytest.importorskip("httpx2", reason="the installed openai SDK uses httpx, not httpx2")
+    from critpt_harness.failures import classify, unreachable
+
+    fn, calls = _failing(httpx2.ReadError("the stream was cut"))
+    assert asyncio.run(RetryPolicy(initial_wait=0.001).call(fn)) == ("ok", 2)
+    assert classify(httpx2.ReadError("cut")).kind == "connection"
+    assert classify(httpx2.ReadTimeout("slow")).kind == "timeout"
+    assert unreachable(httpx2.ConnectError("[Errno -2] Name or service not known"))
+
+
 def test_policy_does_not_retry_client_errors():
     fn, calls = _failing(HTTPStatusError(401, {}, "bad key"))
     with pytest.raises(HTTPStatusError):

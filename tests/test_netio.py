@@ -8,18 +8,23 @@ import asyncio
 import importlib
 import importlib.util
 import json
+import os
+import queue
 import re
 import shutil
+import socket
 import ssl
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 import openai
 import pytest
 
-from critpt_harness import netio
+from critpt_harness import failures, netio
 from critpt_harness.http import ShardedTransport, sdk_http_client
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "Say hi."}]}
@@ -36,6 +41,7 @@ class Server:
         self.connections = 0
         self.heads: List[bytes] = []
         self.requests: List[bytes] = []
+        self.open: Set[asyncio.StreamWriter] = set()
 
     async def __aenter__(self) -> str:
         self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0, ssl=self.tls)
@@ -44,9 +50,13 @@ class Server:
 
     async def __aexit__(self, *exc: object) -> None:
         self.server.close()
+        for writer in self.open:  # a reply still being waited for when the test ends
+            writer.transport.abort()
+        await asyncio.sleep(0)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.open.add(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -60,9 +70,64 @@ class Server:
                 await writer.drain()
                 if self.close:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             pass
+        self.open.discard(writer)
         writer.close()
+
+
+class ThreadServer:
+    """A Server (or a raw ``handle``) in a thread with its own event loop, so it closes and answers
+    while the client's loop is busy."""
+
+    def __init__(self, server: Any):
+        self.server = server
+
+    def __enter__(self) -> str:
+        ready: "queue.Queue[str]" = queue.Queue()
+
+        async def serve() -> None:
+            self.loop, self.stop = asyncio.get_running_loop(), asyncio.Event()
+            async with self.server as url:
+                ready.put(url)
+                await self.stop.wait()
+
+        self.thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+        self.thread.start()
+        return ready.get(timeout=10)
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(10)
+
+
+class Silent:
+    """A server that accepts connections and never reads or answers (a stalled peer)."""
+
+    async def __aenter__(self) -> str:
+        self.held: List[asyncio.StreamWriter] = []
+
+        async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.held.append(writer)
+
+        self.server = await asyncio.start_server(hold, "127.0.0.1", 0)
+        return f"http://localhost:{self.server.sockets[0].getsockname()[1]}/v1"
+
+    async def __aexit__(self, *exc: object) -> None:
+        for writer in self.held:
+            writer.transport.abort()
+        self.server.close()
+        await asyncio.sleep(0)
+
+
+def _open_sockets() -> int:
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:  # the listing's own descriptor, closed by now
+            pass
+    return count
 
 
 def chat_reply(content: str) -> Dict[str, Any]:
@@ -143,6 +208,83 @@ def test_a_connection_the_server_closed_while_idle_is_not_reused():
 
     replies, connections = asyncio.run(go())
     assert len(replies) == 3 and connections == 3
+
+
+def test_a_connection_closed_while_the_clients_loop_was_busy_is_not_reused():
+    """The server's close may still sit in the kernel when the connection is next wanted: the socket
+    itself is asked, not only what the loop has read."""
+    server = Server(chat_reply("fresh"), close=True)
+    with ThreadServer(server) as url:
+        async def go() -> List[Any]:
+            client = sdk(url)
+            replies = []
+            for _ in range(3):
+                replies.append(await client.post("/chat/completions", cast_to=object, body=BODY))
+                time.sleep(0.2)  # busy (no await): the loop reads nothing meanwhile
+            await client.close()
+            return replies
+
+        replies = asyncio.run(go())
+    assert len(replies) == 3 and server.connections == 3
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open sockets in /proc/self/fd (Linux)")
+def test_an_upload_to_a_server_that_stopped_reading_times_out_and_frees_its_socket():
+    async def go() -> int:
+        before = _open_sockets()
+        async with Silent() as url:
+            client = sdk(url, timeout=openai.Timeout(5.0, write=0.3, connect=5.0))
+            with pytest.raises(openai.APITimeoutError):
+                await client.post("/chat/completions", cast_to=object, body={**BODY, "pad": "z" * (16 << 20)})
+            await client.close()
+            await asyncio.sleep(0.1)
+            return _open_sockets() - before  # the listener and the server's end stay: 2
+
+    assert asyncio.run(go()) <= 2
+
+
+def test_a_tls_handshake_that_never_ends_is_a_timeout():
+    async def go() -> float:
+        async with Silent() as url:
+            client = sdk(url.replace("http://", "https://"), timeout=openai.Timeout(5.0, connect=0.5))
+            start = time.perf_counter()
+            with pytest.raises(openai.APITimeoutError):
+                await client.post("/chat/completions", cast_to=object, body=BODY)
+            took = time.perf_counter() - start
+            await client.close()
+        return took
+
+    assert asyncio.run(go()) < 3.0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs 127.0.0.2 on the loopback (Linux)")
+def test_a_host_whose_every_address_refuses_is_unreachable(monkeypatch: pytest.MonkeyPatch):
+    """asyncio says so as one OSError without an errno; failures.classify must still see a refusal
+    (fail fast, no retries), as with a single address."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    real = socket.getaddrinfo
+
+    def two_addresses(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "dual.test":
+            return real(host, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in ("127.0.0.1", "127.0.0.2")]
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+
+    async def go() -> BaseException:
+        client = sdk(f"http://dual.test:{port}/v1")
+        try:
+            with pytest.raises(openai.APIConnectionError) as caught:
+                await client.post("/chat/completions", cast_to=object, body=BODY)
+        finally:
+            await client.close()
+        return caught.value
+
+    error = asyncio.run(go())
+    assert "every address" in str(error.__cause__)
+    assert failures.unreachable(error) and failures.classify(error).kind == "unreachable"
 
 
 def test_a_reply_slower_than_the_read_timeout_is_the_sdks_timeout_error():
