@@ -222,8 +222,10 @@ class Backend:
         loop = asyncio.get_running_loop()
         local = (local_address, 0) if local_address else None
         # IPv6 and IPv4 addresses raced as anyio does (RFC 8305), where the loop knows how (not uvloop's)
-        race = {"happy_eyeballs_delay": 0.25} if isinstance(loop, asyncio.BaseEventLoop) else {}
-        return await self._connect(lambda: loop.create_connection(_Protocol, host, port, local_addr=local, **race),
+        race: Optional[float] = 0.25 if isinstance(loop, asyncio.BaseEventLoop) else None
+        return await self._connect(lambda: loop.create_connection(_Protocol, host, port, local_addr=local,
+                                                                  happy_eyeballs_delay=race) if race else
+                                   loop.create_connection(_Protocol, host, port, local_addr=local),
                                    timeout, socket_options)
 
     async def connect_unix_socket(self, path: str, timeout: Optional[float] = None,
