@@ -221,12 +221,12 @@ class Backend:
                           socket_options: Optional[Iterable[Tuple[Any, ...]]] = None) -> Stream:
         loop = asyncio.get_running_loop()
         local = (local_address, 0) if local_address else None
-        # IPv6 and IPv4 addresses raced as anyio does (RFC 8305), where the loop knows how (not uvloop's)
-        race: Optional[float] = 0.25 if isinstance(loop, asyncio.BaseEventLoop) else None
-        return await self._connect(lambda: loop.create_connection(_Protocol, host, port, local_addr=local,
-                                                                  happy_eyeballs_delay=race) if race else
-                                   loop.create_connection(_Protocol, host, port, local_addr=local),
-                                   timeout, socket_options)
+        def connect() -> Any:
+            if isinstance(loop, asyncio.BaseEventLoop):  # IPv6 and IPv4 raced as anyio does (RFC 8305)
+                return loop.create_connection(_Protocol, host, port, local_addr=local, happy_eyeballs_delay=0.25)
+            return loop.create_connection(_Protocol, host, port, local_addr=local)  # a loop without it (uvloop)
+
+        return await self._connect(connect, timeout, socket_options)
 
     async def connect_unix_socket(self, path: str, timeout: Optional[float] = None,
                                   socket_options: Optional[Iterable[Tuple[Any, ...]]] = None) -> Stream:
