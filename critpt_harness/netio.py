@@ -221,6 +221,7 @@ class Backend:
                           socket_options: Optional[Iterable[Tuple[Any, ...]]] = None) -> Stream:
         loop = asyncio.get_running_loop()
         local = (local_address, 0) if local_address else None
+
         def connect() -> Any:
             if isinstance(loop, asyncio.BaseEventLoop):  # IPv6 and IPv4 raced as anyio does (RFC 8305)
                 return loop.create_connection(_Protocol, host, port, local_addr=local, happy_eyeballs_delay=0.25)
