@@ -12,7 +12,7 @@ import pytest
 
 from critpt_harness.generation import prompts
 from critpt_harness.generation.loop import generate_async
-from critpt_harness.generation.records import latest_records
+from critpt_harness.generation.records import keep_status, latest_records, record_statuses
 from critpt_harness.data.problems import load_directory
 from critpt_harness.runfiles import read_jsonl
 from critpt_harness.runs import RunFolder
@@ -121,11 +121,17 @@ def test_a_persistent_failure_is_recorded_not_fatal_and_retried_next_run(problem
                                          "generation.retry.max_attempts=3"))
         progress = generate(cfg, problems[:3], run)
         assert (progress.done, progress.failed) == (2, 1)
+        assert progress.statuses == record_statuses(run)  # what generate's summary counts, without re-reading
         failed = latest_records(run)[("Challenge_1_main", 0)]
         assert failed.status == "failed" and "500" in failed.error and "upstream exploded" in failed.error
         before = len(llm.requests)
         again = generate(cfg, problems[:3], run)
         assert (again.done, again.failed, again.total) == (1, 0, 1)
+        assert again.statuses == {("Challenge_1_main", 0): "ok"}
+        merged = dict(progress.statuses)
+        for key, status in again.statuses.items():
+            keep_status(merged, key, status)
+        assert merged == record_statuses(run) and set(merged.values()) == {"ok"}
         assert len(llm.requests) - before == 2  # only the failed item, two turns
     recs = latest_records(run)
     assert all(r.status == "ok" for r in recs.values()) and len(recs) == 3

@@ -103,7 +103,7 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
     from ..data.sets import load_problems
     from ..generation.budget import BudgetReached
     from ..generation.budget import plan as plan_budget
-    from ..generation.records import pending_units, record_statuses
+    from ..generation.records import keep_status, pending_units, record_statuses
 
     check_keys(cfg, evaluator=False)
     problems = load_problems(cfg.dataset)
@@ -126,8 +126,8 @@ def cmd_generate(cfg: HarnessConfig, run: RunFolder, echo: Echo = print) -> None
         progress = asyncio.run(generate_async(cfg, units, run, budget=budget, statuses=statuses))
         done_now, failed_now = progress.done, progress.failed
         prompt_tokens, completion_tokens = progress.usage.prompt_tokens, progress.usage.completion_tokens
-        if done_now or failed_now:
-            statuses = record_statuses(run)
+        for key, status in progress.statuses.items():  # what was just written, not read back (28 MB at 3,500)
+            keep_status(statuses, key, status)
     else:
         log.info("generation: all %d items already done", total)
     ok = sum(1 for (pid, e), status in statuses.items() if status == "ok" and e < cfg.generation.epochs)

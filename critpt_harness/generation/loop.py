@@ -32,7 +32,7 @@ from ..tools.sandbox import choose_async
 from ..tools.calls import ToolBudget, execute, key_env_names, set_key_names, tool_specs
 from ..secrets import redact
 from .progress import Progress
-from .records import Key, pending_units, record_statuses
+from .records import Key, keep_status, pending_units, record_statuses
 
 log = logging.getLogger(__name__)
 # Progress lines for logs without a terminal; the CLI shows this logger's INFO on stderr.
@@ -241,6 +241,7 @@ async def generate_async(cfg: HarnessConfig, problems: List[Problem] | List[List
             progress.in_flight -= 1
         for record in records:
             writer.write_model(record)
+            keep_status(progress.statuses, record.key, record.status)
             if not progress.done + progress.failed:  # the first record: now `latest` may point here
                 mark_latest(run.path)
             progress.usage = progress.usage + record.usage

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Dict, Optional
 
 from tqdm import tqdm
 
 from .budget import Budget
 from ..contracts import Usage
+from .records import Key
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Progress:
     started: float = field(default_factory=time.monotonic)
     streamed: int = 0  # characters streamed in so far (replies still arriving included)
     budget: Optional[Budget] = None
+    statuses: Dict[Key, str] = field(default_factory=dict)  # of the records written (keep_status), not re-read
 
     def _money(self) -> str:
         b = self.budget

@@ -60,10 +60,14 @@ def record_statuses(run: RunFolder) -> Dict[Key, str]:
                 log.warning("%s: a record does not match the schema; skipped", run.generations_file)
                 continue
             found = rec.key, rec.status
-        key, status = found
-        if statuses.get(key) != "ok" or status == "ok":
-            statuses[key] = status
+        keep_status(statuses, *found)
     return statuses
+
+
+def keep_status(statuses: Dict[Key, str], key: Key, status: str) -> None:
+    """Add the status of a newer record: it replaces the one kept unless that one is ok."""
+    if statuses.get(key) != "ok" or status == "ok":
+        statuses[key] = status
 
 
 def pending_units(units: Iterable[List["Problem"]], epochs: int, done: Iterable[Key]) -> List[Tuple[List["Problem"], int]]:
