@@ -267,15 +267,19 @@ def _probe():
     except Exception:
         pass
     n = 0
+    hold, release = os.pipe()  # no child ends while the loop still counts (a slow machine's forks)
     try:
         while n < 2000:
             if os.fork() == 0:
                 import time
+                os.close(release)
+                os.read(hold, 1)  # until the loop is over
                 time.sleep({sleep})
                 os._exit(0)
             n += 1
     except OSError:
         pass
+    os.close(release)
     flags.append("forks=%d" % n)
     return ";".join(flags)
 
