@@ -21,8 +21,9 @@ import ssl
 import sys
 from collections import deque
 from types import ModuleType
-from typing import Any, Deque, Iterable, Optional, Tuple
+from typing import Any, Awaitable, Deque, Iterable, Optional, Tuple, TypeVar
 
+T = TypeVar("T")
 READ_LIMIT = 256 * 1024  # bytes held before the socket stops being read (flow control)
 
 
@@ -102,6 +103,16 @@ def _connect_error(exc: OSError) -> str:
     return str(exc)
 
 
+async def within(awaitable: Awaitable[T], seconds: Optional[float]) -> T:
+    """``await awaitable`` under a time limit: TimeoutError past it (None: no limit). asyncio.timeout
+    where there is one (3.11+): asyncio.wait_for before 3.12 can swallow a cancellation, Ctrl-C's, that
+    arrives as the awaited call completes, and the command then goes on as if nothing was pressed."""
+    if hasattr(asyncio, "timeout"):
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover - Python 3.10
+
+
 def _expire(future: asyncio.Future) -> None:
     if not future.done():
         future.set_exception(TimeoutError())
@@ -172,7 +183,7 @@ class Stream:
                         timeout: Optional[float] = None) -> "Stream":
         loop = asyncio.get_running_loop()
         try:  # the connect timeout, as a timeout (asyncio's own ends the handshake as an OSError)
-            transport = await asyncio.wait_for(loop.start_tls(
+            transport = await within(loop.start_tls(
                 self._transport, self._protocol, ssl_context, server_hostname=server_hostname,
                 ssl_handshake_timeout=_NO_LIMIT), timeout)
         except (TimeoutError, asyncio.TimeoutError):
@@ -206,7 +217,7 @@ class Backend:
     async def _connect(self, connect: Any, timeout: Optional[float],
                        socket_options: Optional[Iterable[Tuple[Any, ...]]]) -> Stream:
         try:
-            transport, protocol = await asyncio.wait_for(connect(), timeout)
+            transport, protocol = await within(connect(), timeout)
         except (TimeoutError, asyncio.TimeoutError):  # the same class from Python 3.11
             raise self._core.ConnectTimeout(f"no connection in {timeout} s") from None
         except OSError as exc:

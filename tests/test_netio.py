@@ -443,3 +443,40 @@ def test_a_proxy_named_in_the_environment_is_used(monkeypatch: pytest.MonkeyPatc
     reply, heads = asyncio.run(go())
     assert reply["choices"][0]["message"]["content"] == "via the proxy"
     assert heads[0].startswith(b"POST http://llm.invalid/v1/chat/completions ")  # a proxy's request form
+
+
+@pytest.mark.skipif(not hasattr(asyncio, "timeout"), reason="Python 3.10: asyncio.wait_for's race remains there")
+def test_a_cancellation_as_the_awaited_call_completes_is_not_swallowed():
+    """Ctrl-C cancels the run's task; arriving just as the preflight (or a connect) completes, it must
+    still stop the run. asyncio.wait_for before 3.12 returned the result and dropped the cancellation."""
+    from critpt_harness.config import ModelConfig
+    from critpt_harness.generation.models.openai_base import preflight
+
+    async def cancelled_as_it_answers(run: Any) -> str:
+        outer = asyncio.current_task()
+        assert outer is not None
+
+        async def answer() -> str:
+            outer.cancel()  # the signal arrives now; the call completes in the same step
+            return "answered"
+
+        got = await run(answer)
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            return f"{got}, then stopped"
+        return f"{got}, and went on"
+
+    assert asyncio.run(cancelled_as_it_answers(lambda f: netio.within(f(), 5))) == "answered, then stopped"
+
+    class Model:
+        async def probe(self) -> None:
+            await self.answer()
+
+    async def through_preflight(answer: Any) -> str:
+        model = Model()
+        model.answer = answer  # type: ignore[attr-defined]
+        note = await preflight(model, ModelConfig(name="m", provider="openai_compatible"))  # type: ignore[arg-type]
+        return "answered" if note is None else str(note)
+
+    assert asyncio.run(cancelled_as_it_answers(through_preflight)) == "answered, then stopped"

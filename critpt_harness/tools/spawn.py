@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ..config.sandbox import SandboxConfig
 from ..errors import HarnessError
 from ..fidelity import UNISOLATED
+from ..netio import within
 from .backends import (NOBODY, WORKDIR, bwrap_command, closed_to_others, docker_command, is_root, minimal_env,
                        package_path)
 from .confine import Confinement, landlock_confinement, preexec, rlimits
@@ -204,9 +205,10 @@ async def spawn(backend: str, code: str, cfg: SandboxConfig, *, stdin: Optional[
         timed_out = False
         talk = asyncio.ensure_future(proc.communicate(stdin.encode() if stdin else None))
         try:
-            await asyncio.wait_for(asyncio.shield(proc.wait()), cfg.timeout)
+            # within, not wait_for: a Ctrl-C as the code ends is never swallowed (netio.within)
+            await within(asyncio.shield(proc.wait()), cfg.timeout)
             _kill_group(proc.pid)  # what the code left running (without a pid namespace) ends with it
-            out, err = await asyncio.wait_for(asyncio.shield(talk), max(1.0, cfg.timeout - (time.perf_counter() - start)))
+            out, err = await within(asyncio.shield(talk), max(1.0, cfg.timeout - (time.perf_counter() - start)))
         except asyncio.TimeoutError:
             timed_out = True
             if backend == "docker":

@@ -14,6 +14,7 @@ from ...config import GenerationConfig, ModelConfig, keyless
 from ...errors import ModelUnusable
 from ...failures import fatal_reason
 from ...http import sdk_http_client
+from ...netio import within
 from ...retry import RetryPolicy
 from .base import CallTooLong, ChatModel, OnRetry
 
@@ -123,10 +124,7 @@ class OpenAIModelBase:
         for n in range(c.max_timeout_retries + 1):
             received: List[str] = []
             try:
-                if hasattr(asyncio, "timeout"):  # 3.11+: no extra task per call (wait_for makes one)
-                    async with asyncio.timeout(c.request_timeout):
-                        return await call(received)
-                return await asyncio.wait_for(call(received), c.request_timeout)
+                return await within(call(received), c.request_timeout)  # no extra task per call, as wait_for's
             except asyncio.TimeoutError:
                 got = "".join(received)
                 if n == c.max_timeout_retries:
@@ -192,7 +190,7 @@ async def preflight(model: "ChatModel", cfg: ModelConfig, timeout: float = 120.0
     import asyncio
 
     try:
-        await asyncio.wait_for(probe(), timeout=min(timeout, cfg.request_timeout))
+        await within(probe(), min(timeout, cfg.request_timeout))  # Ctrl-C as it answers still stops the run
     except asyncio.TimeoutError:
         return f"the preflight request took over {min(timeout, cfg.request_timeout):.0f} s; going on"
     except Exception as exc:  # classified: only the hopeless ones stop the command
