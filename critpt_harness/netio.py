@@ -78,6 +78,8 @@ class _Protocol(asyncio.Protocol):
                 future.set_result(None)
 
 
+# httpcore's names for what it asks of a stream -> asyncio's
+_EXTRA_INFO = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
 _NO_LIMIT = 24 * 3600.0  # for asyncio's own TLS handshake limit (60 s by default): the caller's timeout governs
 
 
@@ -131,10 +133,16 @@ async def _wait(future: asyncio.Future, timeout: Optional[float]) -> None:
 
 
 class Stream:
-    """One connection, as httpcore's AsyncNetworkStream."""
+    """One connection, as httpcore's AsyncNetworkStream. Its transport is the protocol's: one
+    reference, the TLS one once the handshake is done (pausing and resuming must agree)."""
 
-    def __init__(self, core: ModuleType, transport: asyncio.Transport, protocol: _Protocol):
-        self._core, self._transport, self._protocol = core, transport, protocol
+    def __init__(self, core: ModuleType, protocol: _Protocol):
+        self._core, self._protocol = core, protocol
+
+    @property
+    def _transport(self) -> asyncio.Transport:
+        assert self._protocol.transport is not None  # set by connection_made, before the stream exists
+        return self._protocol.transport
 
     async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
         p = self._protocol
@@ -150,9 +158,9 @@ class Stream:
                 data, rest = data[:max_bytes], data[max_bytes:]
                 p.chunks.appendleft(rest)
             p.held -= len(data)
-            if not p.reading and p.held <= READ_LIMIT // 2 and p.transport is not None:
+            if not p.reading and p.held <= READ_LIMIT // 2:
                 p.reading = True
-                p.transport.resume_reading()
+                self._transport.resume_reading()
             return data
         if p.error is not None:
             raise self._core.ReadError(str(p.error) or type(p.error).__name__)
@@ -197,14 +205,13 @@ class Stream:
         # Reading is paused and resumed through the TLS layer from now on: resuming it does
         # nothing for a socket paused beneath it (a large reply would then wait for ever).
         self._protocol.transport = transport  # type: ignore[assignment]
-        return Stream(self._core, transport, self._protocol)  # type: ignore[arg-type]
+        return Stream(self._core, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":  # asked of an idle connection: the server closed it, or sent stray bytes
             # what the loop has not read yet counts too: a FIN or an RST still in the kernel
             return bool(self._protocol.chunks) or self._protocol.eof or _readable(self._transport)
-        name = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername",
-                "socket": "socket"}.get(info)
+        name = _EXTRA_INFO.get(info)
         return self._transport.get_extra_info(name) if name else None
 
 
@@ -225,7 +232,7 @@ class Backend:
         sock = transport.get_extra_info("socket")
         for option in socket_options or ():
             sock.setsockopt(*option)
-        return Stream(self._core, transport, protocol)
+        return Stream(self._core, protocol)
 
     async def connect_tcp(self, host: str, port: int, timeout: Optional[float] = None,
                           local_address: Optional[str] = None,

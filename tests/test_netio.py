@@ -333,7 +333,7 @@ def test_bytes_already_received_are_read_and_a_write_the_socket_takes_returns_wi
     transport = Transport()
     protocol.connection_made(transport)
     protocol.data_received(b"HTTP/1.1 200 OK\r\n")
-    stream = netio.Stream(_httpcore(), transport, protocol)
+    stream = netio.Stream(_httpcore(), protocol)
 
     def at_once(coroutine: Any) -> Any:
         with pytest.raises(StopIteration) as done:
